@@ -1,0 +1,279 @@
+/* uvhostd - the uvhost vhost-user back-end as a Linux daemon.
+ * Follows the vhost-user "back-end program conventions": --socket-path,
+ * --fd, --print-capabilities, no daemonizing, a clean exit on SIGTERM. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "dev/blk.h"
+#include "dev/rng.h"
+#include "dev/storage.h"
+#include "uvh/host.h"
+#include "vu/backend.h"
+
+struct options {
+	const char *socket_path;
+	int fd;
+	bool client;
+	bool print_caps;
+	const char *device;
+	const char *disk;
+	const char *serial;
+	bool read_only;
+	unsigned num_queues;
+	bool no_mem_slots;
+	bool no_inflight;
+	unsigned max_mem_slots;
+	bool verbose;
+};
+
+/* Static: the session is ~130 KiB and lives for the whole process. */
+static struct vu_backend backend;
+static struct uvh_server server;
+static struct dev_blk blk;
+static struct dev_rng rng;
+static struct dev_storage storage;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: uvhostd (--socket-path PATH [--client] | --fd N) --device blk|rng [options]\n"
+		"       uvhostd --print-capabilities [--device blk|rng]\n"
+		"\n"
+		"  --socket-path PATH   listen on PATH (or connect to it with --client)\n"
+		"  --fd N               serve the already connected vhost-user socket N\n"
+		"  --client             connect to --socket-path instead of listening; reconnects\n"
+		"  --print-capabilities print the back-end's JSON capabilities and exit\n"
+		"  --device blk|rng     the virtio device to serve (default blk)\n"
+		"  --disk FILE          blk: backing file (alias --blk-file)\n"
+		"  --read-only          blk: refuse writes, offer VIRTIO_BLK_F_RO\n"
+		"  --num-queues N       blk: request queues, 1..%d (default 1)\n"
+		"  --serial ID          blk: the GET_ID string (default uvhost)\n"
+		"  --no-mem-slots       do not offer CONFIGURE_MEM_SLOTS (front-end uses SET_MEM_TABLE)\n"
+		"  --no-inflight        do not offer INFLIGHT_SHMFD\n"
+		"  --max-mem-slots N    answer GET_MAX_MEM_SLOTS with N (1..%d, default %d)\n"
+		"  -v, --verbose        trace every received message, one line each\n"
+		"  -h, --help           this text\n",
+		VU_MAX_QUEUES, VU_MAX_MEM_SLOTS, VU_MAX_MEM_SLOTS);
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out, const char *what)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *s == '\0' || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "uvhostd: %s must be a number in %u..%u, not '%s'\n", what, lo, hi,
+			s);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	enum { O_SOCK = 256, O_FD, O_CLIENT, O_CAPS, O_DEV, O_DISK, O_RO, O_NQ, O_NOSLOTS,
+	       O_NOINFL, O_MAXSLOTS, O_SERIAL };
+	static const struct option longs[] = {
+		{"socket-path", required_argument, 0, O_SOCK},
+		{"fd", required_argument, 0, O_FD},
+		{"client", no_argument, 0, O_CLIENT},
+		{"print-capabilities", no_argument, 0, O_CAPS},
+		{"device", required_argument, 0, O_DEV},
+		{"disk", required_argument, 0, O_DISK},
+		{"blk-file", required_argument, 0, O_DISK},
+		{"read-only", no_argument, 0, O_RO},
+		{"num-queues", required_argument, 0, O_NQ},
+		{"serial", required_argument, 0, O_SERIAL},
+		{"no-mem-slots", no_argument, 0, O_NOSLOTS},
+		{"no-inflight", no_argument, 0, O_NOINFL},
+		{"max-mem-slots", required_argument, 0, O_MAXSLOTS},
+		{"verbose", no_argument, 0, 'v'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	unsigned v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	o->device = "blk";
+	o->num_queues = 1;
+	while ((c = getopt_long(argc, argv, "vh", longs, NULL)) != -1) {
+		switch (c) {
+		case O_SOCK: o->socket_path = optarg; break;
+		case O_FD:
+			if (parse_uint(optarg, 0, 65535, &v, "--fd"))
+				return -1;
+			o->fd = (int)v;
+			break;
+		case O_CLIENT: o->client = true; break;
+		case O_CAPS: o->print_caps = true; break;
+		case O_DEV: o->device = optarg; break;
+		case O_DISK: o->disk = optarg; break;
+		case O_RO: o->read_only = true; break;
+		case O_NQ:
+			if (parse_uint(optarg, 1, VU_MAX_QUEUES, &o->num_queues, "--num-queues"))
+				return -1;
+			break;
+		case O_SERIAL: o->serial = optarg; break;
+		case O_NOSLOTS: o->no_mem_slots = true; break;
+		case O_NOINFL: o->no_inflight = true; break;
+		case O_MAXSLOTS:
+			if (parse_uint(optarg, 1, VU_MAX_MEM_SLOTS, &o->max_mem_slots,
+				       "--max-mem-slots"))
+				return -1;
+			break;
+		case 'v': o->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "uvhostd: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_args(const struct options *o)
+{
+	if (strcmp(o->device, "blk") && strcmp(o->device, "rng")) {
+		fprintf(stderr, "uvhostd: unknown --device '%s' (blk or rng)\n", o->device);
+		return -1;
+	}
+	if (o->print_caps)
+		return 0;
+	if (!!o->socket_path == (o->fd >= 0)) {
+		fprintf(stderr, "uvhostd: give exactly one of --socket-path and --fd\n");
+		return -1;
+	}
+	if (o->client && !o->socket_path) {
+		fprintf(stderr, "uvhostd: --client needs --socket-path\n");
+		return -1;
+	}
+	if (!strcmp(o->device, "blk") && !o->disk) {
+		fprintf(stderr, "uvhostd: --device blk needs --disk FILE\n");
+		return -1;
+	}
+	if (strcmp(o->device, "blk") && (o->disk || o->read_only || o->num_queues != 1)) {
+		fprintf(stderr, "uvhostd: --disk, --read-only and --num-queues are for --device blk\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void print_capabilities(const struct options *o)
+{
+	if (!strcmp(o->device, "rng"))
+		printf("{\n  \"type\": \"rng\",\n  \"features\": []\n}\n");
+	else
+		printf("{\n  \"type\": \"block\",\n  \"features\": [\n    \"read-only\",\n"
+		       "    \"blk-file\"\n  ]\n}\n");
+}
+
+static int entropy(void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = getrandom((uint8_t *)buf + done, len - done, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	server.stop = 1;
+}
+
+static const struct vu_device_ops *make_device(const struct options *o, void **ctx)
+{
+	int rc;
+
+	if (!strcmp(o->device, "rng")) {
+		dev_rng_init(&rng, entropy);
+		*ctx = &rng;
+		return &rng.ops;
+	}
+	rc = dev_storage_file_open(&storage, o->disk, o->read_only);
+	if (rc) {
+		fprintf(stderr, "uvhostd: cannot open disk '%s': %s\n", o->disk, strerror(-rc));
+		return NULL;
+	}
+	rc = dev_blk_init(&blk, &storage, (uint16_t)o->num_queues, o->serial);
+	if (rc) {
+		fprintf(stderr, "uvhostd: disk '%s' is unusable (%s)\n", o->disk, strerror(-rc));
+		return NULL;
+	}
+	fprintf(stderr, "uvhostd: blk: %s, %llu sectors, %u queue(s)%s\n", o->disk,
+		(unsigned long long)(storage.size / 512), o->num_queues,
+		o->read_only ? ", read-only" : "");
+	*ctx = &blk;
+	return &blk.ops;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct vu_backend_config cfg;
+	const struct vu_device_ops *dev;
+	struct sigaction sa;
+	void *dev_ctx = NULL;
+	enum uvh_mode mode;
+	int rc;
+
+	if (parse_args(argc, argv, &o) || check_args(&o))
+		return 2;
+	if (o.print_caps) {
+		print_capabilities(&o);
+		return 0;
+	}
+	dev = make_device(&o, &dev_ctx);
+	if (!dev)
+		return 1;
+
+	mode = o.fd >= 0 ? UVH_FD : (o.client ? UVH_CLIENT : UVH_SERVER);
+	rc = uvh_server_init(&server, mode, o.socket_path, o.fd, &backend, o.verbose);
+	if (rc) {
+		fprintf(stderr, "uvhostd: cannot %s '%s': %s\n",
+			mode == UVH_SERVER ? "listen on" : "use", o.socket_path ? o.socket_path : "fd",
+			strerror(-rc));
+		return 1;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.no_mem_slots = o.no_mem_slots;
+	cfg.no_inflight = o.no_inflight;
+	cfg.max_mem_slots = o.max_mem_slots;
+	cfg.trace = o.verbose;
+	vu_backend_init(&backend, &server.hp.plat, dev, dev_ctx, &cfg);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: poll() must return */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	fprintf(stderr, "uvhostd: serving %s on %s%s\n", dev->name,
+		o.socket_path ? o.socket_path : "fd", o.client ? " (client)" : "");
+	rc = uvh_server_run(&server);
+	if (!strcmp(o.device, "blk"))
+		dev_storage_file_close(&storage);
+	fprintf(stderr, "uvhostd: exiting\n");
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,76 @@
+/* uvh/host.h - the Linux process port of uvhost.
+ *
+ * Owns: AF_UNIX sockets carrying vhost-user messages with SCM_RIGHTS fds,
+ * the struct vu_platform for Linux (mmap of region fds, memfd, eventfd),
+ * and the serving loop that feeds one back-end session from poll(2).
+ * Never: interprets messages (that is vhost/'s job); it only moves bytes and
+ * fds, and refuses anything larger than the wire format allows.
+ * Used by: uvhostd, uvhost-bench and the tests.
+ */
+#ifndef UVH_HOST_H
+#define UVH_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kern/sched.h"
+#include "vu/backend.h"
+#include "vu/platform.h"
+#include "vu/wire.h"
+
+/* Sockets. All return an fd or a negative errno. */
+int uvh_listen(const char *path);
+int uvh_connect(const char *path);
+
+/* Read one whole message (header, payload, fds). Returns 0, -ECONNRESET on
+ * a clean EOF, or a negative errno; on error no fd is left open. */
+int uvh_recv_msg(int sock, struct vu_msg *msg);
+
+/* Write one whole message with its fds. Returns 0 or a negative errno. */
+int uvh_send_msg(int sock, const struct vu_msg *msg);
+
+/* Platform state for one connection. */
+#define UVH_MAX_MAPPINGS (VU_MAX_MEM_SLOTS + 16)
+
+struct uvh_mapping {
+	void *base;
+	uint64_t len;
+	bool used;
+};
+
+struct uvh_platform {
+	struct vu_platform plat;
+	int sock; /* front-end channel */
+	bool verbose;
+	uint32_t live_mappings;
+	struct uvh_mapping maps[UVH_MAX_MAPPINGS];
+};
+
+void uvh_platform_init(struct uvh_platform *p, bool verbose);
+
+/* The serving loop. */
+enum uvh_mode { UVH_SERVER, UVH_CLIENT, UVH_FD };
+
+struct uvh_server {
+	enum uvh_mode mode;
+	const char *path;
+	int listen_fd;
+	int conn_fd; /* -1 between front-ends */
+	struct uvh_platform hp;
+	struct vu_backend *backend;
+	struct k_sched sched;
+	uint64_t connections;
+	volatile int stop;
+};
+
+/* mode SERVER: listen on path; CLIENT: connect to path (retrying);
+ * FD: serve the already connected socket `fd` and return when it closes. */
+int uvh_server_init(struct uvh_server *s, enum uvh_mode mode, const char *path, int fd,
+		    struct vu_backend *backend, bool verbose);
+
+/* Serve until s->stop is set (or, in FD mode, the front-end leaves). */
+int uvh_server_run(struct uvh_server *s);
+
+uint64_t uvh_now_ns(void);
+
+#endif

@@ -1,0 +1,163 @@
+/* struct vu_platform for Linux: mmap of region fds, memfd for inflight
+ * tracking, eventfd signalling, and messages on AF_UNIX sockets. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "uvh/host.h"
+
+uint64_t uvh_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int host_send(void *ctx, const struct vu_msg *msg)
+{
+	struct uvh_platform *p = ctx;
+	return p->sock < 0 ? -ENOTCONN : uvh_send_msg(p->sock, msg);
+}
+
+static int wait_readable(int fd, int ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int r = poll(&pfd, 1, ms);
+	if (r < 0)
+		return -errno;
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
+static int host_backend_send(void *ctx, int chan, const struct vu_msg *msg, struct vu_msg *reply)
+{
+	int rc = uvh_send_msg(chan, msg);
+
+	(void)ctx;
+	if (rc || !reply)
+		return rc;
+	rc = wait_readable(chan, 5000);
+	if (rc == 0)
+		rc = uvh_recv_msg(chan, reply);
+	if (rc == 0) {
+		for (uint32_t i = 0; i < reply->nfds; i++)
+			close(reply->fds[i]);
+		reply->nfds = 0;
+	}
+	return rc;
+}
+
+static struct uvh_mapping *slot_for(struct uvh_platform *p)
+{
+	for (uint32_t i = 0; i < UVH_MAX_MAPPINGS; i++)
+		if (!p->maps[i].used)
+			return &p->maps[i];
+	return NULL;
+}
+
+/* mmap wants a page-aligned offset; regions need not give one. */
+static int host_map(void *ctx, int fd, uint64_t offset, uint64_t len, bool writable, void **host,
+		    void **cookie)
+{
+	struct uvh_platform *p = ctx;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t delta = offset % page;
+	struct uvh_mapping *m = slot_for(p);
+	void *base;
+
+	if (!m)
+		return -ENOMEM;
+	if (fd < 0 || len == 0 || len > UINT64_MAX - delta)
+		return -EINVAL;
+	base = mmap(NULL, len + delta, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd,
+		    (off_t)(offset - delta));
+	if (base == MAP_FAILED)
+		return -errno;
+	m->base = base;
+	m->len = len + delta;
+	m->used = true;
+	p->live_mappings++;
+	*host = (uint8_t *)base + delta;
+	*cookie = m;
+	return 0;
+}
+
+static void host_unmap(void *ctx, void *cookie)
+{
+	struct uvh_platform *p = ctx;
+	struct uvh_mapping *m = cookie;
+
+	if (!m || !m->used)
+		return;
+	munmap(m->base, m->len);
+	m->used = false;
+	p->live_mappings--;
+}
+
+static int host_alloc_shared(void *ctx, uint64_t len, int *fd, void **host, void **cookie)
+{
+	int mfd = memfd_create("uvhost-inflight", MFD_CLOEXEC);
+	int rc;
+
+	if (mfd < 0)
+		return -errno;
+	if (ftruncate(mfd, (off_t)len) < 0) {
+		rc = -errno;
+		close(mfd);
+		return rc;
+	}
+	rc = host_map(ctx, mfd, 0, len, true, host, cookie);
+	if (rc) {
+		close(mfd);
+		return rc;
+	}
+	*fd = mfd;
+	return 0;
+}
+
+static int host_signal(void *ctx, int fd)
+{
+	uint64_t one = 1;
+	(void)ctx;
+	/* A full eventfd (EAGAIN) already has a wake-up pending: fine. */
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+static void host_close(void *ctx, int fd)
+{
+	(void)ctx;
+	close(fd);
+}
+
+static void host_log(void *ctx, enum vu_log_level level, const char *line)
+{
+	struct uvh_platform *p = ctx;
+	static const char *const tag[] = {"error", "warn", "info", "debug"};
+
+	if (level >= VU_LOG_INFO && !p->verbose)
+		return;
+	fprintf(stderr, "uvhostd: %s: %s\n", tag[level], line);
+}
+
+void uvh_platform_init(struct uvh_platform *p, bool verbose)
+{
+	memset(p, 0, sizeof(*p));
+	p->sock = -1;
+	p->verbose = verbose;
+	p->plat.ctx = p;
+	p->plat.send = host_send;
+	p->plat.backend_send = host_backend_send;
+	p->plat.map = host_map;
+	p->plat.unmap = host_unmap;
+	p->plat.alloc_shared = host_alloc_shared;
+	p->plat.signal = host_signal;
+	p->plat.close_fd = host_close;
+	p->plat.has_fds = true;
+	p->plat.log = host_log;
+}

@@ -1,0 +1,180 @@
+/* The serving loop: poll(2) readiness feeds the cooperative scheduler, which
+ * runs the back-end's ring poller with a bounded budget per turn. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "uvh/host.h"
+
+#define RING_BUDGET 64
+#define IDLE_WAIT_MS 500
+
+static int ring_poller(void *ctx)
+{
+	return vu_backend_poll(ctx, RING_BUDGET);
+}
+
+int uvh_server_init(struct uvh_server *s, enum uvh_mode mode, const char *path, int fd,
+		    struct vu_backend *backend, bool verbose)
+{
+	s->mode = mode;
+	s->path = path;
+	s->listen_fd = -1;
+	s->conn_fd = -1;
+	s->backend = backend;
+	s->connections = 0;
+	s->stop = 0;
+	uvh_platform_init(&s->hp, verbose);
+	k_sched_init(&s->sched, uvh_now_ns);
+	if (mode == UVH_SERVER) {
+		s->listen_fd = uvh_listen(path);
+		if (s->listen_fd < 0)
+			return s->listen_fd;
+	} else if (mode == UVH_FD) {
+		s->conn_fd = fd;
+	}
+	return 0;
+}
+
+static void say(struct uvh_server *s, const char *what)
+{
+	fprintf(stderr, "uvhostd: %s\n", what);
+	(void)s;
+}
+
+static void attach(struct uvh_server *s, int fd)
+{
+	char line[128];
+
+	s->conn_fd = fd;
+	s->hp.sock = fd;
+	s->connections++;
+	k_sched_add(&s->sched, "rings", ring_poller, s->backend);
+	snprintf(line, sizeof(line), "front-end connected (connection %llu)",
+		 (unsigned long long)s->connections);
+	say(s, line);
+}
+
+static void detach(struct uvh_server *s, int why)
+{
+	char line[160];
+
+	vu_backend_disconnect(s->backend);
+	close(s->conn_fd);
+	s->conn_fd = -1;
+	s->hp.sock = -1;
+	for (int i = 0; i < K_MAX_POLLERS; i++)
+		k_sched_remove(&s->sched, i);
+	snprintf(line, sizeof(line),
+		 "front-end disconnected (%s); state reset, %u mappings left, %llu messages",
+		 why == -ECONNRESET ? "closed" : strerror(-why), s->hp.live_mappings,
+		 (unsigned long long)s->backend->n_msgs);
+	s->backend->n_msgs = 0;
+	say(s, line);
+}
+
+/* Wait for the next front-end. Returns 0 with conn_fd set, 1 to stop. */
+static int wait_frontend(struct uvh_server *s)
+{
+	while (!s->stop) {
+		int fd;
+		if (s->mode == UVH_FD)
+			return 1;
+		if (s->mode == UVH_SERVER) {
+			struct pollfd pfd = {.fd = s->listen_fd, .events = POLLIN};
+			if (poll(&pfd, 1, IDLE_WAIT_MS) <= 0)
+				continue;
+			fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		} else {
+			fd = uvh_connect(s->path);
+			if (fd < 0) {
+				usleep(100 * 1000);
+				continue;
+			}
+		}
+		if (fd >= 0) {
+			attach(s, fd);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int drain_kick(int fd)
+{
+	uint64_t v;
+	return read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v);
+}
+
+static bool any_polled_ring(const struct vu_backend *b)
+{
+	for (uint32_t i = 0; i < b->dev->num_queues; i++)
+		if (b->vq[i].started && b->vq[i].kick_fd < 0)
+			return true;
+	return false;
+}
+
+/* One turn: kicks first (a message below may close a kick fd), then at
+ * most one message, then the rings. */
+static int serve_turn(struct uvh_server *s, int busy)
+{
+	static struct vu_msg msg;
+	struct pollfd pfd[1 + VU_MAX_QUEUES];
+	uint32_t ring_of[1 + VU_MAX_QUEUES];
+	struct vu_backend *b = s->backend;
+	int n = 1, timeout = busy ? 0 : (any_polled_ring(b) ? 1 : IDLE_WAIT_MS);
+
+	pfd[0].fd = s->conn_fd;
+	pfd[0].events = POLLIN;
+	for (uint32_t i = 0; i < b->dev->num_queues; i++) {
+		if (!b->vq[i].started || b->vq[i].kick_fd < 0)
+			continue;
+		pfd[n].fd = b->vq[i].kick_fd;
+		pfd[n].events = POLLIN;
+		ring_of[n++] = i;
+	}
+	if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
+		return -errno;
+	for (int i = 1; i < n; i++)
+		if ((pfd[i].revents & POLLIN) && drain_kick(pfd[i].fd))
+			vu_backend_kick(b, ring_of[i]);
+	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+		int rc = uvh_recv_msg(s->conn_fd, &msg);
+		if (rc == 0)
+			rc = vu_backend_handle(b, &msg);
+		if (rc < 0)
+			return rc;
+	}
+	return k_sched_turn(&s->sched);
+}
+
+int uvh_server_run(struct uvh_server *s)
+{
+	int busy = 0;
+
+	if (s->mode == UVH_FD && s->conn_fd >= 0)
+		attach(s, s->conn_fd);
+	while (!s->stop) {
+		int rc;
+		if (s->conn_fd < 0 && wait_frontend(s))
+			break;
+		rc = serve_turn(s, busy);
+		if (rc < 0) {
+			detach(s, rc);
+			busy = 0;
+			continue;
+		}
+		busy = rc;
+	}
+	if (s->conn_fd >= 0)
+		detach(s, -ECONNRESET);
+	if (s->listen_fd >= 0) {
+		close(s->listen_fd);
+		unlink(s->path);
+	}
+	return 0;
+}

@@ -1,0 +1,713 @@
+#!/usr/bin/env python3
+"""uvhost interop test runner: vhost-user back-end + QEMU guest.
+
+usage: run_interop.py SCENARIO [--backend uvhostd|qsd|builtin] [options]
+
+Scenarios: blk, blk_nomemslots, hotplug, rng, reconnect (see SCENARIOS).
+
+The runner creates a scratch directory and a raw disk image, starts the
+back-end (uvhostd, or qemu-storage-daemon to validate the rig, or nothing
+for "builtin" where QEMU's own virtio device is used), boots the busybox
+guest built by scripts/setup.sh, follows its serial console, performs host
+actions the guest asks for (QMP memory hot-plug, back-end kill/restart),
+re-checks the data the guest wrote against the disk image, and exits 0 only
+if the guest printed "UVTEST-RESULT: PASS" and every host check held.
+
+Exit status: 0 pass, 1 fail, 77 skipped (environment or back-end lacks
+what the scenario needs).  Python standard library only.
+"""
+
+import argparse
+import ctypes
+import hashlib
+import json
+import os
+import queue
+import re
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
+MiB = 1024 * 1024
+
+SCENARIOS = {
+    # name: guest script, device kind, queues, extra behaviour
+    "blk": dict(guest="blk", device="blk", num_queues=4, smp=4,
+                desc="4-queue O_DIRECT write/read-back, parallel jobs"),
+    "blk_nomemslots": dict(guest="blk", device="blk", num_queues=4, smp=4,
+                           no_mem_slots=True,
+                           desc="as blk, back-end without CONFIGURE_MEM_SLOTS"),
+    "hotplug": dict(guest="hotplug", device="blk", num_queues=2, smp=2,
+                    hotplug=True,
+                    desc="I/O through a hot-added and then hot-removed DIMM"),
+    "rng": dict(guest="rng", device="rng", smp=2,
+                desc="/dev/hwrng served by vhost-user-rng"),
+    "reconnect": dict(guest="reconnect", device="blk", num_queues=2, smp=2,
+                      reconnect=True,
+                      desc="back-end SIGKILLed and restarted during guest I/O"),
+}
+
+# vhost-user front-end message names, for summarising a back-end trace
+VU_MSGS = (
+    "GET_FEATURES SET_FEATURES SET_OWNER RESET_OWNER SET_MEM_TABLE SET_LOG_BASE "
+    "SET_LOG_FD SET_VRING_NUM SET_VRING_ADDR SET_VRING_BASE GET_VRING_BASE "
+    "SET_VRING_KICK SET_VRING_CALL SET_VRING_ERR GET_PROTOCOL_FEATURES "
+    "SET_PROTOCOL_FEATURES GET_QUEUE_NUM SET_VRING_ENABLE SEND_RARP NET_SET_MTU "
+    "SET_BACKEND_REQ_FD SET_SLAVE_REQ_FD IOTLB_MSG SET_VRING_ENDIAN GET_CONFIG "
+    "SET_CONFIG POSTCOPY_ADVISE POSTCOPY_LISTEN POSTCOPY_END GET_INFLIGHT_FD "
+    "SET_INFLIGHT_FD RESET_DEVICE VRING_KICK GET_MAX_MEM_SLOTS ADD_MEM_REG "
+    "REM_MEM_REG SET_STATUS GET_STATUS"
+).split()
+# request numbers as traced by QEMU's vhost_user_write trace event
+VU_REQ = dict(enumerate(
+    "- GET_FEATURES SET_FEATURES SET_OWNER RESET_OWNER SET_MEM_TABLE SET_LOG_BASE "
+    "SET_LOG_FD SET_VRING_NUM SET_VRING_ADDR SET_VRING_BASE GET_VRING_BASE "
+    "SET_VRING_KICK SET_VRING_CALL SET_VRING_ERR GET_PROTOCOL_FEATURES "
+    "SET_PROTOCOL_FEATURES GET_QUEUE_NUM SET_VRING_ENABLE SEND_RARP NET_SET_MTU "
+    "SET_BACKEND_REQ_FD IOTLB_MSG SET_VRING_ENDIAN GET_CONFIG SET_CONFIG "
+    "CREATE_CRYPTO_SESSION CLOSE_CRYPTO_SESSION POSTCOPY_ADVISE POSTCOPY_LISTEN "
+    "POSTCOPY_END GET_INFLIGHT_FD SET_INFLIGHT_FD GPU_SET_SOCKET RESET_DEVICE "
+    "VRING_KICK GET_MAX_MEM_SLOTS ADD_MEM_REG REM_MEM_REG SET_STATUS GET_STATUS".split()))
+VU_TRACE_RE = re.compile(r"vhost_user_write req:(\d+)")
+VU_RE = re.compile(r"\b(?:VHOST_USER_)?(" + "|".join(VU_MSGS) + r")\b")
+
+T0 = time.monotonic()
+
+
+def story(who, msg):
+    print("[%6.1fs] %-6s %s" % (time.monotonic() - T0, who, msg), flush=True)
+
+
+class Skip(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+try:
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _PRCTL = None
+
+
+def _pdeathsig():
+    """preexec_fn: children die with the runner even if it is SIGKILLed."""
+    if _PRCTL is not None:
+        _PRCTL(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+
+
+def tail(path, n=25):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+    return lines[-n:]
+
+
+def sha256_range(path, off, length):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(off)
+        left = length
+        while left:
+            b = f.read(min(left, 4 * MiB))
+            if not b:
+                break
+            h.update(b)
+            left -= len(b)
+    return h.hexdigest()
+
+
+class QMP:
+    """Minimal QMP client over a unix socket."""
+
+    def __init__(self, path, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(path)
+                break
+            except OSError:
+                s.close()
+                if time.monotonic() > deadline:
+                    raise Fail("cannot connect to QMP socket %s" % path)
+                time.sleep(0.1)
+        self.sock = s
+        self.buf = b""
+        self.events = []
+        self._recv(10.0)  # greeting
+        self.cmd("qmp_capabilities")
+
+    def _recv(self, timeout):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                return None
+            if not data:
+                raise Fail("QMP connection closed")
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def cmd(self, name, timeout=30.0, **args):
+        msg = {"execute": name}
+        if args:
+            msg["arguments"] = args
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self._recv(max(0.0, deadline - time.monotonic()))
+            if r is None:
+                raise Fail("QMP %s: no answer in %.0f s" % (name, timeout))
+            if "event" in r:
+                self.events.append(r)
+                continue
+            if "error" in r:
+                raise Fail("QMP %s failed: %s" % (name, r["error"].get("desc", r["error"])))
+            return r.get("return")
+
+    def wait_event(self, pred, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, ev in enumerate(self.events):
+                if pred(ev):
+                    del self.events[i]
+                    return ev
+            r = self._recv(max(0.0, deadline - time.monotonic()))
+            if r is None:
+                return None
+            if "event" in r:
+                self.events.append(r)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class Rig:
+    def __init__(self, scenario, args):
+        self.name = scenario
+        self.sc = SCENARIOS[scenario]
+        self.args = args
+        self.backend_kind = args.backend
+        self.procs = []
+        self.shm_files = []
+        self.qmp = None
+        self.qemu = None
+        self.backend = None
+        self.backend_expected_down = False
+        self.backend_starts = 0
+        self.backend_cmd = None
+        self.host_failures = []
+        self.data = []  # (off, len, sha) reported by the guest, latest wins
+        self.result = None
+        self.workdir = tempfile.mkdtemp(prefix="uvtest-%s-" % scenario,
+                                        dir=args.tmpdir)
+        self.disk = os.path.join(self.workdir, "disk.img")
+        self.sock = os.path.join(self.workdir, "vhost.sock")
+        self.qmp_path = os.path.join(self.workdir, "qmp.sock")
+        self.console_log = os.path.join(self.workdir, "console.log")
+        self.backend_log = os.path.join(self.workdir, "backend.log")
+        self.qemu_log = os.path.join(self.workdir, "qemu.stderr")
+        self.qemu_trace = os.path.join(self.workdir, "qemu-vhost-user.trace")
+        self.lines = queue.Queue()
+
+    # ------------------------------------------------------------ checks --
+    def preflight(self):
+        g = self.args.guest_dir
+        for f in ("vmlinuz", "initramfs.cpio.gz"):
+            if not os.path.exists(os.path.join(g, f)):
+                raise Skip("%s/%s missing: run scripts/setup.sh" % (g, f))
+        if not shutil.which(self.args.qemu):
+            raise Skip("%s not found: run scripts/setup.sh" % self.args.qemu)
+        kind = self.backend_kind
+        if kind == "uvhostd":
+            b = self.args.uvhostd
+            if not (os.path.isfile(b) and os.access(b, os.X_OK)):
+                raise Fail("uvhostd binary %s not found or not executable (build it first)" % b)
+        elif kind == "qsd":
+            if self.sc["device"] != "blk":
+                raise Skip("qemu-storage-daemon has no vhost-user %s export" % self.sc["device"])
+            if not shutil.which(self.args.qsd):
+                raise Skip("%s not found" % self.args.qsd)
+        elif kind == "builtin":
+            if self.sc.get("reconnect"):
+                raise Skip("reconnect needs a vhost-user back-end")
+
+    # ----------------------------------------------------------- backend --
+    def backend_argv(self):
+        sc, kind = self.sc, self.backend_kind
+        if kind == "uvhostd":
+            argv = [self.args.uvhostd, "--socket-path", self.sock, "--device", sc["device"]]
+            if sc["device"] == "blk":
+                argv += ["--disk", self.disk, "--num-queues", str(sc["num_queues"])]
+                if sc.get("no_mem_slots"):
+                    argv.append("--no-mem-slots")
+            if not self.args.no_trace:
+                argv.append("-v")
+            return argv
+        if kind == "qsd":
+            return [self.args.qsd,
+                    "--blockdev", "driver=file,node-name=file0,filename=%s" % self.disk,
+                    "--export", "type=vhost-user-blk,id=exp0,addr.type=unix,"
+                    "addr.path=%s,node-name=file0,writable=on,num-queues=%d"
+                    % (self.sock, sc["num_queues"])]
+        return None
+
+    def start_backend(self):
+        argv = self.backend_argv()
+        if argv is None:
+            return
+        self.backend_cmd = argv
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        self.backend_starts += 1
+        with open(self.backend_log, "ab") as log:
+            if self.backend_starts > 1:
+                log.write(b"==== uvtest: back-end restart #%d ====\n" % (self.backend_starts - 1))
+            log.flush()
+            self.backend = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=subprocess.STDOUT,
+                                            preexec_fn=_pdeathsig)
+        self.procs.append(self.backend)
+        deadline = time.monotonic() + 15
+        while True:
+            if self.backend.poll() is not None:
+                raise Fail("back-end exited with status %s before listening; log:\n  %s"
+                           % (self.backend.returncode, "\n  ".join(tail(self.backend_log))))
+            try:
+                if stat.S_ISSOCK(os.stat(self.sock).st_mode):
+                    break
+            except FileNotFoundError:
+                pass
+            if time.monotonic() > deadline:
+                raise Fail("back-end did not create %s within 15 s" % self.sock)
+            time.sleep(0.02)
+
+    def stop_backend(self, sig=signal.SIGTERM, timeout=5.0):
+        p = self.backend
+        if p is None or p.poll() is not None:
+            return
+        try:
+            p.send_signal(sig)
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+    # -------------------------------------------------------------- qemu --
+    def qemu_argv(self):
+        sc, a = self.sc, self.args
+        g = a.guest_dir
+        smp = a.smp or sc.get("smp", 2)
+        mem = "256M"
+        if sc.get("hotplug"):
+            mem = "256M,slots=4,maxmem=2G"
+        cmdline = ["console=ttyS0", "uvtest=%s" % sc["guest"], "panic=-1",
+                   "uvtimeout=%d" % max(30, a.timeout - 10)]
+        if not a.kernel_verbose:
+            cmdline.append("quiet")
+        if sc["device"] == "blk":
+            cmdline += ["uvdisk=%d" % (a.disk_mib * MiB), "uvnq=%d" % sc["num_queues"]]
+        if sc.get("hotplug"):
+            cmdline.append("memhp_default_state=online_movable")
+        cmdline += a.append
+        argv = [a.qemu, "-machine", "q35,accel=tcg", "-cpu", "max", "-smp", str(smp),
+                "-m", mem, "-nographic", "-no-reboot", "-nic", "none",
+                "-kernel", os.path.join(g, "vmlinuz"),
+                "-initrd", os.path.join(g, "initramfs.cpio.gz"),
+                "-append", " ".join(cmdline),
+                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
+        if sc.get("hotplug"):
+            path = "/dev/shm/uvtest-%d-%s-mem0" % (os.getpid(), os.path.basename(self.workdir))
+            self.shm_files.append(path)
+            argv += ["-object", "memory-backend-file,id=mem,size=256M,mem-path=%s,share=on" % path]
+        else:
+            argv += ["-object", "memory-backend-memfd,id=mem,size=256M,share=on"]
+        argv += ["-numa", "node,memdev=mem"]
+        if self.backend_kind == "builtin":
+            if sc["device"] == "blk":
+                argv += ["-drive", "file=%s,if=none,id=d0,format=raw,cache=none" % self.disk,
+                         "-device", "virtio-blk-pci,drive=d0,num-queues=%d" % sc["num_queues"]]
+            else:
+                argv += ["-device", "virtio-rng-pci"]
+        else:
+            chardev = "socket,id=char0,path=%s" % self.sock
+            if sc.get("reconnect"):
+                chardev += ",reconnect=1"
+            argv += ["-chardev", chardev,
+                     "-trace", "enable=vhost_user_write,file=%s" % self.qemu_trace]
+            if sc["device"] == "blk":
+                argv += ["-device", "vhost-user-blk-pci,chardev=char0,num-queues=%d"
+                         % sc["num_queues"]]
+            else:
+                argv += ["-device", "vhost-user-rng-pci,chardev=char0"]
+        return argv
+
+    def start_qemu(self):
+        argv = self.qemu_argv()
+        story("host", "qemu: " + " ".join(shlex.quote(x) for x in argv))
+        self.qemu_stderr = open(self.qemu_log, "wb")
+        self.qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=self.qemu_stderr, preexec_fn=_pdeathsig)
+        self.procs.append(self.qemu)
+        t = threading.Thread(target=self._reader, daemon=True)
+        t.start()
+        self.qmp = QMP(self.qmp_path)
+
+    def _reader(self):
+        with open(self.console_log, "wb") as log:
+            buf = b""
+            fd = self.qemu.stdout.fileno()
+            while True:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    break
+                log.write(data)
+                log.flush()
+                buf += data
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    self.lines.put(line.decode("utf-8", "replace").rstrip("\r"))
+            if buf:
+                self.lines.put(buf.decode("utf-8", "replace").rstrip("\r"))
+        self.lines.put(None)
+
+    # ---------------------------------------------------- host actions --
+    def on_wait(self, tag):
+        if tag == "hotadd" and self.sc.get("hotplug"):
+            self.hotadd()
+        elif tag == "hotdel" and self.sc.get("hotplug"):
+            self.hotdel()
+        elif tag == "kill" and self.sc.get("reconnect"):
+            self.kill_restart()
+        else:
+            story("host", "ignoring unexpected request %r" % tag)
+
+    def hotadd(self):
+        path = "/dev/shm/uvtest-%d-%s-dimm1" % (os.getpid(), os.path.basename(self.workdir))
+        self.shm_files.append(path)
+        self.qmp.cmd("object-add", **{"qom-type": "memory-backend-file", "id": "memdimm1",
+                                      "size": 256 * MiB, "mem-path": path, "share": True})
+        self.qmp.cmd("device_add", driver="pc-dimm", id="dimm1", memdev="memdimm1")
+        dimms = self.qmp.cmd("query-memory-devices")
+        for d in dimms:
+            dd = d.get("data", {})
+            if dd.get("id") == "dimm1":
+                story("host", "QMP: hot-added pc-dimm 'dimm1' (256 MiB, %s) at guest phys 0x%x"
+                      % (path, dd.get("addr", 0)))
+                break
+        else:
+            story("host", "QMP: hot-added pc-dimm 'dimm1' (256 MiB, %s)" % path)
+
+    def hotdel(self):
+        self.qmp.cmd("device_del", id="dimm1")
+        story("host", "QMP: device_del dimm1, waiting for the guest to offline it")
+        ev = self.qmp.wait_event(
+            lambda e: e.get("event") == "DEVICE_DELETED" and e.get("data", {}).get("device") == "dimm1",
+            60.0)
+        osts = [e for e in self.qmp.events if e.get("event") == "ACPI_DEVICE_OST"]
+        for e in osts:
+            story("host", "QMP event ACPI_DEVICE_OST %s" % json.dumps(e.get("data")))
+        if ev is None:
+            self.host_failures.append("no DEVICE_DELETED for dimm1 within 60 s "
+                                      "(guest did not offline the memory)")
+            story("host", "FAIL: no DEVICE_DELETED for dimm1 within 60 s")
+            return
+        story("host", "QMP: DEVICE_DELETED dimm1 (guest offlined and ejected it)")
+        self.qmp.cmd("object-del", id="memdimm1")
+        story("host", "QMP: object-del memdimm1")
+
+    def kill_restart(self):
+        pid = self.backend.pid
+        self.backend_expected_down = True
+        self.backend.send_signal(signal.SIGKILL)
+        self.backend.wait()
+        t_kill = time.monotonic()
+        story("host", "back-end pid %d killed with SIGKILL during guest I/O" % pid)
+        time.sleep(self.args.downtime)
+        self.start_backend()
+        self.backend_expected_down = False
+        story("host", "back-end restarted as pid %d on the same socket after %.1f s"
+              % (self.backend.pid, time.monotonic() - t_kill))
+
+    # -------------------------------------------------------------- run --
+    def handle_line(self, line):
+        i = line.find("UVTEST-")
+        if i < 0:
+            if self.args.console:
+                story("con", line)
+            elif "Kernel panic" in line or "BUG:" in line or "Call Trace" in line:
+                story("guest", "kernel: " + line.strip())
+            return
+        body = line[i:]
+        if body.startswith("UVTEST-LOG:"):
+            story("guest", body[len("UVTEST-LOG:"):].strip())
+        elif body.startswith("UVTEST-WAIT"):
+            tag = body[len("UVTEST-WAIT"):].strip()
+            story("guest", "asks the host: %s" % tag)
+            self.on_wait(tag)
+        elif body.startswith("UVTEST-DATA"):
+            f = body.split()
+            if len(f) >= 5 and f[1] == "sha256":
+                off, ln, h = int(f[2]), int(f[3]), f[4]
+                self.data = [d for d in self.data if d[0] + d[1] <= off or off + ln <= d[0]]
+                self.data.append((off, ln, h))
+        elif body.startswith("UVTEST-RESULT:"):
+            self.result = body[len("UVTEST-RESULT:"):].strip()
+            story("guest", "result: %s" % self.result)
+
+    def run(self):
+        a = self.args
+        story("host", "scenario %s (%s), back-end %s, workdir %s"
+              % (self.name, self.sc["desc"], self.backend_kind, self.workdir))
+        if self.sc["device"] == "blk":
+            with open(self.disk, "wb") as f:
+                f.truncate(a.disk_mib * MiB)
+            story("host", "disk image %s: %d MiB raw (sparse)" % (self.disk, a.disk_mib))
+        if self.backend_kind != "builtin":
+            self.start_backend()
+            story("host", "back-end: " + " ".join(shlex.quote(x) for x in self.backend_cmd))
+            story("host", "back-end pid %d listening on %s" % (self.backend.pid, self.sock))
+        else:
+            story("host", "back-end: none (QEMU built-in virtio device, rig check only)")
+        self.start_qemu()
+
+        deadline = time.monotonic() + a.timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Fail("timed out after %d s waiting for UVTEST-RESULT" % a.timeout)
+            try:
+                line = self.lines.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                line = ""
+            if line is None:
+                break  # console closed: QEMU is gone
+            if line:
+                self.handle_line(line)
+            if self.result is not None:
+                break
+            if (self.backend is not None and not self.backend_expected_down
+                    and self.backend.poll() is not None):
+                raise Fail("back-end exited unexpectedly with status %s"
+                           % self.backend.returncode)
+        if self.result is None:
+            try:
+                rc = self.qemu.wait(10)
+            except subprocess.TimeoutExpired:
+                rc = "(still running)"
+            raise Fail("QEMU exited with status %s without a UVTEST-RESULT line" % rc)
+        try:
+            rc = self.qemu.wait(30)
+            story("host", "guest powered off, QEMU exit status %d" % rc)
+        except subprocess.TimeoutExpired:
+            story("host", "QEMU did not exit after the result line; terminating it")
+        self.qmp.close()
+        self.stop_qemu()
+        self.stop_backend()
+
+    def verify_disk(self):
+        if self.sc["device"] != "blk" or not self.data:
+            return
+        ok = 0
+        for off, ln, h in sorted(self.data):
+            got = sha256_range(self.disk, off, ln)
+            if got != h:
+                self.host_failures.append("disk image [%d MiB, +%d MiB) sha256 %s, guest wrote %s"
+                                          % (off // MiB, ln // MiB, got[:16], h[:16]))
+            else:
+                ok += 1
+        story("host", "disk image re-checked on the host: %d/%d ranges match the guest's sha256"
+              % (ok, len(self.data)))
+
+    def frontend_report(self):
+        """What QEMU sent, from its vhost_user_write trace events."""
+        counts = {}
+        for ln in tail(self.qemu_trace, 1000000):
+            m = VU_TRACE_RE.search(ln)
+            if m:
+                name = VU_REQ.get(int(m.group(1)), "REQ_%s" % m.group(1))
+                counts[name] = counts.get(name, 0) + 1
+        if counts:
+            story("host", "QEMU (front-end) sent %d vhost-user messages: %s" % (
+                sum(counts.values()),
+                ", ".join("%s x%d" % (k, v) for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))))
+        return counts
+
+    def backend_report(self):
+        if self.backend_kind == "builtin":
+            return
+        fe = self.frontend_report()
+        lines = tail(self.backend_log, 100000)
+        counts = {}
+        for ln in lines:
+            m = VU_RE.search(ln)
+            if m:
+                counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+        if counts:
+            story("host", "back-end trace: %d vhost-user messages: %s" % (
+                sum(counts.values()),
+                ", ".join("%s x%d" % (k, v) for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))))
+        if self.sc.get("hotplug") or self.sc.get("no_mem_slots"):
+            for m in ("ADD_MEM_REG", "REM_MEM_REG", "SET_MEM_TABLE"):
+                story("host", "%s: QEMU sent it %d time(s), back-end log shows it %d time(s)"
+                      % (m, fe.get(m, 0), counts.get(m, 0)))
+        if self.sc.get("reconnect"):
+            story("host", "back-end started %d time(s)" % self.backend_starts)
+        excerpt = tail(self.backend_log, self.args.log_lines)
+        print("---- back-end log (%s, last %d lines) ----" % (self.backend_log, len(excerpt)))
+        for ln in excerpt:
+            print("  " + ln)
+        if not excerpt:
+            print("  (empty: this back-end logs nothing unless something goes wrong)")
+        print("---- end of back-end log ----", flush=True)
+
+    def stop_qemu(self):
+        p = self.qemu
+        if p is None or p.poll() is not None:
+            return
+        try:
+            if self.qmp is not None:
+                self.qmp.sock.sendall(b'{"execute": "quit"}\n')
+            p.wait(5)
+        except Exception:
+            pass
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def cleanup(self, success):
+        if self.qmp is not None:
+            self.qmp.close()
+        self.stop_qemu()
+        self.stop_backend(timeout=3.0)
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for f in self.shm_files:
+            try:
+                os.unlink(f)
+            except FileNotFoundError:
+                pass
+        if success and not self.args.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        else:
+            try:
+                os.unlink(self.disk)  # keep the logs, not the image
+            except FileNotFoundError:
+                pass
+            print("logs kept in %s" % self.workdir, flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    ap.add_argument("--backend", choices=("uvhostd", "qsd", "builtin"),
+                    default=os.environ.get("UVTEST_BACKEND", "uvhostd"),
+                    help="vhost-user back-end to test (default uvhostd; qsd = "
+                         "qemu-storage-daemon, builtin = QEMU's own virtio device)")
+    ap.add_argument("--uvhostd", default=os.environ.get(
+        "UVHOSTD_BIN", os.path.join(ROOT, "build", "host", "uvhostd")))
+    ap.add_argument("--qsd", default="qemu-storage-daemon")
+    ap.add_argument("--qemu", default=os.environ.get("UVTEST_QEMU", "qemu-system-x86_64"))
+    ap.add_argument("--guest-dir", default=os.environ.get(
+        "UVTEST_GUEST_DIR", os.path.join(ROOT, "build", "guest")))
+    ap.add_argument("--timeout", type=int, default=240,
+                    help="seconds to wait for the guest's result (default 240)")
+    ap.add_argument("--disk-mib", type=int, default=64)
+    ap.add_argument("--smp", type=int, default=0, help="override guest vCPU count")
+    ap.add_argument("--downtime", type=float, default=1.0,
+                    help="reconnect: seconds the back-end stays dead (default 1)")
+    ap.add_argument("--append", action="append", default=[],
+                    help="extra kernel command line word (repeatable)")
+    ap.add_argument("--no-trace", action="store_true", help="do not pass -v to uvhostd")
+    ap.add_argument("--console", action="store_true", help="echo the whole guest console")
+    ap.add_argument("--kernel-verbose", action="store_true", help="boot without 'quiet'")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--tmpdir", default=None, help="parent of the work directory")
+    ap.add_argument("--log-lines", type=int, default=15,
+                    help="back-end log lines to print at the end")
+    args = ap.parse_args()
+
+    def on_signal(signum, _frame):
+        raise SystemExit("interrupted by signal %d" % signum)
+
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, on_signal)
+
+    rig = Rig(args.scenario, args)
+    status, why = EXIT_FAIL, "unknown"
+    try:
+        rig.preflight()
+        rig.run()
+        rig.verify_disk()
+        if rig.result != "PASS":
+            status, why = EXIT_FAIL, "guest: %s" % rig.result
+        elif rig.host_failures:
+            status, why = EXIT_FAIL, "; ".join(rig.host_failures)
+        else:
+            status, why = EXIT_PASS, "guest and host checks passed"
+    except Skip as e:
+        status, why = EXIT_SKIP, str(e)
+    except Fail as e:
+        status, why = EXIT_FAIL, str(e)
+    except SystemExit as e:
+        status, why = EXIT_FAIL, str(e)
+    except Exception as e:  # keep cleanup and diagnostics for rig bugs too
+        import traceback
+        traceback.print_exc()
+        status, why = EXIT_FAIL, "runner error: %r" % e
+    finally:
+        try:
+            if status != EXIT_SKIP:
+                rig.backend_report()
+            if status == EXIT_FAIL:
+                print("---- guest console (%s, last 40 lines) ----" % rig.console_log)
+                for ln in tail(rig.console_log, 40):
+                    print("  " + ln)
+                qe = tail(rig.qemu_log, 20)
+                if qe:
+                    print("---- qemu stderr ----")
+                    for ln in qe:
+                        print("  " + ln)
+        finally:
+            rig.cleanup(status != EXIT_FAIL)
+    word = {EXIT_PASS: "PASS", EXIT_FAIL: "FAIL", EXIT_SKIP: "SKIP"}[status]
+    print("interop_%s [%s]: %s - %s (%.1f s)" % (args.scenario, args.backend, word, why,
+                                                time.monotonic() - T0), flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

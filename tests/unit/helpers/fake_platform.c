@@ -1,0 +1,162 @@
+#include "fake_platform.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct fake_file *file_of(struct fake_platform *f, int fd)
+{
+	int i = fd - FAKE_FD_BASE;
+	if (i < 0 || i >= f->nfiles)
+		return NULL;
+	return &f->files[i];
+}
+
+static int fake_send(void *ctx, const struct vu_msg *msg)
+{
+	struct fake_platform *f = ctx;
+	if (f->nsent < FAKE_MAX_SENT)
+		f->sent[f->nsent] = *msg;
+	f->nsent++;
+	return 0;
+}
+
+static int fake_backend_send(void *ctx, int chan, const struct vu_msg *msg, struct vu_msg *reply)
+{
+	struct fake_platform *f = ctx;
+	(void)chan;
+	if (f->nbackend_sent < FAKE_MAX_SENT)
+		f->backend_sent[f->nbackend_sent] = *msg;
+	f->nbackend_sent++;
+	if (reply) {
+		memset(reply, 0, sizeof(*reply));
+		reply->hdr.request = msg->hdr.request;
+		reply->hdr.flags = VU_REPLY_FLAGS;
+		reply->hdr.size = 8;
+	}
+	return 0;
+}
+
+struct fake_cookie {
+	int fd;
+};
+
+static int fake_map(void *ctx, int fd, uint64_t offset, uint64_t len, bool writable, void **host,
+		    void **cookie)
+{
+	struct fake_platform *f = ctx;
+	struct fake_file *ff = file_of(f, fd);
+	(void)writable;
+	if (f->fail_map) {
+		int e = f->fail_map;
+		f->fail_map = 0;
+		return -e;
+	}
+	if (!ff || !ff->open)
+		return -EBADF;
+	if (offset > ff->size || len > ff->size - offset)
+		return -EINVAL;
+	*host = ff->data + offset;
+	struct fake_cookie *c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fd = fd;
+	*cookie = c;
+	f->maps++;
+	return 0;
+}
+
+static void fake_unmap(void *ctx, void *cookie)
+{
+	struct fake_platform *f = ctx;
+	free(cookie);
+	f->unmaps++;
+}
+
+static int fake_alloc_shared(void *ctx, uint64_t len, int *fd, void **host, void **cookie)
+{
+	struct fake_platform *f = ctx;
+	int nfd = fake_file_new(f, len);
+	if (nfd < 0)
+		return nfd;
+	f->allocs++;
+	*fd = nfd;
+	return fake_map(ctx, nfd, 0, len, true, host, cookie);
+}
+
+static int fake_signal(void *ctx, int fd)
+{
+	struct fake_platform *f = ctx;
+	if (f->signals < FAKE_MAX_SENT)
+		f->signalled_fd[f->signals] = fd;
+	f->signals++;
+	return 0;
+}
+
+static void fake_close(void *ctx, int fd)
+{
+	struct fake_platform *f = ctx;
+	struct fake_file *ff = file_of(f, fd);
+	if (ff)
+		ff->open = 0;
+	f->closes++;
+}
+
+static void fake_log(void *ctx, enum vu_log_level level, const char *line)
+{
+	struct fake_platform *f = ctx;
+	(void)level;
+	snprintf(f->last_log, sizeof(f->last_log), "%s", line);
+	if (getenv("FAKE_LOG"))
+		fprintf(stderr, "log: %s\n", line);
+}
+
+void fake_platform_init(struct fake_platform *f, int has_fds)
+{
+	memset(f, 0, sizeof(*f));
+	f->plat.ctx = f;
+	f->plat.send = fake_send;
+	f->plat.backend_send = fake_backend_send;
+	f->plat.map = fake_map;
+	f->plat.unmap = fake_unmap;
+	f->plat.alloc_shared = fake_alloc_shared;
+	f->plat.signal = fake_signal;
+	f->plat.close_fd = fake_close;
+	f->plat.has_fds = has_fds != 0;
+	f->plat.log = fake_log;
+}
+
+void fake_platform_fini(struct fake_platform *f)
+{
+	for (int i = 0; i < f->nfiles; i++)
+		free(f->files[i].data);
+	f->nfiles = 0;
+}
+
+int fake_file_new(struct fake_platform *f, uint64_t size)
+{
+	if (f->nfiles >= FAKE_MAX_FILES)
+		return -EMFILE;
+	struct fake_file *ff = &f->files[f->nfiles];
+	ff->data = calloc(1, size ? size : 1);
+	if (!ff->data)
+		return -ENOMEM;
+	ff->size = size;
+	ff->open = 1;
+	return FAKE_FD_BASE + f->nfiles++;
+}
+
+uint8_t *fake_file_ptr(struct fake_platform *f, int fd, uint64_t off)
+{
+	struct fake_file *ff = file_of(f, fd);
+	return ff ? ff->data + off : NULL;
+}
+
+int fake_open_files(const struct fake_platform *f)
+{
+	int n = 0;
+	for (int i = 0; i < f->nfiles; i++)
+		n += f->files[i].open;
+	return n;
+}

@@ -1,0 +1,52 @@
+/* fake_platform.h - a struct vu_platform for unit tests and fuzzers.
+ *
+ * Owns: fake "files" (fd numbers 100..) backed by heap buffers, a record of
+ * every message sent, and counters of maps, unmaps, closes and signals, so
+ * tests can prove that nothing leaks and nothing is sent twice.
+ * Never: touches real fds. map() checks bounds against the fake file.
+ */
+#ifndef FAKE_PLATFORM_H
+#define FAKE_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vu/platform.h"
+#include "vu/wire.h"
+
+#define FAKE_FD_BASE 100
+#define FAKE_MAX_FILES 64
+#define FAKE_MAX_SENT 64
+
+struct fake_file {
+	uint8_t *data;
+	uint64_t size;
+	int open; /* 1 until closed */
+};
+
+struct fake_platform {
+	struct vu_platform plat;
+	struct fake_file files[FAKE_MAX_FILES];
+	int nfiles;
+	struct vu_msg sent[FAKE_MAX_SENT];
+	int nsent;
+	struct vu_msg backend_sent[FAKE_MAX_SENT];
+	int nbackend_sent;
+	int maps, unmaps, closes, signals, allocs;
+	int fail_map; /* make the next map fail with this errno if non-zero */
+	int signalled_fd[FAKE_MAX_SENT];
+	char last_log[256];
+};
+
+/* Set up; has_fds selects the fd or the fd-less flavour. */
+void fake_platform_init(struct fake_platform *f, int has_fds);
+/* Release every buffer. */
+void fake_platform_fini(struct fake_platform *f);
+/* A new fake file of `size` zeroed bytes; returns its fd. */
+int fake_file_new(struct fake_platform *f, uint64_t size);
+/* Host pointer of byte `off` of fake file `fd`. */
+uint8_t *fake_file_ptr(struct fake_platform *f, int fd, uint64_t off);
+/* Number of fake files not yet closed. */
+int fake_open_files(const struct fake_platform *f);
+
+#endif

@@ -1,0 +1,109 @@
+/* vu/backend.h - one vhost-user back-end session (one device, one front-end).
+ *
+ * Owns: everything a front-end can change: negotiated features, ownership,
+ * the memory table, the rings, status, the backend channel and inflight
+ * region. It validates each message (vu/msg.h) and runs its handler.
+ * Never: blocks, allocates, or makes OS calls (all through vu_platform).
+ * Used by: the transports in arch/ (feed messages, report kicks, poll) and
+ * devices (complete requests with vu_dev_complete()).
+ *
+ * Life cycle: vu_backend_init() once; vu_backend_handle() per message;
+ * vu_backend_poll() every scheduler turn; vu_backend_disconnect() when the
+ * front-end goes away, which releases every fd and mapping and leaves the
+ * session ready for the next front-end.
+ */
+#ifndef VU_BACKEND_H
+#define VU_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vu/device.h"
+#include "vu/memtable.h"
+#include "vu/platform.h"
+#include "vu/vq.h"
+#include "vu/wire.h"
+
+#ifndef VU_MAX_QUEUES
+#define VU_MAX_QUEUES 16
+#endif
+
+struct vu_backend_config {
+	bool no_mem_slots; /* do not offer CONFIGURE_MEM_SLOTS */
+	bool no_inflight;  /* do not offer INFLIGHT_SHMFD */
+	uint32_t max_mem_slots; /* 0: VU_MAX_MEM_SLOTS */
+	/* Print one line per received message through platform->log. */
+	bool trace;
+};
+
+struct vu_backend {
+	const struct vu_platform *plat;
+	const struct vu_device_ops *dev;
+	void *dev_ctx;
+	struct vu_backend_config cfg;
+
+	uint64_t features_offered;
+	uint64_t features;
+	uint64_t pfeatures_offered;
+	uint64_t pfeatures;
+	bool pfeatures_set;
+	bool owner;
+	uint8_t status;
+
+	int backend_chan; /* -1: none */
+
+	/* Inflight region, ours (GET) or handed in (SET). */
+	int inflight_fd;
+	void *inflight_host;
+	void *inflight_cookie;
+	uint64_t inflight_size;
+	uint16_t inflight_num_queues;
+	uint16_t inflight_queue_size;
+
+	uint64_t n_msgs;
+	uint64_t n_rejected;
+
+	struct vu_vq vq[VU_MAX_QUEUES];
+	struct vu_mem mem;
+
+	/* Scratch space, here rather than on the stack or in globals, so one
+	 * service VM can run many sessions on small stacks. */
+	struct vu_msg scratch_reply;
+	struct vu_chain scratch_chain;
+	uint16_t scratch_heads[VU_VQ_MAX_SIZE];
+	/* True while vu_backend_poll() runs a batch: completions defer the
+	 * interrupt decision to the end of the batch. */
+	bool in_batch;
+};
+
+void vu_backend_init(struct vu_backend *b, const struct vu_platform *plat,
+		     const struct vu_device_ops *dev, void *dev_ctx,
+		     const struct vu_backend_config *cfg);
+
+/* Handle one received message. The session takes every fd in msg (closing
+ * those it does not keep). Returns 0, or a negative errno when the
+ * connection must be closed (the reason has been logged). */
+int vu_backend_handle(struct vu_backend *b, struct vu_msg *msg);
+
+/* Process started rings: each ring whose kick was seen (vu_backend_kick) or
+ * that is polled (NOFD) gets at most `budget` chains. Returns the work done. */
+int vu_backend_poll(struct vu_backend *b, int budget);
+
+/* The platform saw ring `index`'s kick fd become readable (already drained). */
+void vu_backend_kick(struct vu_backend *b, uint32_t index);
+
+/* Device callback: give a chain back with `written` bytes in its writable
+ * part, and interrupt the driver if it wants one. */
+void vu_dev_complete(struct vu_backend *b, struct vu_vq *vq, uint16_t head, uint32_t written);
+
+/* Tell the front-end the config space changed (BACKEND_REQ channel). */
+int vu_backend_config_changed(struct vu_backend *b);
+
+/* Front-end went away: release all fds and mappings, reset all state. */
+void vu_backend_disconnect(struct vu_backend *b);
+
+/* Features offered in GET_FEATURES / GET_PROTOCOL_FEATURES. */
+uint64_t vu_backend_offered_features(const struct vu_backend *b);
+uint64_t vu_backend_offered_protocol_features(const struct vu_backend *b);
+
+#endif

@@ -1,0 +1,54 @@
+/* vu/platform.h - what the protocol library needs from the machine it runs on.
+ *
+ * Owns: the one table of operations through which vhost/ reaches the outside
+ * world: sending a message, mapping a region, signalling and closing fds.
+ * Never: the library makes no OS call of its own; everything goes through here.
+ * Implemented by: arch/host (AF_UNIX + SCM_RIGHTS, mmap, eventfd) and, later,
+ * the unikernel (vsock stream, ivshmem windows, no fds at all).
+ * An "fd" is an opaque small integer owned by the platform; -1 means none.
+ */
+#ifndef VU_PLATFORM_H
+#define VU_PLATFORM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vu_msg;
+
+enum vu_log_level { VU_LOG_ERR = 0, VU_LOG_WARN, VU_LOG_INFO, VU_LOG_DEBUG };
+
+struct vu_platform {
+	void *ctx;
+
+	/* Send one message (header, payload, and msg->nfds fds) on the
+	 * front-end channel. Returns 0 or a negative errno. */
+	int (*send)(void *ctx, const struct vu_msg *msg);
+
+	/* Send one message on the backend channel `chan` (the fd received in
+	 * SET_BACKEND_REQ_FD). If `reply` is non-NULL, wait for and store the
+	 * reply. Returns 0 or a negative errno. */
+	int (*backend_send)(void *ctx, int chan, const struct vu_msg *msg, struct vu_msg *reply);
+
+	/* Make [offset, offset+len) of `fd` addressable. On success store the
+	 * host pointer of `offset` in *host and a handle for unmap in *cookie.
+	 * The fd stays owned by the caller. Returns 0 or a negative errno. */
+	int (*map)(void *ctx, int fd, uint64_t offset, uint64_t len, bool writable, void **host,
+		   void **cookie);
+	void (*unmap)(void *ctx, void *cookie);
+
+	/* Create shared memory of `len` bytes for inflight tracking, zeroed. */
+	int (*alloc_shared)(void *ctx, uint64_t len, int *fd, void **host, void **cookie);
+
+	/* Write one event to an eventfd-like fd. */
+	int (*signal)(void *ctx, int fd);
+	void (*close_fd)(void *ctx, int fd);
+
+	/* The transport can pass fds; if false, the back-end offers
+	 * INBAND_NOTIFICATIONS and expects NOFD rings. */
+	bool has_fds;
+
+	/* One line, without a trailing newline. May be NULL. */
+	void (*log)(void *ctx, enum vu_log_level level, const char *line);
+};
+
+#endif

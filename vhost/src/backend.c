@@ -1,0 +1,385 @@
+/* The back-end session: dispatch, reply rules, polling and teardown.
+ * Handlers live in backend_{features,mem,vring,inflight}.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend_internal.h"
+#include "vu/msg.h"
+
+static const vu_handler_fn handlers[VU_REQ_MAX] = {
+	[VU_REQ_GET_FEATURES] = vu_h_get_features,
+	[VU_REQ_SET_FEATURES] = vu_h_set_features,
+	[VU_REQ_SET_OWNER] = vu_h_set_owner,
+	[VU_REQ_RESET_OWNER] = vu_h_reset_owner,
+	[VU_REQ_SET_MEM_TABLE] = vu_h_set_mem_table,
+	[VU_REQ_SET_VRING_NUM] = vu_h_set_vring_num,
+	[VU_REQ_SET_VRING_ADDR] = vu_h_set_vring_addr,
+	[VU_REQ_SET_VRING_BASE] = vu_h_set_vring_base,
+	[VU_REQ_GET_VRING_BASE] = vu_h_get_vring_base,
+	[VU_REQ_SET_VRING_KICK] = vu_h_set_vring_kick,
+	[VU_REQ_SET_VRING_CALL] = vu_h_set_vring_call,
+	[VU_REQ_SET_VRING_ERR] = vu_h_set_vring_err,
+	[VU_REQ_GET_PROTOCOL_FEATURES] = vu_h_get_protocol_features,
+	[VU_REQ_SET_PROTOCOL_FEATURES] = vu_h_set_protocol_features,
+	[VU_REQ_GET_QUEUE_NUM] = vu_h_get_queue_num,
+	[VU_REQ_SET_VRING_ENABLE] = vu_h_set_vring_enable,
+	[VU_REQ_SET_BACKEND_REQ_FD] = vu_h_set_backend_req_fd,
+	[VU_REQ_GET_CONFIG] = vu_h_get_config,
+	[VU_REQ_SET_CONFIG] = vu_h_set_config,
+	[VU_REQ_GET_INFLIGHT_FD] = vu_h_get_inflight_fd,
+	[VU_REQ_SET_INFLIGHT_FD] = vu_h_set_inflight_fd,
+	[VU_REQ_RESET_DEVICE] = vu_h_reset_device,
+	[VU_REQ_VRING_KICK] = vu_h_vring_kick,
+	[VU_REQ_GET_MAX_MEM_SLOTS] = vu_h_get_max_mem_slots,
+	[VU_REQ_ADD_MEM_REG] = vu_h_add_mem_reg,
+	[VU_REQ_REM_MEM_REG] = vu_h_rem_mem_reg,
+	[VU_REQ_SET_STATUS] = vu_h_set_status,
+	[VU_REQ_GET_STATUS] = vu_h_get_status,
+};
+
+void vu_logf(const struct vu_backend *b, enum vu_log_level lvl, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (!b->plat->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	b->plat->log(b->plat->ctx, lvl, line);
+}
+
+int vu_reply(struct vu_backend *b, const struct vu_msg *req, const void *payload, uint32_t size,
+	     const int *fds, uint32_t nfds)
+{
+	struct vu_msg *out = &b->scratch_reply;
+
+	if (size > VU_MAX_PAYLOAD || nfds > VU_MAX_FDS)
+		return -EINVAL;
+	out->hdr.request = req->hdr.request;
+	out->hdr.flags = VU_REPLY_FLAGS;
+	out->hdr.size = size;
+	if (size)
+		memmove(out->p.raw, payload, size);
+	out->nfds = nfds;
+	for (uint32_t i = 0; i < nfds; i++)
+		out->fds[i] = fds[i];
+	return b->plat->send(b->plat->ctx, out);
+}
+
+int vu_reply_u64(struct vu_backend *b, const struct vu_msg *req, uint64_t value)
+{
+	return vu_reply(b, req, &value, sizeof(value), NULL, 0);
+}
+
+int vu_take_fd(struct vu_msg *msg, uint32_t i)
+{
+	int fd = msg->fds[i];
+	msg->fds[i] = -1;
+	return fd;
+}
+
+void vu_close_fd(struct vu_backend *b, int fd)
+{
+	if (fd >= 0)
+		b->plat->close_fd(b->plat->ctx, fd);
+}
+
+struct vu_vq *vu_ring_of(struct vu_backend *b, uint32_t index, const char *what)
+{
+	if (index >= b->dev->num_queues) {
+		vu_logf(b, VU_LOG_ERR, "%s: ring index %u out of range (device has %u)", what,
+			index, b->dev->num_queues);
+		return NULL;
+	}
+	return &b->vq[index];
+}
+
+uint64_t vu_backend_offered_features(const struct vu_backend *b)
+{
+	return b->dev->features | VU_BIT(VU_F_VERSION_1) | VU_BIT(VU_F_RING_EVENT_IDX) |
+	       VU_BIT(VU_F_RING_INDIRECT_DESC) | VU_BIT(VU_F_PROTOCOL_FEATURES);
+}
+
+uint64_t vu_backend_offered_protocol_features(const struct vu_backend *b)
+{
+	uint64_t pf = VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
+		      VU_BIT(VU_PF_RESET_DEVICE) | VU_BIT(VU_PF_STATUS);
+
+	if (b->dev->has_config)
+		pf |= VU_BIT(VU_PF_CONFIG);
+	if (!b->cfg.no_mem_slots)
+		pf |= VU_BIT(VU_PF_CONFIGURE_MEM_SLOTS);
+	/* Inflight tracking needs a shared fd; fd-less transports instead get
+	 * in-band notifications, which an fd-capable QEMU would ack but never use. */
+	if (b->plat->has_fds && !b->cfg.no_inflight)
+		pf |= VU_BIT(VU_PF_INFLIGHT_SHMFD);
+	if (!b->plat->has_fds)
+		pf |= VU_BIT(VU_PF_INBAND_NOTIFICATIONS);
+	return pf;
+}
+
+void vu_backend_init(struct vu_backend *b, const struct vu_platform *plat,
+		     const struct vu_device_ops *dev, void *dev_ctx,
+		     const struct vu_backend_config *cfg)
+{
+	memset(b, 0, sizeof(*b));
+	b->plat = plat;
+	b->dev = dev;
+	b->dev_ctx = dev_ctx;
+	if (cfg)
+		b->cfg = *cfg;
+	b->backend_chan = -1;
+	b->inflight_fd = -1;
+	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
+		vu_vq_init(&b->vq[i], (uint16_t)i);
+		b->vq[i].kick_fd = b->vq[i].call_fd = b->vq[i].err_fd = -1;
+	}
+	vu_mem_init(&b->mem, plat, b->cfg.max_mem_slots);
+	b->features_offered = vu_backend_offered_features(b);
+	b->pfeatures_offered = vu_backend_offered_protocol_features(b);
+}
+
+static void close_msg_fds(struct vu_backend *b, struct vu_msg *msg)
+{
+	for (uint32_t i = 0; i < msg->nfds && i < VU_MAX_FDS; i++) {
+		vu_close_fd(b, msg->fds[i]);
+		msg->fds[i] = -1;
+	}
+}
+
+static void trace(struct vu_backend *b, const struct vu_msg *msg)
+{
+	const struct vu_mem_region *r = &msg->p.mem_single.region;
+	const char *name = vu_request_name(msg->hdr.request);
+	uint32_t size = msg->hdr.size;
+
+	switch (msg->hdr.request) {
+	case VU_REQ_ADD_MEM_REG:
+	case VU_REQ_REM_MEM_REG:
+		if (size >= sizeof(msg->p.mem_single)) {
+			vu_logf(b, VU_LOG_INFO,
+				"<- %s gpa=0x%llx size=0x%llx uaddr=0x%llx off=0x%llx fds=%u", name,
+				(unsigned long long)r->gpa, (unsigned long long)r->size,
+				(unsigned long long)r->uaddr, (unsigned long long)r->mmap_offset,
+				msg->nfds);
+			return;
+		}
+		break;
+	case VU_REQ_SET_MEM_TABLE:
+		vu_logf(b, VU_LOG_INFO, "<- %s nregions=%u fds=%u", name,
+			size >= 4 ? msg->p.mem_table.nregions : 0, msg->nfds);
+		return;
+	case VU_REQ_SET_VRING_NUM:
+	case VU_REQ_SET_VRING_BASE:
+	case VU_REQ_GET_VRING_BASE:
+	case VU_REQ_SET_VRING_ENABLE:
+	case VU_REQ_VRING_KICK:
+		vu_logf(b, VU_LOG_INFO, "<- %s ring=%u num=%u", name, msg->p.state.index,
+			msg->p.state.num);
+		return;
+	case VU_REQ_SET_VRING_KICK:
+	case VU_REQ_SET_VRING_CALL:
+	case VU_REQ_SET_VRING_ERR:
+		vu_logf(b, VU_LOG_INFO, "<- %s ring=%llu%s", name,
+			(unsigned long long)(msg->p.u64 & VU_VRING_IDX_MASK),
+			(msg->p.u64 & VU_VRING_NOFD) ? " nofd" : "");
+		return;
+	case VU_REQ_SET_FEATURES:
+	case VU_REQ_SET_PROTOCOL_FEATURES:
+	case VU_REQ_SET_STATUS:
+		vu_logf(b, VU_LOG_INFO, "<- %s 0x%llx", name, (unsigned long long)msg->p.u64);
+		return;
+	default:
+		break;
+	}
+	vu_logf(b, VU_LOG_INFO, "<- %s (%u) flags=0x%x size=%u fds=%u", name, msg->hdr.request,
+		msg->hdr.flags, size, msg->nfds);
+}
+
+static bool wants_ack(const struct vu_backend *b, const struct vu_msg *msg)
+{
+	return (msg->hdr.flags & VU_FLAG_NEED_REPLY) && (b->pfeatures & VU_BIT(VU_PF_REPLY_ACK));
+}
+
+/* Turn a handler's result into the answer the front-end expects: its own
+ * reply (sent by the handler), a REPLY_ACK u64, or a closed connection. */
+static int conclude(struct vu_backend *b, struct vu_msg *msg, const struct vu_msg_rule *rule,
+		    int rc)
+{
+	if (rule && rule->has_reply) {
+		if (rc < 0)
+			vu_logf(b, VU_LOG_ERR, "%s failed (%d); closing: no valid reply exists",
+				rule->name, rc);
+		return rc;
+	}
+	if (wants_ack(b, msg)) {
+		int src = vu_reply_u64(b, msg, rc < 0 ? (uint64_t)-rc : 0);
+		return src < 0 ? src : 0;
+	}
+	if (rc < 0)
+		vu_logf(b, VU_LOG_ERR, "%s failed (%d) and no REPLY_ACK was asked; closing",
+			vu_request_name(msg->hdr.request), rc);
+	return rc;
+}
+
+int vu_backend_handle(struct vu_backend *b, struct vu_msg *msg)
+{
+	const struct vu_msg_rule *rule = vu_msg_rule(msg->hdr.request);
+	const char *why;
+	int rc;
+
+	b->n_msgs++;
+	if (b->cfg.trace)
+		trace(b, msg);
+	rc = vu_msg_check(msg, b->pfeatures, b->owner, &why);
+	if (rc == 0 && handlers[msg->hdr.request])
+		rc = handlers[msg->hdr.request](b, msg);
+	else if (rc == 0)
+		rc = -EOPNOTSUPP;
+	else
+		vu_logf(b, VU_LOG_ERR, "rejected %s (%u): %s", vu_request_name(msg->hdr.request),
+			msg->hdr.request, why);
+	if (rc < 0)
+		b->n_rejected++;
+	close_msg_fds(b, msg);
+	return conclude(b, msg, rule, rc);
+}
+
+static void ring_error(struct vu_backend *b, struct vu_vq *vq, int rc)
+{
+	vu_logf(b, VU_LOG_ERR, "ring %u: malformed chain or unmapped ring (%d); ring stopped",
+		vq->index, rc);
+	if (vq->err_fd >= 0)
+		b->plat->signal(b->plat->ctx, vq->err_fd);
+}
+
+static void notify(struct vu_backend *b, struct vu_vq *vq)
+{
+	if (!vu_vq_should_notify(vq, &b->mem))
+		return;
+	if (vq->call_fd >= 0)
+		b->plat->signal(b->plat->ctx, vq->call_fd);
+}
+
+void vu_dev_complete(struct vu_backend *b, struct vu_vq *vq, uint16_t head, uint32_t written)
+{
+	if (vu_vq_push(vq, &b->mem, head, written) < 0) {
+		ring_error(b, vq, -EIO);
+		return;
+	}
+	if (!b->in_batch)
+		notify(b, vq);
+}
+
+static bool ring_runnable(const struct vu_vq *vq)
+{
+	return vq->started && vq->enabled && !vq->broken && (vq->kicked || vq->kick_fd < 0);
+}
+
+static int poll_ring(struct vu_backend *b, struct vu_vq *vq, int budget)
+{
+	struct vu_chain *chain = &b->scratch_chain;
+	int done = 0, rc = 0;
+
+	vq->kicked = false;
+	b->in_batch = true;
+	while (done < budget) {
+		rc = vu_vq_pop(vq, &b->mem, chain);
+		if (rc <= 0)
+			break;
+		rc = b->dev->handle(b->dev_ctx, b, vq, chain);
+		done++;
+		if (rc < 0) {
+			vq->broken = true;
+			break;
+		}
+	}
+	b->in_batch = false;
+	if (done)
+		notify(b, vq);
+	if (rc < 0)
+		ring_error(b, vq, rc);
+	else if (done == budget)
+		vq->kicked = true; /* more may be waiting: come back next turn */
+	return done;
+}
+
+int vu_backend_poll(struct vu_backend *b, int budget)
+{
+	int work = 0;
+
+	for (uint32_t i = 0; i < b->dev->num_queues; i++) {
+		struct vu_vq *vq = &b->vq[i];
+		if (ring_runnable(vq))
+			work += poll_ring(b, vq, budget);
+	}
+	return work;
+}
+
+void vu_backend_kick(struct vu_backend *b, uint32_t index)
+{
+	if (index < b->dev->num_queues)
+		b->vq[index].kicked = true;
+}
+
+int vu_backend_config_changed(struct vu_backend *b)
+{
+	struct vu_msg m;
+
+	if (b->backend_chan < 0 || !(b->pfeatures & VU_BIT(VU_PF_BACKEND_REQ)))
+		return -ENOTCONN;
+	memset(&m, 0, sizeof(m));
+	m.hdr.request = VU_BREQ_CONFIG_CHANGE_MSG;
+	/* No NEED_REPLY: QEMU answers a config change with GET_CONFIG on the
+	 * main channel, so waiting here for its reply would deadlock both. */
+	m.hdr.flags = VU_VERSION;
+	return b->plat->backend_send(b->plat->ctx, b->backend_chan, &m, NULL);
+}
+
+void vu_ring_stop(struct vu_backend *b, struct vu_vq *vq)
+{
+	vq->started = false;
+	vq->kicked = false;
+	vu_close_fd(b, vq->kick_fd);
+	vq->kick_fd = -1;
+}
+
+void vu_rings_memory_changed(struct vu_backend *b)
+{
+	/* vu_vq_map() compares generations; nothing to do eagerly except make
+	 * polled rings look again, so a ring that lost its memory reports it. */
+	for (uint32_t i = 0; i < b->dev->num_queues; i++)
+		if (b->vq[i].started)
+			b->vq[i].kicked = true;
+}
+
+static void release_ring_fds(struct vu_backend *b, struct vu_vq *vq)
+{
+	vu_close_fd(b, vq->kick_fd);
+	vu_close_fd(b, vq->call_fd);
+	vu_close_fd(b, vq->err_fd);
+	vq->kick_fd = vq->call_fd = vq->err_fd = -1;
+}
+
+void vu_backend_disconnect(struct vu_backend *b)
+{
+	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
+		release_ring_fds(b, &b->vq[i]);
+		vu_vq_reset(&b->vq[i]);
+	}
+	vu_close_fd(b, b->backend_chan);
+	b->backend_chan = -1;
+	vu_inflight_release(b);
+	vu_mem_clear(&b->mem);
+	if (b->dev->reset)
+		b->dev->reset(b->dev_ctx);
+	b->features = 0;
+	b->pfeatures = 0;
+	b->pfeatures_set = false;
+	b->owner = false;
+	b->status = 0;
+}

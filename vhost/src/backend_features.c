@@ -1,0 +1,166 @@
+/* Negotiation, ownership, config space, status and reset. */
+#include <errno.h>
+#include <string.h>
+
+#include "backend_internal.h"
+
+int vu_h_get_features(struct vu_backend *b, struct vu_msg *msg)
+{
+	return vu_reply_u64(b, msg, b->features_offered);
+}
+
+int vu_h_set_features(struct vu_backend *b, struct vu_msg *msg)
+{
+	uint64_t f = msg->p.u64;
+
+	if (f & ~b->features_offered) {
+		vu_logf(b, VU_LOG_ERR, "SET_FEATURES: 0x%llx acks bits never offered (0x%llx)",
+			(unsigned long long)f, (unsigned long long)(f & ~b->features_offered));
+		return -EINVAL;
+	}
+	b->features = f;
+	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++)
+		b->vq[i].event_idx = (f & VU_BIT(VU_F_RING_EVENT_IDX)) != 0;
+	/* Without protocol features rings start enabled (spec: "Ring states"). */
+	if (!(f & VU_BIT(VU_F_PROTOCOL_FEATURES)))
+		for (uint32_t i = 0; i < VU_MAX_QUEUES; i++)
+			b->vq[i].enabled = true;
+	return 0;
+}
+
+int vu_h_get_protocol_features(struct vu_backend *b, struct vu_msg *msg)
+{
+	return vu_reply_u64(b, msg, b->pfeatures_offered);
+}
+
+int vu_h_set_protocol_features(struct vu_backend *b, struct vu_msg *msg)
+{
+	uint64_t pf = msg->p.u64;
+
+	if (pf & ~b->pfeatures_offered) {
+		vu_logf(b, VU_LOG_ERR, "SET_PROTOCOL_FEATURES: 0x%llx acks bits never offered",
+			(unsigned long long)pf);
+		return -EINVAL;
+	}
+	if ((pf & VU_BIT(VU_PF_INBAND_NOTIFICATIONS)) &&
+	    (!(pf & VU_BIT(VU_PF_BACKEND_REQ)) || !(pf & VU_BIT(VU_PF_REPLY_ACK)))) {
+		vu_logf(b, VU_LOG_ERR,
+			"SET_PROTOCOL_FEATURES: INBAND_NOTIFICATIONS needs BACKEND_REQ and REPLY_ACK");
+		return -EINVAL;
+	}
+	b->pfeatures = pf;
+	b->pfeatures_set = true;
+	return 0;
+}
+
+int vu_h_set_owner(struct vu_backend *b, struct vu_msg *msg)
+{
+	b->owner = true;
+	return 0;
+}
+
+/* Deprecated; treated as "this front-end is done with the device". */
+int vu_h_reset_owner(struct vu_backend *b, struct vu_msg *msg)
+{
+	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
+		vu_ring_stop(b, &b->vq[i]);
+		b->vq[i].enabled = false;
+	}
+	b->features = 0;
+	b->owner = false;
+	return 0;
+}
+
+int vu_h_get_queue_num(struct vu_backend *b, struct vu_msg *msg)
+{
+	return vu_reply_u64(b, msg, b->dev->num_queues);
+}
+
+int vu_h_set_backend_req_fd(struct vu_backend *b, struct vu_msg *msg)
+{
+	vu_close_fd(b, b->backend_chan);
+	b->backend_chan = vu_take_fd(msg, 0);
+	return 0;
+}
+
+static int config_range(struct vu_backend *b, const struct vu_msg *msg, const char *what)
+{
+	const struct vu_config_msg *c = &msg->p.config;
+
+	if (c->size != msg->hdr.size - VU_CONFIG_HDR_SIZE) {
+		vu_logf(b, VU_LOG_ERR, "%s: size field %u disagrees with payload %u", what,
+			c->size, msg->hdr.size - VU_CONFIG_HDR_SIZE);
+		return -EINVAL;
+	}
+	if (c->offset > VU_CONFIG_MAX || c->size > VU_CONFIG_MAX - c->offset) {
+		vu_logf(b, VU_LOG_ERR, "%s: offset %u + size %u beyond %u bytes", what, c->offset,
+			c->size, VU_CONFIG_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vu_h_get_config(struct vu_backend *b, struct vu_msg *msg)
+{
+	struct vu_config_msg c;
+	int rc = config_range(b, msg, "GET_CONFIG");
+
+	if (rc)
+		return rc;
+	if (!b->dev->get_config)
+		return -EOPNOTSUPP;
+	memset(&c, 0, sizeof(c));
+	c.offset = msg->p.config.offset;
+	c.size = msg->p.config.size;
+	c.flags = msg->p.config.flags;
+	rc = b->dev->get_config(b->dev_ctx, c.data, c.offset, c.size);
+	if (rc)
+		return rc;
+	return vu_reply(b, msg, &c, VU_CONFIG_HDR_SIZE + c.size, NULL, 0);
+}
+
+int vu_h_set_config(struct vu_backend *b, struct vu_msg *msg)
+{
+	const struct vu_config_msg *c = &msg->p.config;
+	int rc = config_range(b, msg, "SET_CONFIG");
+
+	if (rc)
+		return rc;
+	if (!b->dev->set_config) {
+		vu_logf(b, VU_LOG_ERR, "SET_CONFIG: %s config space is read-only", b->dev->name);
+		return -EPERM;
+	}
+	return b->dev->set_config(b->dev_ctx, c->data, c->offset, c->size, c->flags);
+}
+
+/* Rings off and device state gone, but ownership and the memory table stay:
+ * QEMU keeps its shadow table across a reset and will not resend it. */
+int vu_h_reset_device(struct vu_backend *b, struct vu_msg *msg)
+{
+	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
+		struct vu_vq *vq = &b->vq[i];
+		vu_ring_stop(b, vq);
+		vu_vq_reset(vq);
+	}
+	if (b->dev->reset)
+		b->dev->reset(b->dev_ctx);
+	b->features = 0;
+	b->status = 0;
+	return 0;
+}
+
+int vu_h_set_status(struct vu_backend *b, struct vu_msg *msg)
+{
+	if (msg->p.u64 > 0xff) {
+		vu_logf(b, VU_LOG_ERR, "SET_STATUS: 0x%llx does not fit the 8-bit status",
+			(unsigned long long)msg->p.u64);
+		return -EINVAL;
+	}
+	b->status = (uint8_t)msg->p.u64;
+	return 0;
+}
+
+int vu_h_get_status(struct vu_backend *b, struct vu_msg *msg)
+{
+	return vu_reply_u64(b, msg, b->status);
+}

@@ -1,0 +1,232 @@
+/* Ring messages: NUM, ADDR, BASE, KICK, CALL, ERR, ENABLE and in-band KICK.
+ * Every index is checked against the device's queue count before use. */
+#include <errno.h>
+
+#include "backend_internal.h"
+
+int vu_h_set_vring_num(struct vu_backend *b, struct vu_msg *msg)
+{
+	struct vu_vq *vq = vu_ring_of(b, msg->p.state.index, "SET_VRING_NUM");
+	uint32_t num = msg->p.state.num;
+
+	if (!vq)
+		return -EINVAL;
+	if (!vu_vq_size_valid(num) || num > b->dev->max_queue_size) {
+		vu_logf(b, VU_LOG_ERR, "SET_VRING_NUM: size %u is not a power of two in 1..%u",
+			num, b->dev->max_queue_size);
+		return -EINVAL;
+	}
+	if (vq->started) {
+		vu_logf(b, VU_LOG_ERR, "SET_VRING_NUM: ring %u is started", vq->index);
+		return -EBUSY;
+	}
+	vq->size = (uint16_t)num;
+	vq->mapped = false;
+	return 0;
+}
+
+int vu_h_set_vring_addr(struct vu_backend *b, struct vu_msg *msg)
+{
+	const struct vu_vring_addr *a = &msg->p.addr;
+	struct vu_vq *vq = vu_ring_of(b, a->index, "SET_VRING_ADDR");
+
+	if (!vq)
+		return -EINVAL;
+	if (vq->size == 0) {
+		vu_logf(b, VU_LOG_ERR, "SET_VRING_ADDR: ring %u has no size yet", vq->index);
+		return -EINVAL;
+	}
+	vq->desc_addr = a->desc;
+	vq->avail_addr = a->avail;
+	vq->used_addr = a->used;
+	vq->log_addr = a->log;
+	vq->addr_flags = a->flags;
+	vq->addr_is_gpa = (b->pfeatures & VU_BIT(VU_PF_GPA_ADDRESSES)) != 0;
+	vq->addr_set = true;
+	vq->mapped = false;
+	if (vu_vq_map(vq, &b->mem) < 0) {
+		vu_logf(b, VU_LOG_ERR,
+			"SET_VRING_ADDR: ring %u desc=0x%llx avail=0x%llx used=0x%llx not in mapped memory",
+			vq->index, (unsigned long long)a->desc, (unsigned long long)a->avail,
+			(unsigned long long)a->used);
+		vq->addr_set = false;
+		return -EFAULT;
+	}
+	return 0;
+}
+
+int vu_h_set_vring_base(struct vu_backend *b, struct vu_msg *msg)
+{
+	struct vu_vq *vq = vu_ring_of(b, msg->p.state.index, "SET_VRING_BASE");
+
+	if (!vq)
+		return -EINVAL;
+	if (msg->p.state.num > 0xffff) {
+		vu_logf(b, VU_LOG_ERR, "SET_VRING_BASE: %u is not a 16-bit split-ring index",
+			msg->p.state.num);
+		return -EINVAL;
+	}
+	vq->last_avail_idx = (uint16_t)msg->p.state.num;
+	vq->used_idx = vq->last_avail_idx;
+	return 0;
+}
+
+/* Processing is synchronous, so once the ring is stopped nothing is in
+ * flight and the answer is final. */
+int vu_h_get_vring_base(struct vu_backend *b, struct vu_msg *msg)
+{
+	struct vu_vq *vq = vu_ring_of(b, msg->p.state.index, "GET_VRING_BASE");
+	struct vu_vring_state st;
+
+	if (!vq)
+		return -EINVAL;
+	vu_ring_stop(b, vq);
+	if (vq->inuse)
+		vu_logf(b, VU_LOG_WARN, "GET_VRING_BASE: ring %u still has %u requests in flight",
+			vq->index, vq->inuse);
+	st.index = vq->index;
+	st.num = vq->last_avail_idx;
+	vq->mapped = false;
+	return vu_reply(b, msg, &st, sizeof(st), NULL, 0);
+}
+
+/* The fd (or NOFD) for a KICK/CALL/ERR message, validated. */
+static int ring_fd_arg(struct vu_backend *b, struct vu_msg *msg, const char *what,
+		       struct vu_vq **vq, int *fd)
+{
+	uint64_t v = msg->p.u64;
+
+	if (v & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD)) {
+		vu_logf(b, VU_LOG_ERR, "%s: reserved bits set in 0x%llx", what,
+			(unsigned long long)v);
+		return -EINVAL;
+	}
+	*vq = vu_ring_of(b, (uint32_t)(v & VU_VRING_IDX_MASK), what);
+	if (!*vq)
+		return -EINVAL;
+	if ((v & VU_VRING_NOFD) != 0 && msg->nfds != 0) {
+		vu_logf(b, VU_LOG_ERR, "%s: NOFD set but an fd came along", what);
+		return -EINVAL;
+	}
+	if ((v & VU_VRING_NOFD) == 0 && msg->nfds != 1) {
+		vu_logf(b, VU_LOG_ERR, "%s: no fd and no NOFD flag", what);
+		return -EINVAL;
+	}
+	*fd = msg->nfds ? vu_take_fd(msg, 0) : -1;
+	return 0;
+}
+
+int vu_h_set_vring_kick(struct vu_backend *b, struct vu_msg *msg)
+{
+	struct vu_vq *vq;
+	int fd, rc = ring_fd_arg(b, msg, "SET_VRING_KICK", &vq, &fd);
+
+	if (rc)
+		return rc;
+	vu_close_fd(b, vq->kick_fd);
+	vq->kick_fd = fd;
+	return vu_ring_start(b, vq);
+}
+
+int vu_h_set_vring_call(struct vu_backend *b, struct vu_msg *msg)
+{
+	struct vu_vq *vq;
+	int fd, rc = ring_fd_arg(b, msg, "SET_VRING_CALL", &vq, &fd);
+
+	if (rc)
+		return rc;
+	vu_close_fd(b, vq->call_fd);
+	vq->call_fd = fd;
+	return 0;
+}
+
+int vu_h_set_vring_err(struct vu_backend *b, struct vu_msg *msg)
+{
+	struct vu_vq *vq;
+	int fd, rc = ring_fd_arg(b, msg, "SET_VRING_ERR", &vq, &fd);
+
+	if (rc)
+		return rc;
+	vu_close_fd(b, vq->err_fd);
+	vq->err_fd = fd;
+	return 0;
+}
+
+int vu_h_set_vring_enable(struct vu_backend *b, struct vu_msg *msg)
+{
+	struct vu_vq *vq = vu_ring_of(b, msg->p.state.index, "SET_VRING_ENABLE");
+
+	if (!vq)
+		return -EINVAL;
+	if (msg->p.state.num > 1) {
+		vu_logf(b, VU_LOG_ERR, "SET_VRING_ENABLE: %u is neither 0 nor 1", msg->p.state.num);
+		return -EINVAL;
+	}
+	vq->enabled = msg->p.state.num == 1;
+	if (vq->enabled && vq->started)
+		vq->kicked = true; /* requests may have queued while disabled */
+	return 0;
+}
+
+int vu_h_vring_kick(struct vu_backend *b, struct vu_msg *msg)
+{
+	struct vu_vq *vq = vu_ring_of(b, msg->p.state.index, "VRING_KICK");
+
+	if (!vq)
+		return -EINVAL;
+	if (!vq->started)
+		return vu_ring_start(b, vq);
+	vq->kicked = true;
+	return 0;
+}
+
+static int resubmit_inflight(struct vu_backend *b, struct vu_vq *vq)
+{
+	int n;
+
+	if (vq->size != b->inflight_queue_size) {
+		vu_logf(b, VU_LOG_ERR, "ring %u: size %u differs from the inflight region's %u",
+			vq->index, vq->size, b->inflight_queue_size);
+		return -EINVAL;
+	}
+	n = vu_vq_inflight_recover(vq, &b->mem, b->scratch_heads, VU_VQ_MAX_SIZE);
+	if (n < 0) {
+		vu_logf(b, VU_LOG_ERR, "ring %u: inflight region is inconsistent (%d)", vq->index,
+			n);
+		return n;
+	}
+	if (n)
+		vu_logf(b, VU_LOG_INFO, "ring %u: resubmitting %d requests left in flight",
+			vq->index, n);
+	for (int i = 0; i < n; i++) {
+		int rc = vu_vq_chain_from_head(vq, &b->mem, b->scratch_heads[i], &b->scratch_chain);
+		if (rc == 0)
+			rc = b->dev->handle(b->dev_ctx, b, vq, &b->scratch_chain);
+		if (rc < 0) {
+			vq->broken = true;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int vu_ring_start(struct vu_backend *b, struct vu_vq *vq)
+{
+	if (!vq->addr_set || vq->size == 0) {
+		vu_logf(b, VU_LOG_ERR, "ring %u: kicked before SET_VRING_NUM/ADDR", vq->index);
+		return -EINVAL;
+	}
+	if (vu_vq_map(vq, &b->mem) < 0) {
+		vu_logf(b, VU_LOG_ERR, "ring %u: ring memory is not mapped", vq->index);
+		return -EFAULT;
+	}
+	vq->broken = false;
+	vq->used_idx = vq->used->idx;
+	vq->signalled_used_valid = false;
+	vq->inuse = 0;
+	vq->started = true;
+	vq->kicked = true; /* QEMU sends no initial kick: look once */
+	if (vq->inflight)
+		return resubmit_inflight(b, vq);
+	return 0;
+}
