@@ -59,7 +59,9 @@ static void usage(FILE *out)
 		"  --no-inflight        do not offer INFLIGHT_SHMFD\n"
 		"  --max-mem-slots N    answer GET_MAX_MEM_SLOTS with N (1..%d, default %d)\n"
 		"  -v, --verbose        trace every received message, one line each\n"
-		"  -h, --help           this text\n",
+		"  -h, --help           this text\n"
+		"\nSignals: SIGTERM/SIGINT stop cleanly; SIGHUP re-reads the disk size and sends\n"
+		"CONFIG_CHANGE_MSG so the guest sees the new capacity.\n",
 		VU_MAX_QUEUES, VU_MAX_MEM_SLOTS, VU_MAX_MEM_SLOTS);
 }
 
@@ -196,10 +198,39 @@ static int entropy(void *buf, size_t len)
 	return 0;
 }
 
+static volatile sig_atomic_t resized;
+
 static void on_signal(int sig)
 {
 	(void)sig;
 	server.stop = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	resized = 1;
+}
+
+/* SIGHUP: the operator resized the disk; tell the front-end, which re-reads
+ * the config space (QEMU then notifies the guest of the new capacity). */
+static void check_resize(void *ctx)
+{
+	int rc;
+
+	(void)ctx;
+	if (!resized)
+		return;
+	resized = 0;
+	rc = dev_storage_file_refresh(&storage);
+	if (rc <= 0) {
+		fprintf(stderr, "uvhostd: SIGHUP: disk size %s\n",
+			rc == 0 ? "unchanged" : "unreadable");
+		return;
+	}
+	rc = vu_backend_config_changed(&backend);
+	fprintf(stderr, "uvhostd: disk is now %llu sectors; CONFIG_CHANGE_MSG %s\n",
+		(unsigned long long)(storage.size / 512), rc ? "not sent (no backend channel)" : "sent");
 }
 
 static const struct vu_device_ops *make_device(const struct options *o, void **ctx)
@@ -267,7 +298,13 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal; /* no SA_RESTART: poll() must return */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (!strcmp(o.device, "blk")) {
+		server.on_turn = check_resize;
+		server.on_turn_ctx = NULL;
+	}
 
 	fprintf(stderr, "uvhostd: serving %s on %s%s\n", dev->name,
 		o.socket_path ? o.socket_path : "fd", o.client ? " (client)" : "");

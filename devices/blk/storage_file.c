@@ -140,3 +140,20 @@ void dev_storage_file_close(struct dev_storage *s)
 	}
 	s->ctx = NULL;
 }
+
+int dev_storage_file_refresh(struct dev_storage *s)
+{
+	struct file_ctx *fc = s->ctx;
+	struct stat st;
+	uint64_t size;
+
+	if (!fc || fstat(fc->fd, &st) < 0)
+		return fc ? -errno : -EBADF;
+	size = (uint64_t)st.st_size - (uint64_t)st.st_size % 512;
+	if (size < 512)
+		return -EINVAL;
+	if (size == s->size)
+		return 0;
+	s->size = size;
+	return 1;
+}

@@ -43,6 +43,7 @@ for arg in $(cat /proc/cmdline); do
                 *[!a-z0-9_]*) continue ;;
             esac
             eval "$name=\"\${arg#*=}\""
+            # shellcheck disable=SC2163  # export the variable named by $name
             export "$name"
             ;;
     esac

@@ -108,13 +108,16 @@ def _pdeathsig():
         _PRCTL(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
 
 
+ANSI_RE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[A-Za-z])")
+
+
 def tail(path, n=25):
     try:
         with open(path, "rb") as f:
-            lines = f.read().decode("utf-8", "replace").splitlines()
+            text = f.read().decode("utf-8", "replace")
     except OSError:
         return []
-    return lines[-n:]
+    return ANSI_RE.sub("", text).splitlines()[-n:]
 
 
 def sha256_range(path, off, length):
@@ -134,7 +137,7 @@ def sha256_range(path, off, length):
 class QMP:
     """Minimal QMP client over a unix socket."""
 
-    def __init__(self, path, timeout=30.0):
+    def __init__(self, path, timeout=30.0, alive=lambda: True):
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -143,9 +146,11 @@ class QMP:
                 break
             except OSError:
                 s.close()
+                if not alive():
+                    raise Fail("QEMU exited during start-up")
                 if time.monotonic() > deadline:
                     raise Fail("cannot connect to QMP socket %s" % path)
-                time.sleep(0.1)
+                time.sleep(0.05)
         self.sock = s
         self.buf = b""
         self.events = []
@@ -375,7 +380,7 @@ class Rig:
         self.procs.append(self.qemu)
         t = threading.Thread(target=self._reader, daemon=True)
         t.start()
-        self.qmp = QMP(self.qmp_path)
+        self.qmp = QMP(self.qmp_path, alive=lambda: self.qemu.poll() is None)
 
     def _reader(self):
         with open(self.console_log, "wb") as log:
@@ -446,10 +451,15 @@ class Rig:
     def kill_restart(self):
         pid = self.backend.pid
         self.backend_expected_down = True
+        # freeze first so that guest requests are certainly pending in the
+        # rings when the back-end dies
+        self.backend.send_signal(signal.SIGSTOP)
+        time.sleep(self.args.freeze)
         self.backend.send_signal(signal.SIGKILL)
         self.backend.wait()
         t_kill = time.monotonic()
-        story("host", "back-end pid %d killed with SIGKILL during guest I/O" % pid)
+        story("host", "back-end pid %d frozen (SIGSTOP) for %.1f s during guest I/O, then SIGKILLed"
+              % (pid, self.args.freeze))
         time.sleep(self.args.downtime)
         self.start_backend()
         self.backend_expected_down = False
@@ -490,6 +500,8 @@ class Rig:
             with open(self.disk, "wb") as f:
                 f.truncate(a.disk_mib * MiB)
             story("host", "disk image %s: %d MiB raw (sparse)" % (self.disk, a.disk_mib))
+        if self.backend_kind == "qsd" and self.sc.get("no_mem_slots"):
+            story("host", "note: qemu-storage-daemon has no --no-mem-slots; this run equals 'blk'")
         if self.backend_kind != "builtin":
             self.start_backend()
             story("host", "back-end: " + " ".join(shlex.quote(x) for x in self.backend_cmd))
@@ -546,14 +558,31 @@ class Rig:
         story("host", "disk image re-checked on the host: %d/%d ranges match the guest's sha256"
               % (ok, len(self.data)))
 
-    def frontend_report(self):
+    def check_protocol(self):
+        """Host-side protocol expectations, from QEMU's own trace."""
+        fe = self.frontend_counts()
+        if self.backend_kind == "uvhostd" and self.sc.get("no_mem_slots"):
+            if fe.get("ADD_MEM_REG", 0) or not fe.get("SET_MEM_TABLE", 0):
+                self.host_failures.append(
+                    "with --no-mem-slots QEMU should use SET_MEM_TABLE only, but it sent "
+                    "SET_MEM_TABLE x%d, ADD_MEM_REG x%d"
+                    % (fe.get("SET_MEM_TABLE", 0), fe.get("ADD_MEM_REG", 0)))
+
+    def frontend_counts(self):
         """What QEMU sent, from its vhost_user_write trace events."""
+        if getattr(self, "_fe_counts", None) is not None:
+            return self._fe_counts
         counts = {}
         for ln in tail(self.qemu_trace, 1000000):
             m = VU_TRACE_RE.search(ln)
             if m:
                 name = VU_REQ.get(int(m.group(1)), "REQ_%s" % m.group(1))
                 counts[name] = counts.get(name, 0) + 1
+        self._fe_counts = counts
+        return counts
+
+    def frontend_report(self):
+        counts = self.frontend_counts()
         if counts:
             story("host", "QEMU (front-end) sent %d vhost-user messages: %s" % (
                 sum(counts.values()),
@@ -563,17 +592,24 @@ class Rig:
     def backend_report(self):
         if self.backend_kind == "builtin":
             return
-        fe = self.frontend_report()
+        fe = self.frontend_report() or {}
         lines = tail(self.backend_log, 100000)
         counts = {}
         for ln in lines:
             m = VU_RE.search(ln)
             if m:
                 counts[m.group(1)] = counts.get(m.group(1), 0) + 1
-        if counts:
+        if counts and counts == fe:
+            story("host", "back-end trace agrees with QEMU: the same %d messages received"
+                  % sum(counts.values()))
+        elif counts:
             story("host", "back-end trace: %d vhost-user messages: %s" % (
                 sum(counts.values()),
                 ", ".join("%s x%d" % (k, v) for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))))
+            diff = sorted(k for k in set(fe) | set(counts) if fe.get(k, 0) != counts.get(k, 0))
+            story("host", "note: back-end trace differs from QEMU's for %s"
+                  % ", ".join("%s (%d sent, %d traced)" % (k, fe.get(k, 0), counts.get(k, 0))
+                              for k in diff))
         if self.sc.get("hotplug") or self.sc.get("no_mem_slots"):
             for m in ("ADD_MEM_REG", "REM_MEM_REG", "SET_MEM_TABLE"):
                 story("host", "%s: QEMU sent it %d time(s), back-end log shows it %d time(s)"
@@ -649,6 +685,8 @@ def main():
     ap.add_argument("--smp", type=int, default=0, help="override guest vCPU count")
     ap.add_argument("--downtime", type=float, default=1.0,
                     help="reconnect: seconds the back-end stays dead (default 1)")
+    ap.add_argument("--freeze", type=float, default=0.3,
+                    help="reconnect: seconds the back-end is SIGSTOPped before SIGKILL")
     ap.add_argument("--append", action="append", default=[],
                     help="extra kernel command line word (repeatable)")
     ap.add_argument("--no-trace", action="store_true", help="do not pass -v to uvhostd")
@@ -672,6 +710,7 @@ def main():
         rig.preflight()
         rig.run()
         rig.verify_disk()
+        rig.check_protocol()
         if rig.result != "PASS":
             status, why = EXIT_FAIL, "guest: %s" % rig.result
         elif rig.host_failures:

@@ -293,7 +293,8 @@ static bool disjoint(uint64_t a, uint64_t b, uint64_t size_a, uint64_t size_b)
 	return a + size_a <= b || b + size_b <= a;
 }
 
-/* At most 8 regions: pairwise checks cost nothing. An exact duplicate
+/* At most 8 regions: pairwise checks cost nothing. Each region is checked
+ * before it is compared, so disjoint() cannot overflow. An exact duplicate
  * inside one SET is an overlap too; only ADD has a reason to repeat. */
 static int check_table(const struct vu_mem_region *r, uint32_t n)
 {
@@ -325,8 +326,7 @@ static int map_table(const struct vu_mem *mem, const struct vu_mem_region *r, ui
 	return 0;
 }
 
-int vu_mem_set_table(struct vu_mem *mem, const struct vu_mem_region *r, uint32_t n,
-		     const int *fds)
+int vu_mem_set_table(struct vu_mem *mem, const struct vu_mem_region *r, uint32_t n, const int *fds)
 {
 	struct vu_region fresh[VU_MEM_TABLE_MAX_REGIONS];
 	int err;
@@ -343,6 +343,7 @@ int vu_mem_set_table(struct vu_mem *mem, const struct vu_mem_region *r, uint32_t
 	err = map_table(mem, r, n, fds, fresh);
 	if (err)
 		return err;
+	/* clear() bumps the generation: one bump for the whole swap. */
 	vu_mem_clear(mem);
 	for (uint32_t i = 0; i < n; i++)
 		insert(mem, &fresh[i]);

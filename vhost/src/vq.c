@@ -187,8 +187,7 @@ static int walk_buffer(struct vq_walk *w, const struct vring_desc *d)
 	w->writable_seen |= writable;
 	if (d->len == 0)
 		return 0;
-	if (d->addr > UINT64_MAX - (d->len - 1u))
-		return -EIO;
+	/* memtable refuses unmapped and wrapping ranges alike. */
 	if (vu_mem_gpa_to_iov(w->mem, d->addr, d->len, w->chain->iov, &w->n_iov,
 			      VU_CHAIN_MAX_IOV, w->hint) != 0)
 		return -EIO;
@@ -222,8 +221,8 @@ static int walk_indirect(struct vq_walk *w, const struct vring_desc *d)
 	return walk_table(w, table, d->len / VQ_DESC_SIZE, 0, true);
 }
 
-/* Follow NEXT links through one table of n descriptors. More than n steps
- * can only mean a loop. */
+/* Follow NEXT links through one table of n descriptors, from `first` (the
+ * head, unchecked until here). More than n steps can only mean a loop. */
 static int walk_table(struct vq_walk *w, const uint8_t *table, uint32_t n, uint32_t first,
 		      bool indirect)
 {
@@ -342,7 +341,7 @@ int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain
 	if (n <= 0)
 		return n < 0 ? vq_fail(vq) : 0;
 	head = ring_load16(&vq->avail->ring[vq->last_avail_idx & (vq->size - 1u)]);
-	if (head >= vq->size || vq_walk_chain(vq, mem, head, chain) != 0)
+	if (vq_walk_chain(vq, mem, head, chain) != 0)
 		return vq_fail(vq);
 	vq->last_avail_idx++;
 	vq->inuse++;
@@ -362,7 +361,7 @@ int vu_vq_chain_from_head(struct vu_vq *vq, const struct vu_mem *mem, uint16_t h
 		return -EINVAL;
 	if (vq_usable(vq, mem))
 		return -EIO;
-	if (head >= vq->size || vq_walk_chain(vq, mem, head, chain) != 0)
+	if (vq_walk_chain(vq, mem, head, chain) != 0)
 		return vq_fail(vq);
 	return 0;
 }
@@ -447,14 +446,14 @@ static bool inflight_is_set(const struct vu_inflight_queue *q, uint32_t i)
 }
 
 /* used->idx moved past inflight->used_idx: the last batch reached the driver
- * but its inflight flags were not cleared before the crash. */
+ * but its inflight flags were not cleared before the crash. The list links
+ * come from shared memory: every index is checked, and n < 2^16 bounds the
+ * walk even if they form a cycle. */
 static void inflight_finish_batch(struct vu_inflight_queue *q, uint16_t size, uint16_t used)
 {
 	uint16_t n = (uint16_t)(used - q->used_idx);
 	uint16_t i = q->last_batch_head;
 
-	if (n > size)
-		n = size;
 	for (uint16_t k = 0; k < n && i < size; k++) {
 		q->desc[i].inflight = 0;
 		i = q->desc[i].next;

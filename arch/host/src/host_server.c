@@ -28,6 +28,8 @@ int uvh_server_init(struct uvh_server *s, enum uvh_mode mode, const char *path, 
 	s->backend = backend;
 	s->connections = 0;
 	s->stop = 0;
+	s->on_turn = NULL;
+	s->on_turn_ctx = NULL;
 	uvh_platform_init(&s->hp, verbose);
 	k_sched_init(&s->sched, uvh_now_ns);
 	if (mode == UVH_SERVER) {
@@ -122,12 +124,12 @@ static bool any_polled_ring(const struct vu_backend *b)
  * most one message, then the rings. */
 static int serve_turn(struct uvh_server *s, int busy)
 {
-	static struct vu_msg msg;
 	struct pollfd pfd[1 + VU_MAX_QUEUES];
 	uint32_t ring_of[1 + VU_MAX_QUEUES];
 	struct vu_backend *b = s->backend;
 	int n = 1, timeout = busy ? 0 : (any_polled_ring(b) ? 1 : IDLE_WAIT_MS);
 
+	memset(pfd, 0, sizeof(pfd)); /* revents stay 0 if poll() is interrupted */
 	pfd[0].fd = s->conn_fd;
 	pfd[0].events = POLLIN;
 	for (uint32_t i = 0; i < b->dev->num_queues; i++) {
@@ -137,18 +139,23 @@ static int serve_turn(struct uvh_server *s, int busy)
 		pfd[n].events = POLLIN;
 		ring_of[n++] = i;
 	}
-	if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
-		return -errno;
+	if (poll(pfd, (nfds_t)n, timeout) < 0) {
+		if (errno != EINTR)
+			return -errno;
+		memset(pfd, 0, sizeof(pfd));
+	}
 	for (int i = 1; i < n; i++)
 		if ((pfd[i].revents & POLLIN) && drain_kick(pfd[i].fd))
 			vu_backend_kick(b, ring_of[i]);
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-		int rc = uvh_recv_msg(s->conn_fd, &msg);
+		int rc = uvh_recv_msg(s->conn_fd, &s->rx);
 		if (rc == 0)
-			rc = vu_backend_handle(b, &msg);
+			rc = vu_backend_handle(b, &s->rx);
 		if (rc < 0)
 			return rc;
 	}
+	if (s->on_turn)
+		s->on_turn(s->on_turn_ctx);
 	return k_sched_turn(&s->sched);
 }
 

@@ -32,5 +32,8 @@ void dev_storage_ram(struct dev_storage *s, uint8_t *buf, uint64_t size, bool re
  * 512. Returns 0 or a negative errno. */
 int dev_storage_file_open(struct dev_storage *s, const char *path, bool read_only);
 void dev_storage_file_close(struct dev_storage *s);
+/* Re-read the file's size (after the operator grew or shrank it).
+ * Returns 1 if it changed, 0 if not, or a negative errno. */
+int dev_storage_file_refresh(struct dev_storage *s);
 
 #endif

@@ -30,6 +30,28 @@ worker() {
     done
 }
 
+# sampler: longest interval in which requests were in flight but none
+# completed (fields 1, 5, 9 of /sys/block/vda/stat); no forks per sample
+sampler() {
+    _last="" _since=0 _best=0 _maxif=0
+    while [ ! -e /tmp/stop-sampler ]; do
+        read -r _rd _ _ _ _wr _ _ _ _if _ <$BLK/stat
+        read -r _up _ </proc/uptime
+        _now=$((${_up%.*} * 100 + 1${_up#*.} - 100))
+        [ "$_if" -gt "$_maxif" ] && _maxif=$_if
+        if [ "$_if" -gt 0 ] && [ "$_rd $_wr" = "$_last" ]; then
+            [ $((_now - _since)) -gt "$_best" ] && _best=$((_now - _since))
+        else
+            _since=$_now
+        fi
+        _last="$_rd $_wr"
+        sleep 0.1
+    done
+    echo "$_best $_maxif" >/tmp/stall
+}
+
+sampler &
+ps=$!
 t=$(uptime_s)
 worker 0 &
 p0=$!
@@ -41,4 +63,10 @@ hostwait kill
 wait $p0 || fail "worker 0: $(cat /tmp/err0 2>/dev/null)"
 wait $p1 || fail "worker 1: $(cat /tmp/err1 2>/dev/null)"
 log "$JOBS workers x $ROUNDS rounds x $MB MiB written and verified in $(since "$t")s across the back-end restart"
+touch /tmp/stop-sampler
+wait $ps
+read -r stall maxif </tmp/stall
+log "longest stall with requests in flight: $((stall / 100)).$(printf %02d $((stall % 100))) s (max in_flight $maxif)"
+[ "$stall" -ge "${uvminstall:-50}" ] ||
+    fail "guest I/O never stalled for ${uvminstall:-50}0 ms: the back-end outage did not hit in-flight I/O"
 blk_verify after 48 8 2

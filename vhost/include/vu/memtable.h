@@ -45,7 +45,7 @@ struct vu_region {
 struct vu_mem {
 	const struct vu_platform *plat;
 	uint32_t count;
-	uint32_t generation;
+	uint64_t generation; /* 64-bit: a hostile front-end cannot cycle it back */
 	uint32_t max_slots; /* <= VU_MAX_MEM_SLOTS; what GET_MAX_MEM_SLOTS says */
 	/* Dense: slots [0, count) are live. Indexes hold slot numbers sorted by
 	 * gpa and by uaddr. */
@@ -56,10 +56,11 @@ struct vu_mem {
 
 /* A per-user cache of the last region hit; reset when generation changes. */
 struct vu_mem_hint {
-	uint32_t generation;
+	uint64_t generation; /* 64-bit: a hostile front-end cannot cycle it back */
 	uint32_t slot;
 };
 
+/* Start empty. Does not unmap: call vu_mem_clear() on a live table first. */
 void vu_mem_init(struct vu_mem *mem, const struct vu_platform *plat, uint32_t max_slots);
 
 /* Unmap every region. The table is empty afterwards. */
@@ -67,7 +68,8 @@ void vu_mem_clear(struct vu_mem *mem);
 
 /* Map `fd` and insert. The fd stays owned by the caller (close it after).
  * Returns 0 on insert, 1 on an exact duplicate (nothing mapped),
- * -EINVAL for size 0 or wrapping ranges, -EEXIST on overlap, -ENOSPC when
+ * -EINVAL for size 0 or ranges that wrap or end exactly at 2^64, -EEXIST on
+ * overlap, -ENOSPC when
  * full, or the platform's map error. */
 int vu_mem_add(struct vu_mem *mem, const struct vu_mem_region *r, int fd);
 
@@ -75,7 +77,9 @@ int vu_mem_add(struct vu_mem *mem, const struct vu_mem_region *r, int fd);
 int vu_mem_remove(struct vu_mem *mem, const struct vu_mem_region *r);
 
 /* Replace the whole table. Validates all regions (count, no overlap among
- * them) before touching the current table; on error the old table stays. */
+ * them) before touching the current table; on error the old table stays.
+ * -EINVAL for more than 8 regions or overlaps among them, -ENOSPC for more
+ * than max_slots. */
 int vu_mem_set_table(struct vu_mem *mem, const struct vu_mem_region *r, uint32_t n,
 		     const int *fds);
 

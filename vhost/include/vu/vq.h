@@ -78,7 +78,7 @@ struct vu_vq {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	uint32_t mem_generation;
+	uint64_t mem_generation;
 	bool mapped;
 
 	uint16_t last_avail_idx; /* next avail entry to take */

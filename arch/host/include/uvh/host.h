@@ -61,6 +61,11 @@ struct uvh_server {
 	struct k_sched sched;
 	uint64_t connections;
 	volatile int stop;
+	/* Called once per loop turn while a front-end is attached; may be NULL.
+	 * Lets the daemon act on signals (e.g. SIGHUP: disk resized). */
+	void (*on_turn)(void *ctx);
+	void *on_turn_ctx;
+	struct vu_msg rx;
 };
 
 /* mode SERVER: listen on path; CLIENT: connect to path (retrying);

@@ -1,0 +1,34 @@
+# uvhost: the three verbs users need. Everything else is CMake and ctest.
+#   make         build everything (daemon at build/host/uvhostd)
+#   make check   install what is missing, build, run every test through ctest
+#   make demo    install what is missing, build, run the hosted demo
+BUILD  ?= build/host
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all setup configure check demo format lint clean
+
+all: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+setup:
+	./scripts/setup.sh
+
+configure:
+	@test -f $(BUILD)/CMakeCache.txt || cmake --preset host
+
+check: setup all
+	cd $(BUILD) && ctest --output-on-failure -j2 --timeout 600
+
+demo: setup all
+	python3 tests/interop/run_interop.py blk --backend uvhostd --uvhostd $(BUILD)/uvhostd
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
+	  --suppress=missingIncludeSystem -I vhost/include -I kernel/include -I arch/host/include \
+	  -I devices/include vhost/src kernel/src arch/host/src devices apps
+
+clean:
+	rm -rf build/host
