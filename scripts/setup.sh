@@ -51,7 +51,11 @@ apt_update_once() {
 }
 
 is_installed() {
-    dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'
+    # no "| grep -q": with pipefail, dpkg -s dying of SIGPIPE would read as
+    # "not installed"
+    local st
+    st="$(dpkg -s "$1" 2>/dev/null)" || return 1
+    [[ "$st" == *"Status: install ok installed"* ]]
 }
 
 install_packages() {
@@ -193,8 +197,13 @@ build_initramfs() {
     stage="$(mktemp -d "$GUEST_DIR/initramfs.stage.XXXXXX")"
     STAGE_TO_CLEAN="$stage"
 
+    local bb
+    bb="$(command -v busybox)" || die "busybox not found (package busybox-static)"
+    if ldd "$bb" >/dev/null 2>&1; then
+        die "$bb is dynamically linked; install busybox-static"
+    fi
     mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,mnt,tests,etc}
-    cp "$(command -v busybox)" "$stage/bin/busybox"
+    cp "$bb" "$stage/bin/busybox"
     local applet
     for applet in $("$stage/bin/busybox" --list); do
         [ "$applet" = busybox ] && continue

@@ -32,9 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FOLD_MASK 0x3ffffull
 #define MAX_STEPS 4096
 
-static const uint64_t reg_gpa[NREG] = { 0x0, 0x8000, 0x20000 };
-static const uint64_t reg_size[NREG] = { 0x8000, 0x4000, 0x4000 };
-static const uint64_t reg_uaddr[NREG] = { 0x7f0000000000, 0x7f0000100000, 0x7f0000200000 };
+static const uint64_t reg_gpa[NREG] = {0x0, 0x8000, 0x20000};
+static const uint64_t reg_size[NREG] = {0x8000, 0x4000, 0x4000};
+static const uint64_t reg_uaddr[NREG] = {0x7f0000000000, 0x7f0000100000, 0x7f0000200000};
 
 struct input {
 	const uint8_t *p;
@@ -113,9 +113,8 @@ static void setup_memory(void)
 	vu_mem_init(&h.mem, &h.fp.plat, 0);
 	for (int i = 0; i < NREG; i++) {
 		h.fd[i] = fake_file_new(&h.fp, reg_size[i]);
-		h.reg[i] = (struct vu_mem_region){ .gpa = reg_gpa[i],
-						   .size = reg_size[i],
-						   .uaddr = reg_uaddr[i] };
+		h.reg[i] = (struct vu_mem_region){
+			.gpa = reg_gpa[i], .size = reg_size[i], .uaddr = reg_uaddr[i]};
 		h.present[i] = vu_mem_add(&h.mem, &h.reg[i], h.fd[i]) == 0;
 	}
 }
@@ -235,31 +234,17 @@ static void run_op(struct input *in)
 	switch (op % 10) {
 	case 0:
 	case 1:
-	case 2:
-		do_pop();
-		break;
-	case 3:
-		do_push(0, take8(in) * 16u);
-		break;
-	case 4:
-		do_push(take16(in), take8(in));
-		break;
-	case 5:
-		driver_write(in);
-		break;
+	case 2: do_pop(); break;
+	case 3: do_push(0, take8(in) * 16u); break;
+	case 4: do_push(take16(in), take8(in)); break;
+	case 5: driver_write(in); break;
 	case 6:
 		(void)vu_vq_should_notify(&h.vq, &h.mem);
 		h.sink += vu_vq_avail_pending(&h.vq, &h.mem);
 		break;
-	case 7:
-		do_restart();
-		break;
-	case 8:
-		toggle_region(2);
-		break;
-	case 9:
-		toggle_region(op >= 128 ? 0 : 1);
-		break;
+	case 7: do_restart(); break;
+	case 8: toggle_region(2); break;
+	case 9: toggle_region(op >= 128 ? 0 : 1); break;
 	}
 }
 
@@ -283,7 +268,7 @@ static void finish(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = { data, size };
+	struct input in = {data, size};
 	uint8_t cfg = take8(&in);
 	uint16_t qsize = (uint16_t)(8u << ((cfg >> 4 & 7u) % 6u));
 	uint16_t img = take16(&in);

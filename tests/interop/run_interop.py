@@ -3,7 +3,9 @@
 
 usage: run_interop.py SCENARIO [--backend uvhostd|qsd|builtin] [options]
 
-Scenarios: blk, blk_nomemslots, hotplug, rng, reconnect (see SCENARIOS).
+Scenarios: blk, blk_nomemslots, hotplug, rng, reconnect, resize (see
+SCENARIOS).  --demo prints a readable summary of the run at the end
+(commands, the vhost-user conversation, the guest's I/O, a verdict).
 
 The runner creates a scratch directory and a raw disk image, starts the
 back-end (uvhostd, or qemu-storage-daemon to validate the rig, or nothing
@@ -55,6 +57,9 @@ SCENARIOS = {
     "reconnect": dict(guest="reconnect", device="blk", num_queues=2, smp=2,
                       reconnect=True,
                       desc="back-end SIGKILLed and restarted during guest I/O"),
+    "resize": dict(guest="resize", device="blk", num_queues=2, smp=2,
+                   resize_grow_mib=32, uvhostd_only=True,
+                   desc="disk image grown, SIGHUP -> CONFIG_CHANGE_MSG -> guest capacity"),
 }
 
 # vhost-user front-end message names, for summarising a back-end trace
@@ -238,6 +243,10 @@ class Rig:
         self.qemu_log = os.path.join(self.workdir, "qemu.stderr")
         self.qemu_trace = os.path.join(self.workdir, "qemu-vhost-user.trace")
         self.lines = queue.Queue()
+        self.qemu_cmd = None
+        self.guest_log = []     # UVTEST-LOG texts, in order
+        self.checked = None     # (ranges matching, ranges) from verify_disk
+        self.resize_sighup = None
 
     # ------------------------------------------------------------ checks --
     def preflight(self):
@@ -252,6 +261,8 @@ class Rig:
             b = self.args.uvhostd
             if not (os.path.isfile(b) and os.access(b, os.X_OK)):
                 raise Fail("uvhostd binary %s not found or not executable (build it first)" % b)
+        elif self.sc.get("uvhostd_only"):
+            raise Skip("scenario %s needs uvhostd (SIGHUP -> CONFIG_CHANGE_MSG)" % self.name)
         elif kind == "qsd":
             if self.sc["device"] != "blk":
                 raise Skip("qemu-storage-daemon has no vhost-user %s export" % self.sc["device"])
@@ -336,6 +347,8 @@ class Rig:
             cmdline.append("quiet")
         if sc["device"] == "blk":
             cmdline += ["uvdisk=%d" % (a.disk_mib * MiB), "uvnq=%d" % sc["num_queues"]]
+        if sc.get("resize_grow_mib"):
+            cmdline.append("uvnewdisk=%d" % self.resized_bytes())
         if sc.get("hotplug"):
             cmdline.append("memhp_default_state=online_movable")
         cmdline += a.append
@@ -371,9 +384,14 @@ class Rig:
                 argv += ["-device", "vhost-user-rng-pci,chardev=char0"]
         return argv
 
+    def resized_bytes(self):
+        return (self.args.disk_mib + self.sc["resize_grow_mib"]) * MiB
+
     def start_qemu(self):
         argv = self.qemu_argv()
-        story("host", "qemu: " + " ".join(shlex.quote(x) for x in argv))
+        self.qemu_cmd = argv
+        if not self.args.demo:
+            story("host", "qemu: " + " ".join(shlex.quote(x) for x in argv))
         self.qemu_stderr = open(self.qemu_log, "wb")
         self.qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=self.qemu_stderr, preexec_fn=_pdeathsig)
@@ -411,6 +429,8 @@ class Rig:
             self.hotdel()
         elif tag == "kill" and self.sc.get("reconnect"):
             self.kill_restart()
+        elif tag == "resize" and self.sc.get("resize_grow_mib"):
+            self.resize()
         else:
             story("host", "ignoring unexpected request %r" % tag)
 
@@ -466,6 +486,32 @@ class Rig:
         story("host", "back-end restarted as pid %d on the same socket after %.1f s"
               % (self.backend.pid, time.monotonic() - t_kill))
 
+    def resize(self):
+        old = os.path.getsize(self.disk)
+        new = self.resized_bytes()
+        try:
+            pos = os.path.getsize(self.backend_log)
+        except OSError:
+            pos = 0
+        os.truncate(self.disk, new)
+        story("host", "grew the disk image %d -> %d MiB (truncate; %d -> %d sectors)"
+              % (old // MiB, new // MiB, old // 512, new // 512))
+        self.backend.send_signal(signal.SIGHUP)
+        self.resize_sighup = time.monotonic()
+        story("host", "SIGHUP to uvhostd pid %d" % self.backend.pid)
+        # show the daemon's reaction; check_protocol() judges the whole log
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            with open(self.backend_log, "rb") as f:
+                f.seek(pos)
+                new_lines = f.read().decode("utf-8", "replace").splitlines()
+            hit = [ln for ln in new_lines if "CONFIG_CHANGE_MSG" in ln or "SIGHUP" in ln]
+            if hit:
+                story("host", "uvhostd: " + hit[0].split("uvhostd: ", 1)[-1])
+                return
+            time.sleep(0.05)
+        story("host", "uvhostd logged nothing about the resize within 5 s of SIGHUP")
+
     # -------------------------------------------------------------- run --
     def handle_line(self, line):
         i = line.find("UVTEST-")
@@ -477,7 +523,8 @@ class Rig:
             return
         body = line[i:]
         if body.startswith("UVTEST-LOG:"):
-            story("guest", body[len("UVTEST-LOG:"):].strip())
+            self.guest_log.append(body[len("UVTEST-LOG:"):].strip())
+            story("guest", self.guest_log[-1])
         elif body.startswith("UVTEST-WAIT"):
             tag = body[len("UVTEST-WAIT"):].strip()
             story("guest", "asks the host: %s" % tag)
@@ -504,7 +551,8 @@ class Rig:
             story("host", "note: qemu-storage-daemon has no --no-mem-slots; this run equals 'blk'")
         if self.backend_kind != "builtin":
             self.start_backend()
-            story("host", "back-end: " + " ".join(shlex.quote(x) for x in self.backend_cmd))
+            if not a.demo:
+                story("host", "back-end: " + " ".join(shlex.quote(x) for x in self.backend_cmd))
             story("host", "back-end pid %d listening on %s" % (self.backend.pid, self.sock))
         else:
             story("host", "back-end: none (QEMU built-in virtio device, rig check only)")
@@ -555,8 +603,30 @@ class Rig:
                                           % (off // MiB, ln // MiB, got[:16], h[:16]))
             else:
                 ok += 1
+        self.checked = (ok, len(self.data))
         story("host", "disk image re-checked on the host: %d/%d ranges match the guest's sha256"
               % (ok, len(self.data)))
+        if self.sc.get("resize_grow_mib"):
+            self.verify_resized()
+
+    def verify_resized(self):
+        """The guest must have written (and the host now re-checked) data
+        beyond the old end of the disk, i.e. in the range the resize added."""
+        old_end, new_end = self.args.disk_mib * MiB, self.resized_bytes()
+        size = os.path.getsize(self.disk)
+        if size != new_end:
+            self.host_failures.append("disk image is %d bytes after the run, expected %d"
+                                      % (size, new_end))
+        grown = [(o, n, h) for o, n, h in self.data if o + n > old_end]
+        if not grown:
+            self.host_failures.append("the guest reported no data beyond the old end (%d MiB)"
+                                      % (old_end // MiB))
+            return
+        covered = sum(min(o + n, new_end) - max(o, old_end) for o, n, _ in grown)
+        good = all(sha256_range(self.disk, o, n) == h for o, n, h in grown)
+        story("host", "added range [%d, %d) MiB: the guest's %d MiB there %s on the image"
+              % (old_end // MiB, new_end // MiB, covered // MiB,
+                 "match its sha256" if good else "DO NOT match its sha256"))
 
     def check_protocol(self):
         """Host-side protocol expectations, from QEMU's own trace."""
@@ -567,6 +637,39 @@ class Rig:
                     "with --no-mem-slots QEMU should use SET_MEM_TABLE only, but it sent "
                     "SET_MEM_TABLE x%d, ADD_MEM_REG x%d"
                     % (fe.get("SET_MEM_TABLE", 0), fe.get("ADD_MEM_REG", 0)))
+        if self.backend_kind == "uvhostd" and self.sc.get("resize_grow_mib"):
+            self.check_resize_log(fe)
+
+    def check_resize_log(self, fe):
+        """uvhostd must have sent CONFIG_CHANGE_MSG, and QEMU must have
+        answered it by reading the config space again (GET_CONFIG)."""
+        lines = tail(self.backend_log, 1000000)
+        sent = [i for i, ln in enumerate(lines) if "CONFIG_CHANGE_MSG sent" in ln]
+        if not sent:
+            said = [ln for ln in lines if "SIGHUP" in ln or "CONFIG_CHANGE_MSG" in ln]
+            self.host_failures.append("uvhostd never logged 'CONFIG_CHANGE_MSG sent'%s"
+                                      % (" (it logged: %s)" % said[0] if said else ""))
+            return
+        i = sent[0]
+        after = [j for j in range(i + 1, len(lines))
+                 if (VU_RE.search(lines[j]) or [None, None])[1] == "GET_CONFIG"
+                 and "<-" in lines[j]]
+        if self.args.no_trace:
+            ok = fe.get("GET_CONFIG", 0) >= 2
+            story("host", "uvhostd: 'CONFIG_CHANGE_MSG sent'; QEMU sent GET_CONFIG x%d in all "
+                  "(no -v log to order them)" % fe.get("GET_CONFIG", 0))
+            if not ok:
+                self.host_failures.append("QEMU sent no second GET_CONFIG after the resize")
+            return
+        if not after:
+            self.host_failures.append("uvhostd logged 'CONFIG_CHANGE_MSG sent' but received no "
+                                      "GET_CONFIG after it (QEMU did not re-read the config)")
+            return
+        story("host", "uvhostd log: 'CONFIG_CHANGE_MSG sent' (line %d), then <- GET_CONFIG "
+              "(line %d)%s; QEMU's trace: GET_CONFIG x%d in all"
+              % (i + 1, after[0] + 1,
+                 "" if len(after) == 1 else " and %d more" % (len(after) - 1),
+                 fe.get("GET_CONFIG", 0)))
 
     def frontend_counts(self):
         """What QEMU sent, from its vhost_user_write trace events."""
@@ -666,6 +769,383 @@ class Rig:
             print("logs kept in %s" % self.workdir, flush=True)
 
 
+# ------------------------------------------------------------------ demo --
+# --demo: the closing output is a story for a person, built from the same
+# material as the normal report (uvhostd's -v log, QEMU's trace, the guest's
+# UVTEST-LOG lines, the host's re-check).
+
+DEMO_WIDTH = 100
+LOG_MSG_RE = re.compile(r"<- ([A-Z_]+)(.*)$")
+LOG_REGION_RE = re.compile(r"\b(mapped|unmapped) region gpa=(0x[0-9a-f]+) size=(0x[0-9a-f]+)")
+
+
+def human_size(n):
+    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= div:
+            v = n / div
+            return ("%d %s" if v == int(v) else "%.1f %s") % (v, unit)
+    return "%d B" % n
+
+
+def parse_backend_log(lines):
+    """uvhostd -v log -> events: dicts with kind msg|mem|conn|disc|note."""
+    ev = []
+    for ln in lines:
+        text = ln.split("uvhostd: ", 1)[-1]
+        if text.startswith("info: "):
+            text = text[6:]
+        m = LOG_MSG_RE.search(text)
+        if text.startswith("<- ") and m:
+            name, rest = m.group(1), m.group(2)
+            e = dict(kind="msg", name=name, ring=None, label=name)
+            r = re.search(r"\bring=(\d+)", rest)
+            num = re.search(r"\bnum=(\d+)", rest)
+            val = re.match(r"\s+(0x[0-9a-f]+)\s*$", rest)
+            if r:
+                e["ring"] = int(r.group(1))
+            if name in ("SET_VRING_NUM", "SET_VRING_BASE", "SET_VRING_ENABLE") and num:
+                e["label"] = "%s %s" % (name, num.group(1))
+            elif val:
+                e["label"] = "%s %s" % (name, val.group(1))
+            if name in ("ADD_MEM_REG", "REM_MEM_REG", "SET_MEM_TABLE"):
+                e["kind"] = "mem"
+            if "nofd" in rest:
+                e["label"] += " (nofd)"
+            ev.append(e)
+            continue
+        m = LOG_REGION_RE.search(text)
+        if m:
+            ev.append(dict(kind="mem", name=m.group(1), gpa=int(m.group(2), 16),
+                           size=int(m.group(3), 16)))
+        elif text.startswith("front-end connected"):
+            ev.append(dict(kind="conn", text=text))
+        elif text.startswith("front-end disconnected"):
+            ev.append(dict(kind="disc", text=text))
+        elif "CONFIG_CHANGE_MSG" in text or "back-end restart" in text:
+            ev.append(dict(kind="note", text=text.strip("= ")))
+        elif text.startswith(("error", "warn")) or ": error" in text:
+            ev.append(dict(kind="note", text=text))
+    return ev
+
+
+def split_phases(events):
+    """Cut the conversation where the device is started and stopped.  With
+    F_STATUS (QEMU 7.2) a start ends with SET_STATUS carrying DRIVER_OK and
+    a stop begins with SET_STATUS 0."""
+    phases = []
+    cur = None
+
+    def begin(kind):
+        nonlocal cur
+        cur = dict(kind=kind, events=[])
+        phases.append(cur)
+
+    for e in events:
+        if e["kind"] == "conn":
+            begin("connect")
+            cur["text"] = e["text"]
+            continue
+        if e["kind"] == "disc":
+            begin("disconnect")
+            cur["text"] = e["text"]
+            continue
+        if cur is None:
+            begin("connect")
+        name = e.get("name")
+        if name == "SET_FEATURES" and cur["kind"] in ("connect", "stop", "running", "disconnect"):
+            begin("start")
+        elif name == "SET_STATUS" and e["label"].endswith(" 0x0") and cur["kind"] != "stop":
+            begin("stop")
+        cur["events"].append(e)
+        if name == "SET_STATUS" and cur["kind"] == "start":
+            try:
+                if int(e["label"].split()[-1], 16) & 0x4:  # DRIVER_OK
+                    begin("running")
+            except ValueError:
+                pass
+    return [p for p in phases if p["events"] or p["kind"] in ("connect", "disconnect")]
+
+
+def fold_rings(msgs):
+    """[msg events] -> display items.  Per-ring runs whose pattern repeats
+    over consecutive rings become one item ("rings 0-3: A, B"); a run of
+    events on one ring becomes "ring N: A, B"."""
+    items = []
+    i, n = 0, len(msgs)
+
+    def key(e):
+        return e["label"]
+
+    def repeat_at(i):
+        """(k, count) of the best ring-repeat block starting at i."""
+        best = (0, 0)
+        r0 = msgs[i]["ring"]
+        if r0 is None:
+            return best
+        k = 0
+        while i + k < n and msgs[i + k]["ring"] == r0:
+            k += 1
+            pat = [key(e) for e in msgs[i:i + k]]
+            c = 1
+            while (i + (c + 1) * k <= n
+                   and all(msgs[i + c * k + j]["ring"] == r0 + c for j in range(k))
+                   and [key(e) for e in msgs[i + c * k:i + (c + 1) * k]] == pat):
+                c += 1
+            if c >= 2 and c * k > best[0] * best[1]:
+                best = (k, c)
+        return best
+
+    while i < n:
+        e = msgs[i]
+        if e["ring"] is None:
+            items.append(e["label"])
+            i += 1
+            continue
+        k, c = repeat_at(i)
+        if c >= 2:
+            items.append("rings %d-%d: %s" % (e["ring"], e["ring"] + c - 1,
+                                              ", ".join(key(x) for x in msgs[i:i + k])))
+            i += k * c
+            continue
+        j = i + 1
+        while j < n and msgs[j]["ring"] == e["ring"] and repeat_at(j)[1] < 2:
+            j += 1
+        items.append("ring %d: %s" % (e["ring"], ", ".join(key(x) for x in msgs[i:j])))
+        i = j
+    out = []
+    for it in items:  # consecutive repeats -> "xN"
+        if out and out[-1][0] == it:
+            out[-1][1] += 1
+        else:
+            out.append([it, 1])
+    return ["%s x%d" % (it, c) if c > 1 else it for it, c in out]
+
+
+def wrap_items(items, indent, width=DEMO_WIDTH):
+    lines, cur = [], ""
+    for it in items:
+        piece = it if not cur else ", " + it
+        if cur and len(indent) + len(cur) + len(piece) > width:
+            lines.append(indent + cur + ",")
+            cur = it
+        else:
+            cur += piece
+    if cur:
+        lines.append(indent + cur)
+    return lines
+
+
+def render_phase_body(events, indent="      "):
+    """Messages folded and wrapped; memory-table changes on their own line."""
+    out, run, i = [], [], 0
+    while i < len(events):
+        e = events[i]
+        if e["kind"] == "msg":
+            run.append(e)
+            i += 1
+            continue
+        out += wrap_items(fold_rings(run), indent)
+        run = []
+        if e["kind"] == "mem":
+            j = i
+            while j < len(events) and events[j]["kind"] == "mem":
+                j += 1
+            block = events[i:j]
+            names = fold_rings([dict(label=x["name"], ring=None) for x in block
+                                if x["name"] not in ("mapped", "unmapped")])
+            regs = ["%s gpa=0x%x size=0x%x (%s)" % (x["name"], x["gpa"], x["size"],
+                                                    human_size(x["size"]))
+                    for x in block if x["name"] in ("mapped", "unmapped")]
+            out += wrap_items(["memory: " + ", ".join(names) + " ->"] + regs, indent)
+            i = j
+        else:
+            out.append(indent + "(uvhostd: %s)" % e["text"])
+            i += 1
+    out += wrap_items(fold_rings(run), indent)
+    return out
+
+
+def kicked_rings(phase):
+    return sorted({e["ring"] for e in phase["events"] if e.get("name") == "SET_VRING_KICK"})
+
+
+def ring_span(rings):
+    if not rings:
+        return "no rings"
+    if rings == list(range(rings[0], rings[-1] + 1)) and len(rings) > 1:
+        return "rings %d-%d" % (rings[0], rings[-1])
+    return "ring" + ("s " if len(rings) > 1 else " ") + ",".join(map(str, rings))
+
+
+def conversation(rig):
+    """Section 2: the vhost-user conversation from uvhostd's -v log."""
+    lines = tail(rig.backend_log, 1000000)
+    events = parse_backend_log(lines)
+    msgs = [e for e in events if e["kind"] in ("msg", "mem") and "label" in e]
+    if not msgs:
+        return ["  (no -v trace in %s)" % rig.backend_log]
+    phases = split_phases(events)
+    starts = [p for p in phases if p["kind"] == "start"]
+    out = []
+    for idx, p in enumerate(phases):
+        kind = p["kind"]
+        later = phases[idx + 1:]
+        if kind == "connect":
+            title = "QEMU connects (%s): negotiation before the guest runs" % (
+                p.get("text", "front-end connected").split("(", 1)[-1].rstrip(")"))
+        elif kind == "start":
+            n = starts.index(p) + 1
+            rings = kicked_rings(p)
+            if n == 1 and len(rings) == 1 and len(starts) > 1:
+                who = "SeaBIOS boots from the disk"
+            elif n >= 2 or len(starts) == 1:
+                who = "the Linux virtio_blk driver"
+            else:
+                who = "the guest"
+            title = "start %d: %s - %s set up, DRIVER_OK" % (n, who, ring_span(rings))
+        elif kind == "stop":
+            nxt = [q for q in later if q["kind"] in ("start", "disconnect", "connect")]
+            if nxt and nxt[0]["kind"] == "start":
+                title = "stop: the guest resets the device (Linux takes over from SeaBIOS)" \
+                    if starts and starts.index(nxt[0]) == 1 else "stop: the guest resets the device"
+            else:
+                title = "stop: the guest powers off"
+        elif kind == "running":
+            title = "while the guest runs"
+        else:
+            out.append("    QEMU disconnects: " + p.get("text", "").replace(
+                "front-end disconnected ", ""))
+            continue
+        out.append("    " + title)
+        out += render_phase_body(p["events"])
+    return out
+
+
+def guest_io(rig):
+    """Section 3: the guest's results, from its UVTEST-LOG lines."""
+    out = []
+    for ln in rig.guest_log:
+        m = re.match(r"guest up: kernel (\S+), (\d+) cpus", ln)
+        if m:
+            out.append("    guest          Linux %s, %s vCPUs, virtio_blk over vhost-user-blk-pci"
+                       % (m.group(1), m.group(2)))
+            continue
+        m = re.match(r"(/dev/\w+): (\d+) sectors \((\d+) MiB\), (\d+) request queues", ln)
+        if m:
+            out.append("    disk           %s: %s sectors = %s MiB, %s blk-mq hardware queues"
+                       % m.groups())
+            continue
+        m = re.match(r"(\w+): (\d+) MiB at offset (\d+) MiB in (\d+) parallel jobs: write "
+                     r"([\d.]+) MiB/s, read ([\d.]+) MiB/s, sha256 ([0-9a-f]+) verified", ln)
+        if m:
+            tag, mb, off, jobs, w, r, h = m.groups()
+            out.append("    written        %s MiB of random data at offset %s MiB, %s O_DIRECT "
+                       "dd jobs (one per vCPU): %s MiB/s" % (mb, off, jobs, w))
+            out.append("    read back      O_DIRECT after drop_caches: %s MiB/s" % r)
+            out.append("    sha256         %s... identical per chunk and in total"
+                       % h[:32])
+            continue
+        m = re.match(r"(\d+) of (\d+) virtqueues carried I/O", ln)
+        if m:
+            runs = [x for x in rig.guest_log if x.startswith("blk-mq queue runs")]
+            out.append("    queues used    %s of %s virtqueues carried I/O%s" % (
+                m.group(1), m.group(2),
+                " (blk-mq runs: %s)" % runs[-1].split(": ", 1)[1] if runs else ""))
+            continue
+        if ln.startswith("FAIL"):
+            out.append("    guest failure  " + ln)
+    if rig.checked:
+        ok, total = rig.checked
+        out.append("    host re-check  after power-off the host hashed the image: "
+                   "%d/%d range%s match the guest's sha256" % (ok, total, "" if total == 1 else "s"))
+    elif rig.sc["device"] == "blk":
+        out.append("    host re-check  not done (no data reported)")
+    return out or ["    (the guest reported nothing)"]
+
+
+def shell_cmd(argv, rig, indent="    $ ", cont="          "):
+    """A command line, $W for the work directory, wrapped at option
+    boundaries with backslashes."""
+    cwd = os.getcwd() + os.sep
+    words = []
+    for a in argv:
+        if a.startswith(cwd):
+            a = a[len(cwd):]
+        q = shlex.quote(a)
+        if q == a:
+            q = q.replace(rig.workdir, "$W")
+        words.append(q)
+    groups, i = [], 0
+    while i < len(words):  # keep "-opt value" together
+        if words[i].startswith("-") and i + 1 < len(words) and not words[i + 1].startswith("-"):
+            groups.append(words[i] + " " + words[i + 1])
+            i += 2
+        else:
+            groups.append(words[i])
+            i += 1
+    lines, cur = [], indent
+    for g in groups:
+        if cur.strip() not in ("$", "") and len(cur) + 1 + len(g) > DEMO_WIDTH - 2:
+            lines.append(cur + " \\")
+            cur = cont + g
+        else:
+            cur += ("" if cur.endswith(("$ ", " ")) and cur.strip() in ("$", "") else " ") + g
+    lines.append(cur)
+    return lines
+
+
+def demo_report(rig, status, why):
+    bar = "=" * DEMO_WIDTH
+    print(bar)
+    print("uvhost demo: %s, back-end %s" % (rig.sc["desc"], rig.backend_kind))
+    print(bar)
+    print("1. Commands  (W=%s, the scratch directory)" % rig.workdir)
+    if rig.sc["device"] == "blk":
+        print("    $ truncate -s %dM $W/disk.img" % rig.args.disk_mib)
+    if rig.backend_cmd:
+        for ln in shell_cmd(rig.backend_cmd, rig):
+            print(ln)
+    if rig.qemu_cmd:
+        for ln in shell_cmd(rig.qemu_cmd, rig):
+            print(ln)
+    if rig.backend_kind == "uvhostd" and os.path.exists(rig.backend_log):
+        fe = rig.frontend_counts()
+        be = {}
+        for ln in tail(rig.backend_log, 1000000):
+            m = VU_RE.search(ln)
+            if m and "<-" in ln:
+                be[m.group(1)] = be.get(m.group(1), 0) + 1
+        total = sum(be.values())
+        agree = ("QEMU's own trace agrees" if be == fe else
+                 "QEMU's trace differs for %s" % ", ".join(
+                     "%s (%d sent, %d logged)" % (k, fe.get(k, 0), be.get(k, 0))
+                     for k in sorted(set(fe) | set(be)) if fe.get(k, 0) != be.get(k, 0)))
+        print("2. vhost-user messages uvhostd received, in order (%d; %s)" % (total, agree))
+        for ln in conversation(rig):
+            print(ln)
+    print("3. Guest I/O")
+    for ln in guest_io(rig):
+        print(ln)
+    print("4. Verdict")
+
+
+def demo_verdict(rig, word, why):
+    secs = time.monotonic() - T0
+    if word != "PASS":
+        return "%s: %s (%.1f s; logs kept in %s)" % (word, why, secs, rig.workdir)
+    io = [ln for ln in rig.guest_log if re.match(r"\w+: \d+ MiB at offset", ln)]
+    q = [ln for ln in rig.guest_log if "virtqueues carried I/O" in ln]
+    what = ""
+    if io:
+        what = "; %s MiB written and read back" % io[0].split(": ", 1)[1].split()[0]
+        if q:
+            what += " over %s virtqueues" % q[-1].split()[0]
+        if rig.checked:
+            what += ", sha256 verified in the guest and on the host image"
+    return "PASS: a Linux guest under QEMU used a virtio disk served by %s%s (%.1f s)" % (
+        rig.backend_kind, what, secs)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("scenario", choices=sorted(SCENARIOS))
@@ -696,6 +1176,9 @@ def main():
     ap.add_argument("--tmpdir", default=None, help="parent of the work directory")
     ap.add_argument("--log-lines", type=int, default=15,
                     help="back-end log lines to print at the end")
+    ap.add_argument("--demo", action="store_true",
+                    help="end with a readable story of the run (commands, vhost-user "
+                         "conversation, guest I/O, verdict) instead of the log tail")
     args = ap.parse_args()
 
     def on_signal(signum, _frame):
@@ -729,7 +1212,9 @@ def main():
         status, why = EXIT_FAIL, "runner error: %r" % e
     finally:
         try:
-            if status != EXIT_SKIP:
+            if args.demo:
+                demo_report(rig, status, why)
+            elif status != EXIT_SKIP:
                 rig.backend_report()
             if status == EXIT_FAIL:
                 print("---- guest console (%s, last 40 lines) ----" % rig.console_log)
@@ -743,6 +1228,9 @@ def main():
         finally:
             rig.cleanup(status != EXIT_FAIL)
     word = {EXIT_PASS: "PASS", EXIT_FAIL: "FAIL", EXIT_SKIP: "SKIP"}[status]
+    if args.demo:
+        print(demo_verdict(rig, word, why), flush=True)
+        return status
     print("interop_%s [%s]: %s - %s (%.1f s)" % (args.scenario, args.backend, word, why,
                                                 time.monotonic() - T0), flush=True)
     return status

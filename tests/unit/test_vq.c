@@ -45,8 +45,8 @@ struct fx {
 	struct vu_inflight_queue *infl;
 };
 
-static const uint64_t reg_gpa[3] = { A_GPA, B_GPA, C_GPA };
-static const uint64_t reg_uaddr[3] = { A_UADDR, B_UADDR, C_UADDR };
+static const uint64_t reg_gpa[3] = {A_GPA, B_GPA, C_GPA};
+static const uint64_t reg_uaddr[3] = {A_UADDR, B_UADDR, C_UADDR};
 
 /* ---- fixture ------------------------------------------------------------ */
 
@@ -76,9 +76,8 @@ static int setup(void **state)
 	for (int i = 0; i < 3; i++) {
 		f->fd[i] = fake_file_new(&f->fp, REG_SIZE);
 		assert_true(f->fd[i] >= FAKE_FD_BASE);
-		f->reg[i] = (struct vu_mem_region){ .gpa = reg_gpa[i],
-						    .size = REG_SIZE,
-						    .uaddr = reg_uaddr[i] };
+		f->reg[i] = (struct vu_mem_region){
+			.gpa = reg_gpa[i], .size = REG_SIZE, .uaddr = reg_uaddr[i]};
 		assert_int_equal(vu_mem_add(&f->mem, &f->reg[i], f->fd[i]), 0);
 	}
 	vq_configure(f, &f->vq, QSZ, false);
@@ -123,10 +122,10 @@ static struct vring_used *used(struct fx *f)
 	return gptr(f, USED_GPA);
 }
 
-static void set_desc(struct vring_desc *t, uint16_t i, uint64_t addr, uint32_t len,
-		     uint16_t flags, uint16_t next)
+static void set_desc(struct vring_desc *t, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
+		     uint16_t next)
 {
-	t[i] = (struct vring_desc){ .addr = addr, .len = len, .flags = flags, .next = next };
+	t[i] = (struct vring_desc){.addr = addr, .len = len, .flags = flags, .next = next};
 }
 
 /* What the driver does to make chain `head` available. */
@@ -294,9 +293,8 @@ static void test_pop_indirect_chain(void **state)
 	set_desc(ind, 2, BUF_GPA + 0x100, 64, VRING_DESC_F_NEXT, 1);
 	set_desc(ind, 1, BUF_GPA + 0x200, 1, VRING_DESC_F_WRITE, 0);
 	/* WRITE on the descriptor naming the table must be ignored. */
-	assert_int_equal(pop_one_desc(f, IND_GPA, 3 * 16, VRING_DESC_F_INDIRECT |
-							       VRING_DESC_F_WRITE),
-			 1);
+	assert_int_equal(
+		pop_one_desc(f, IND_GPA, 3 * 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE), 1);
 	assert_int_equal(f->chain.n_out, 2);
 	assert_int_equal(f->chain.n_in, 1);
 	assert_int_equal(f->chain.out_len, 80);
@@ -361,8 +359,7 @@ static void test_pop_accepts_exactly_max_iovs(void **state)
 	for (uint16_t i = 0; i < VU_CHAIN_MAX_IOV; i++)
 		set_desc(ind, i, 0xc000 + i, 1, i + 1u < VU_CHAIN_MAX_IOV ? VRING_DESC_F_NEXT : 0,
 			 (uint16_t)(i + 1));
-	assert_int_equal(pop_one_desc(f, 0x8000, VU_CHAIN_MAX_IOV * 16, VRING_DESC_F_INDIRECT),
-			 1);
+	assert_int_equal(pop_one_desc(f, 0x8000, VU_CHAIN_MAX_IOV * 16, VRING_DESC_F_INDIRECT), 1);
 	assert_int_equal(f->chain.n_out, VU_CHAIN_MAX_IOV);
 }
 
@@ -476,7 +473,7 @@ static void test_reject_indirect_len_not_multiple_of_16(void **state)
 /* A 1 MiB region, so that tables of 32768+ entries are fully mapped. */
 static uint64_t add_big_region(struct fx *f)
 {
-	struct vu_mem_region big = { .gpa = 0x1000000, .size = 0x100000, .uaddr = 0x7f0004000000 };
+	struct vu_mem_region big = {.gpa = 0x1000000, .size = 0x100000, .uaddr = 0x7f0004000000};
 	int fd = fake_file_new(&f->fp, big.size);
 	struct vring_desc *t = (struct vring_desc *)(void *)fake_file_ptr(&f->fp, fd, 0);
 
@@ -674,8 +671,8 @@ static void test_map_rejects_unconfigured_ring(void **state)
 static void test_remap_after_generation_change(void **state)
 {
 	struct fx *f = *state;
-	struct vu_mem_region extra = { .gpa = 0x200000, .size = REG_SIZE, .uaddr = 0x7f0002000000 };
-	uint32_t gen;
+	struct vu_mem_region extra = {.gpa = 0x200000, .size = REG_SIZE, .uaddr = 0x7f0002000000};
+	uint64_t gen;
 
 	assert_int_equal(pop_one_desc(f, BUF_GPA, 8, 0), 1);
 	gen = f->vq.mem_generation;
@@ -973,7 +970,7 @@ static void test_inflight_recover_out_of_order_completions(void **state)
 {
 	struct fx *f = *state;
 	struct vu_inflight_queue *q = inflight_new(f);
-	static const uint16_t order[5] = { 4, 0, 3, 2, 1 };
+	static const uint16_t order[5] = {4, 0, 3, 2, 1};
 	uint16_t heads[QSZ];
 
 	f->vq.inflight = q;
@@ -1034,7 +1031,7 @@ static void test_inflight_recover_half_published_batch(void **state)
 	 * but desc[1].inflight and inflight->used_idx were not updated. */
 	q->desc[1].next = q->last_batch_head;
 	q->last_batch_head = 1;
-	u->ring[1] = (struct vring_used_elem){ .id = 1, .len = 0 };
+	u->ring[1] = (struct vring_used_elem){.id = 1, .len = 0};
 	u->idx = 2;
 	assert_int_equal(q->desc[1].inflight, 1);
 	assert_int_equal(q->used_idx, 1);
@@ -1140,6 +1137,57 @@ static void test_inflight_recover_without_region_is_noop(void **state)
 	assert_int_equal(vu_vq_inflight_recover(&f->vq, &f->mem, heads, 1), 0);
 }
 
+static void test_inflight_recover_sorts_full_queue(void **state)
+{
+	struct fx *f = *state;
+	struct vu_inflight_queue *q = inflight_new(f);
+	uint16_t heads[QSZ];
+
+	/* Counters 1000 + (7i mod 16): every head inflight, order shuffled. */
+	for (uint16_t i = 0; i < QSZ; i++) {
+		q->desc[i].inflight = 1;
+		q->desc[i].counter = 1000u + (7u * i) % QSZ;
+	}
+	restart(f, q);
+	assert_int_equal(vu_vq_inflight_recover(&f->vq, &f->mem, heads, QSZ), QSZ);
+	for (uint16_t k = 0; k < QSZ; k++)
+		assert_int_equal(q->desc[heads[k]].counter, 1000u + k);
+	assert_int_equal(f->vq.inflight_counter, 1000u + QSZ - 1);
+	assert_int_equal(f->vq.inuse, QSZ);
+	assert_int_equal(f->vq.last_avail_idx, QSZ);
+}
+
+static void test_inflight_recover_needs_configured_mapped_ring(void **state)
+{
+	struct fx *f = *state;
+	struct vu_inflight_queue *q = inflight_new(f);
+	uint16_t heads[QSZ];
+
+	restart(f, q);
+	f->vq.addr_set = false;
+	assert_int_equal(vu_vq_inflight_recover(&f->vq, &f->mem, heads, QSZ), -EINVAL);
+	f->vq.addr_set = true;
+	assert_int_equal(vu_mem_remove(&f->mem, &f->reg[0]), 0);
+	assert_int_equal(vu_vq_inflight_recover(&f->vq, &f->mem, heads, QSZ), -EIO);
+	assert_true(f->vq.broken);
+}
+
+static void test_chain_from_head_needs_configured_mapped_ring(void **state)
+{
+	struct fx *f = *state;
+
+	set_desc(desc_tab(f), 0, BUF_GPA, 8, 0, 0);
+	f->vq.size = 0;
+	assert_int_equal(vu_vq_chain_from_head(&f->vq, &f->mem, 0, &f->chain), -EINVAL);
+	f->vq.size = QSZ;
+	assert_int_equal(vu_vq_chain_from_head(&f->vq, &f->mem, 0, &f->chain), 0);
+	assert_int_equal(f->vq.last_avail_idx, 0);
+	assert_int_equal(f->vq.inuse, 0);
+	assert_int_equal(vu_mem_remove(&f->mem, &f->reg[0]), 0);
+	assert_int_equal(vu_vq_chain_from_head(&f->vq, &f->mem, 0, &f->chain), -EIO);
+	assert_null(f->vq.desc);
+}
+
 static void test_chain_from_head_rejects_bad_head(void **state)
 {
 	struct fx *f = *state;
@@ -1216,6 +1264,9 @@ int main(void)
 		T(test_inflight_recover_fresh_region),
 		T(test_inflight_recover_rejects_unknown_version),
 		T(test_inflight_recover_without_region_is_noop),
+		T(test_inflight_recover_sorts_full_queue),
+		T(test_inflight_recover_needs_configured_mapped_ring),
+		T(test_chain_from_head_needs_configured_mapped_ring),
 		T(test_chain_from_head_rejects_bad_head),
 	};
 #undef T

@@ -22,6 +22,13 @@ void vu_inflight_release(struct vu_backend *b)
 static int inflight_shape(struct vu_backend *b, const struct vu_inflight_msg *m, const char *what,
 			  uint64_t *total)
 {
+	/* A running ring would index the new region with its own size. */
+	for (uint32_t i = 0; i < b->dev->num_queues; i++) {
+		if (b->vq[i].started) {
+			vu_logf(b, VU_LOG_ERR, "%s: ring %u is running", what, i);
+			return -EBUSY;
+		}
+	}
 	if (m->num_queues == 0 || m->num_queues > b->dev->num_queues) {
 		vu_logf(b, VU_LOG_ERR, "%s: num_queues %u not in 1..%u", what, m->num_queues,
 			b->dev->num_queues);

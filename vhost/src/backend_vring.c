@@ -184,11 +184,6 @@ static int resubmit_inflight(struct vu_backend *b, struct vu_vq *vq)
 {
 	int n;
 
-	if (vq->size != b->inflight_queue_size) {
-		vu_logf(b, VU_LOG_ERR, "ring %u: size %u differs from the inflight region's %u",
-			vq->index, vq->size, b->inflight_queue_size);
-		return -EINVAL;
-	}
 	n = vu_vq_inflight_recover(vq, &b->mem, b->scratch_heads, VU_VQ_MAX_SIZE);
 	if (n < 0) {
 		vu_logf(b, VU_LOG_ERR, "ring %u: inflight region is inconsistent (%d)", vq->index,
@@ -216,6 +211,13 @@ int vu_ring_start(struct vu_backend *b, struct vu_vq *vq)
 		vu_logf(b, VU_LOG_ERR, "ring %u: kicked before SET_VRING_NUM/ADDR", vq->index);
 		return -EINVAL;
 	}
+	/* Heads index the region's desc[]: checked before the ring may run. A
+	 * driver may pick a smaller ring than the region was sized for. */
+	if (vq->inflight && vq->size > b->inflight_queue_size) {
+		vu_logf(b, VU_LOG_ERR, "ring %u: size %u exceeds the inflight region's %u",
+			vq->index, vq->size, b->inflight_queue_size);
+		return -EINVAL;
+	}
 	if (vu_vq_map(vq, &b->mem) < 0) {
 		vu_logf(b, VU_LOG_ERR, "ring %u: ring memory is not mapped", vq->index);
 		return -EFAULT;
@@ -226,7 +228,12 @@ int vu_ring_start(struct vu_backend *b, struct vu_vq *vq)
 	vq->inuse = 0;
 	vq->started = true;
 	vq->kicked = true; /* QEMU sends no initial kick: look once */
-	if (vq->inflight)
-		return resubmit_inflight(b, vq);
+	if (vq->inflight) {
+		int rc = resubmit_inflight(b, vq);
+
+		if (rc < 0)
+			vq->broken = true; /* refused start: the ring must not run */
+		return rc;
+	}
 	return 0;
 }

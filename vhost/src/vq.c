@@ -1,7 +1,8 @@
 /* vq.c - split virtqueue, device side (see vu/vq.h).
  *
- * Everything the driver wrote is read exactly once, into a local copy, and
- * checked before use: the guest may rewrite its rings while we walk them.
+ * Every value taken from driver-owned memory is copied into a local once and
+ * checked there, never re-read: the guest may rewrite its rings while we walk
+ * them.
  */
 #include "vu/vq.h"
 
@@ -94,7 +95,7 @@ static int vq_usable(struct vu_vq *vq, const struct vu_mem *mem)
 
 void vu_vq_init(struct vu_vq *vq, uint16_t index)
 {
-	*vq = (struct vu_vq){ 0 };
+	*vq = (struct vu_vq){0};
 	vq->index = index;
 	vq->kick_fd = -1;
 	vq->call_fd = -1;
@@ -188,8 +189,8 @@ static int walk_buffer(struct vq_walk *w, const struct vring_desc *d)
 	if (d->len == 0)
 		return 0;
 	/* memtable refuses unmapped and wrapping ranges alike. */
-	if (vu_mem_gpa_to_iov(w->mem, d->addr, d->len, w->chain->iov, &w->n_iov,
-			      VU_CHAIN_MAX_IOV, w->hint) != 0)
+	if (vu_mem_gpa_to_iov(w->mem, d->addr, d->len, w->chain->iov, &w->n_iov, VU_CHAIN_MAX_IOV,
+			      w->hint) != 0)
 		return -EIO;
 	/* No overflow: at most VU_CHAIN_MAX_IOV non-empty buffers of < 4 GiB. */
 	if (writable) {
@@ -209,8 +210,7 @@ static int walk_indirect(struct vq_walk *w, const struct vring_desc *d)
 {
 	const uint8_t *table;
 
-	/* NEXT on an indirect descriptor is forbidden by the spec; honouring
-	 * it would let one chain mix tables without bound. */
+	/* The spec forbids NEXT here: a chain ends with its indirect table. */
 	if (d->flags & VRING_DESC_F_NEXT)
 		return -EIO;
 	if (d->len == 0 || d->len % VQ_DESC_SIZE != 0 || d->len / VQ_DESC_SIZE > VU_VQ_MAX_SIZE)
@@ -252,7 +252,7 @@ static int walk_table(struct vq_walk *w, const uint8_t *table, uint32_t n, uint3
 static int vq_walk_chain(struct vu_vq *vq, const struct vu_mem *mem, uint16_t head,
 			 struct vu_chain *chain)
 {
-	struct vq_walk w = { .mem = mem, .hint = &vq->hint, .chain = chain };
+	struct vq_walk w = {.mem = mem, .hint = &vq->hint, .chain = chain};
 
 	chain->head = head;
 	chain->n_out = 0;
