@@ -26,9 +26,8 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
-	  --suppress=missingIncludeSystem -I vhost/include -I kernel/include -I arch/host/include \
-	  -I devices/include vhost/src kernel/src arch/host/src devices apps
+	./tests/lint.sh cppcheck
+	./tests/lint.sh format
 
 clean:
 	rm -rf build/host

@@ -35,7 +35,7 @@ fi
 
 # ---------------------------------------------------------------- packages --
 PACKAGES=(
-    cmake make clang gcc libc6-dev libcmocka-dev
+    cmake make clang libclang-rt-14-dev gcc libc6-dev libcmocka-dev
     qemu-system-x86 qemu-utils qemu-block-extra qemu-system-common
     busybox-static cpio gzip xz-utils python3
     gnuplot-nox clang-format cppcheck

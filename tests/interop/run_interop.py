@@ -775,6 +775,9 @@ class Rig:
 # UVTEST-LOG lines, the host's re-check).
 
 DEMO_WIDTH = 100
+# per-ring messages whose -v trace line does not name the ring
+RING_MSGS_NO_INDEX = ("SET_VRING_ADDR",)
+VIRTIO_STATUS = ((0x4, "DRIVER_OK"), (0x8, "FEATURES_OK"), (0x2, "DRIVER"), (0x1, "ACKNOWLEDGE"))
 LOG_MSG_RE = re.compile(r"<- ([A-Z_]+)(.*)$")
 LOG_REGION_RE = re.compile(r"\b(mapped|unmapped) region gpa=(0x[0-9a-f]+) size=(0x[0-9a-f]+)")
 
@@ -803,10 +806,18 @@ def parse_backend_log(lines):
             val = re.match(r"\s+(0x[0-9a-f]+)\s*$", rest)
             if r:
                 e["ring"] = int(r.group(1))
+            elif name in RING_MSGS_NO_INDEX and ev and ev[-1].get("ring") is not None:
+                # QEMU sets a ring up as NUM, BASE, ADDR, KICK: ADDR belongs
+                # to the ring of the message before it
+                e["ring"] = ev[-1]["ring"]
             if name in ("SET_VRING_NUM", "SET_VRING_BASE", "SET_VRING_ENABLE") and num:
                 e["label"] = "%s %s" % (name, num.group(1))
             elif val:
+                e["value"] = int(val.group(1), 16)
                 e["label"] = "%s %s" % (name, val.group(1))
+                if name == "SET_STATUS":
+                    bits = [b for v, b in VIRTIO_STATUS if e["value"] & v]
+                    e["label"] += " (%s)" % ("reset" if not bits else bits[0])
             if name in ("ADD_MEM_REG", "REM_MEM_REG", "SET_MEM_TABLE"):
                 e["kind"] = "mem"
             if "nofd" in rest:
@@ -854,15 +865,11 @@ def split_phases(events):
         name = e.get("name")
         if name == "SET_FEATURES" and cur["kind"] in ("connect", "stop", "running", "disconnect"):
             begin("start")
-        elif name == "SET_STATUS" and e["label"].endswith(" 0x0") and cur["kind"] != "stop":
+        elif name == "SET_STATUS" and e.get("value") == 0 and cur["kind"] != "stop":
             begin("stop")
         cur["events"].append(e)
-        if name == "SET_STATUS" and cur["kind"] == "start":
-            try:
-                if int(e["label"].split()[-1], 16) & 0x4:  # DRIVER_OK
-                    begin("running")
-            except ValueError:
-                pass
+        if name == "SET_STATUS" and cur["kind"] == "start" and e.get("value", 0) & 0x4:
+            begin("running")  # DRIVER_OK: the device is live
     return [p for p in phases if p["events"] or p["kind"] in ("connect", "disconnect")]
 
 
@@ -875,6 +882,11 @@ def fold_rings(msgs):
 
     def key(e):
         return e["label"]
+
+    def group(block):
+        if len(block) == 1:
+            return key(block[0])
+        return "[%s]" % ", ".join(key(x) for x in block)
 
     def repeat_at(i):
         """(k, count) of the best ring-repeat block starting at i."""
@@ -904,13 +916,13 @@ def fold_rings(msgs):
         k, c = repeat_at(i)
         if c >= 2:
             items.append("rings %d-%d: %s" % (e["ring"], e["ring"] + c - 1,
-                                              ", ".join(key(x) for x in msgs[i:i + k])))
+                                              group(msgs[i:i + k])))
             i += k * c
             continue
         j = i + 1
         while j < n and msgs[j]["ring"] == e["ring"] and repeat_at(j)[1] < 2:
             j += 1
-        items.append("ring %d: %s" % (e["ring"], ", ".join(key(x) for x in msgs[i:j])))
+        items.append("ring %d: %s" % (e["ring"], group(msgs[i:j])))
         i = j
     out = []
     for it in items:  # consecutive repeats -> "xN"
@@ -922,16 +934,18 @@ def fold_rings(msgs):
 
 
 def wrap_items(items, indent, width=DEMO_WIDTH):
+    """Join items with ", " into lines of at most width columns; continuation
+    lines are indented two more columns."""
     lines, cur = [], ""
     for it in items:
-        piece = it if not cur else ", " + it
-        if cur and len(indent) + len(cur) + len(piece) > width:
-            lines.append(indent + cur + ",")
+        ind = indent if not lines else indent + "  "
+        if cur and len(ind) + len(cur) + 2 + len(it) > width:
+            lines.append(ind + cur + ",")
             cur = it
         else:
-            cur += piece
+            cur = it if not cur else cur + ", " + it
     if cur:
-        lines.append(indent + cur)
+        lines.append((indent if not lines else indent + "  ") + cur)
     return lines
 
 
@@ -951,12 +965,22 @@ def render_phase_body(events, indent="      "):
             while j < len(events) and events[j]["kind"] == "mem":
                 j += 1
             block = events[i:j]
-            names = fold_rings([dict(label=x["name"], ring=None) for x in block
+            names = fold_rings([dict(label=x["label"].split()[0], ring=None) for x in block
                                 if x["name"] not in ("mapped", "unmapped")])
-            regs = ["%s gpa=0x%x size=0x%x (%s)" % (x["name"], x["gpa"], x["size"],
-                                                    human_size(x["size"]))
-                    for x in block if x["name"] in ("mapped", "unmapped")]
-            out += wrap_items(["memory: " + ", ".join(names) + " ->"] + regs, indent)
+            regs, verb = [], None
+            for x in block:
+                if x["name"] not in ("mapped", "unmapped"):
+                    continue
+                regs.append("%sgpa=0x%x size=0x%x (%s)" % (
+                    "" if x["name"] == verb else x["name"] + " ", x["gpa"], x["size"],
+                    human_size(x["size"])))
+                verb = x["name"]
+            head = "memory: %s" % ", ".join(names)
+            if regs:
+                regs[0] = head + " -> " + regs[0]
+            else:
+                regs = [head + " (nothing mapped)"]
+            out += wrap_items(regs, indent)
             i = j
         else:
             out.append(indent + "(uvhostd: %s)" % e["text"])
@@ -1013,8 +1037,8 @@ def conversation(rig):
         elif kind == "running":
             title = "while the guest runs"
         else:
-            out.append("    QEMU disconnects: " + p.get("text", "").replace(
-                "front-end disconnected ", ""))
+            out.append("    QEMU disconnects " + p.get("text", "").replace(
+                "front-end disconnected ", "").replace("; ", ": ", 1))
             continue
         out.append("    " + title)
         out += render_phase_body(p["events"])
@@ -1039,8 +1063,8 @@ def guest_io(rig):
                      r"([\d.]+) MiB/s, read ([\d.]+) MiB/s, sha256 ([0-9a-f]+) verified", ln)
         if m:
             tag, mb, off, jobs, w, r, h = m.groups()
-            out.append("    written        %s MiB of random data at offset %s MiB, %s O_DIRECT "
-                       "dd jobs (one per vCPU): %s MiB/s" % (mb, off, jobs, w))
+            out.append("    written        %s MiB of random data at offset %s MiB by %s parallel "
+                       "O_DIRECT dd jobs: %s MiB/s" % (mb, off, jobs, w))
             out.append("    read back      O_DIRECT after drop_caches: %s MiB/s" % r)
             out.append("    sha256         %s... identical per chunk and in total"
                        % h[:32])
@@ -1057,7 +1081,8 @@ def guest_io(rig):
     if rig.checked:
         ok, total = rig.checked
         out.append("    host re-check  after power-off the host hashed the image: "
-                   "%d/%d range%s match the guest's sha256" % (ok, total, "" if total == 1 else "s"))
+                   "%d/%d range%s the guest's sha256"
+                   % (ok, total, " matches" if total == 1 else "s match"))
     elif rig.sc["device"] == "blk":
         out.append("    host re-check  not done (no data reported)")
     return out or ["    (the guest reported nothing)"]
@@ -1097,7 +1122,14 @@ def shell_cmd(argv, rig, indent="    $ ", cont="          "):
 def demo_report(rig, status, why):
     bar = "=" * DEMO_WIDTH
     print(bar)
-    print("uvhost demo: %s, back-end %s" % (rig.sc["desc"], rig.backend_kind))
+    try:
+        qv = subprocess.run([rig.args.qemu, "--version"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, timeout=10).stdout.decode()
+        rig.qemu_version = re.search(r"version (\S+)", qv).group(1)
+    except Exception:
+        rig.qemu_version = None
+    print("uvhost demo: scenario %s (%s), back-end %s, QEMU %s"
+          % (rig.name, rig.sc["desc"], rig.backend_kind, rig.qemu_version or "?"))
     print(bar)
     print("1. Commands  (W=%s, the scratch directory)" % rig.workdir)
     if rig.sc["device"] == "blk":
@@ -1137,13 +1169,13 @@ def demo_verdict(rig, word, why):
     q = [ln for ln in rig.guest_log if "virtqueues carried I/O" in ln]
     what = ""
     if io:
-        what = "; %s MiB written and read back" % io[0].split(": ", 1)[1].split()[0]
+        what = ": %s MiB written and read back" % io[0].split(": ", 1)[1].split()[0]
         if q:
             what += " over %s virtqueues" % q[-1].split()[0]
         if rig.checked:
-            what += ", sha256 verified in the guest and on the host image"
-    return "PASS: a Linux guest under QEMU used a virtio disk served by %s%s (%.1f s)" % (
-        rig.backend_kind, what, secs)
+            what += ", sha256 verified in the guest and on the host"
+    qemu = "QEMU" + (" " + rig.qemu_version if getattr(rig, "qemu_version", None) else "")
+    return "PASS: Linux guest on %s + %s%s (%.1f s)" % (qemu, rig.backend_kind, what, secs)
 
 
 def main():

@@ -113,23 +113,32 @@ void vu_vq_reset(struct vu_vq *vq);
 bool vu_vq_size_valid(uint32_t size);
 
 /* (Re)translate ring addresses if memory changed since the last time.
- * Returns 0, or -EFAULT if a ring is not fully inside mapped memory (the
- * ring's host pointers are cleared so nothing can touch freed memory). */
+ * Ring sizes always include the EVENT_IDX words (the spec's sizes), and each
+ * ring must be aligned as the spec requires (desc 16, avail 2, used 4).
+ * Returns 0, or -EFAULT if the ring has no size or address yet, is
+ * misaligned, or is not fully inside mapped memory (the host pointers are
+ * then cleared so nothing can touch freed memory). */
 int vu_vq_map(struct vu_vq *vq, const struct vu_mem *mem);
 
 /* Take the next available chain. Returns 1 with *chain filled, 0 if the ring
- * is empty (or not ready), -EIO on a malformed chain (ring now broken). */
+ * is empty or not started, -EIO on a malformed chain or a broken ring. Does
+ * not look at `enabled`: the back-end decides when a ring is runnable. Each
+ * descriptor is copied once before it is checked, so a driver rewriting the
+ * table during the walk cannot change what was validated. */
 int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain);
 
 /* Publish one used element. `len` is the number of bytes written to the
- * writable part. Returns 0 or -EIO if the ring is unusable. */
+ * writable part. Works on a ring broken by a later bad chain, so chains
+ * popped earlier still complete. Returns 0, or -EIO if the ring is unmapped,
+ * head is out of range, or nothing is in use. */
 int vu_vq_push(struct vu_vq *vq, const struct vu_mem *mem, uint16_t head, uint32_t len);
 
 /* Whether the driver wants an interrupt now (EVENT_IDX or NO_INTERRUPT),
  * updating the signalled-used bookkeeping. */
 bool vu_vq_should_notify(struct vu_vq *vq, const struct vu_mem *mem);
 
-/* Number of entries waiting in the avail ring (0 if not mapped). */
+/* Entries waiting in the avail ring (0 if not mapped). Raw: a value larger
+ * than the queue size is returned as is, and the next pop breaks the ring. */
 uint16_t vu_vq_avail_pending(struct vu_vq *vq, const struct vu_mem *mem);
 
 /* Rebuild state from the inflight region after a reconnect: fixes used_idx
@@ -138,7 +147,9 @@ uint16_t vu_vq_avail_pending(struct vu_vq *vq, const struct vu_mem *mem);
 int vu_vq_inflight_recover(struct vu_vq *vq, const struct vu_mem *mem, uint16_t *heads,
 			   uint32_t max_heads);
 
-/* Rebuild the chain for a head the device must resubmit after a restart. */
+/* Rebuild the chain for a head the device must resubmit after a restart.
+ * Returns 0, or -EIO for a malformed chain. vq->inflight, when set, must
+ * hold at least `size` entries (the back-end checks at ring start). */
 int vu_vq_chain_from_head(struct vu_vq *vq, const struct vu_mem *mem, uint16_t head,
 			  struct vu_chain *chain);
 

@@ -1,0 +1,17 @@
+#!/bin/sh
+# lint.sh cppcheck|format — the house style checks, run by ctest.
+set -eu
+cd "$(dirname "$0")/.."
+case "$1" in
+cppcheck)
+	exec cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--std=c11 --inline-suppr --suppress=missingIncludeSystem \
+		-I vhost/include -I kernel/include -I arch/host/include -I devices/include \
+		vhost/src kernel/src arch/host/src devices apps ;;
+format)
+	# shellcheck disable=SC2046
+	exec clang-format --dry-run --Werror $(git ls-files '*.c' '*.h') ;;
+*)
+	echo "usage: $0 cppcheck|format" >&2
+	exit 2 ;;
+esac
