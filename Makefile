@@ -20,7 +20,7 @@ check: setup all
 	cd $(BUILD) && ctest --output-on-failure -j2 --timeout 600
 
 demo: setup all
-	python3 tests/interop/run_interop.py blk --backend uvhostd --uvhostd $(BUILD)/uvhostd
+	python3 tests/interop/run_interop.py blk --backend uvhostd --uvhostd $(BUILD)/uvhostd --demo
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

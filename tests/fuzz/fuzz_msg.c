@@ -19,8 +19,10 @@
  * fdspec: bits 0-3 fds attached (at most VU_MAX_FDS), each a fresh zeroed
  *   fake file of 4 KiB << (bits 4-7 % 5) bytes, so maps succeed sometimes.
  * Harness requests (never sent to the back-end) let the driver side act:
- *   FUZZ_POKE       write the payload into fake file (fdspec % files) at
- *                   offset `flags`: guest memory, rings, inflight records;
+ *   FUZZ_POKE       write the payload into fake file (fdspec % (files + 1))
+ *                   at offset `flags`: guest memory, rings, inflight records;
+ *                   index `files` means the next file a message brings, so a
+ *                   region can hold data before the back-end first sees it;
  *   FUZZ_KICK       vu_backend_kick(flags);
  *   FUZZ_CONFIG     vu_backend_config_changed();
  *   FUZZ_DISCONNECT the front-end hangs up.
@@ -57,6 +59,9 @@ static struct dev_blk g_blk;
 static struct dev_storage g_store;
 static uint8_t g_disk[DISK_BYTES];
 static struct vu_msg g_msg;
+/* Contents for the next fake file a message brings (FUZZ_POKE to it). */
+static uint8_t g_next[0x10000];
+static size_t g_next_len;
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -70,8 +75,9 @@ static uint16_t rd16(const uint8_t *p)
 
 static void fail(const char *what)
 {
-	fprintf(stderr, "fuzz_msg: invariant broken: %s (maps %d unmaps %d files %d open %d "
-			"closes %d)\n",
+	fprintf(stderr,
+		"fuzz_msg: invariant broken: %s (maps %d unmaps %d files %d open %d "
+		"closes %d)\n",
 		what, g_fp.maps, g_fp.unmaps, g_fp.nfiles, fake_open_files(&g_fp), g_fp.closes);
 	abort();
 }
@@ -96,10 +102,19 @@ static void disconnect(void)
 static void poke(uint32_t offset, uint8_t which, const uint8_t *src, size_t len)
 {
 	struct fake_file *ff;
+	int i = which % (g_fp.nfiles + 1);
 
-	if (g_fp.nfiles == 0)
+	if (i == g_fp.nfiles) {
+		if (offset >= sizeof(g_next))
+			return;
+		if (len > sizeof(g_next) - offset)
+			len = sizeof(g_next) - offset;
+		memcpy(g_next + offset, src, len);
+		if (offset + len > g_next_len)
+			g_next_len = offset + len;
 		return;
-	ff = &g_fp.files[which % g_fp.nfiles];
+	}
+	ff = &g_fp.files[i];
 	if (offset >= ff->size)
 		return;
 	if (len > ff->size - offset)
@@ -123,6 +138,8 @@ static void setup(uint8_t cfg_byte)
 		abort();
 	vu_backend_init(&g_b, &g_fp.plat, &g_blk.ops, &g_blk, &cfg);
 	memset(&g_msg, 0, sizeof(g_msg));
+	memset(g_next, 0, sizeof(g_next));
+	g_next_len = 0;
 }
 
 /* Attach `n` fresh fake files; false when the fake ran out of files. */
@@ -147,6 +164,13 @@ static bool attach_fds(struct vu_msg *m, uint8_t fdspec)
 			return false;
 		}
 		m->fds[m->nfds++] = fd;
+		if (g_next_len) {
+			size_t len = g_next_len < fsize ? g_next_len : (size_t)fsize;
+
+			memcpy(fake_file_ptr(&g_fp, fd, 0), g_next, len);
+			memset(g_next, 0, g_next_len);
+			g_next_len = 0;
+		}
 	}
 	return true;
 }
@@ -174,18 +198,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pos += take;
 
 		switch (request) {
-		case FUZZ_POKE:
-			poke(flags, fdspec, payload, take);
-			break;
-		case FUZZ_KICK:
-			vu_backend_kick(&g_b, flags);
-			break;
-		case FUZZ_CONFIG:
-			(void)vu_backend_config_changed(&g_b);
-			break;
-		case FUZZ_DISCONNECT:
-			disconnect();
-			break;
+		case FUZZ_POKE: poke(flags, fdspec, payload, take); break;
+		case FUZZ_KICK: vu_backend_kick(&g_b, flags); break;
+		case FUZZ_CONFIG: (void)vu_backend_config_changed(&g_b); break;
+		case FUZZ_DISCONNECT: disconnect(); break;
 		default:
 			/* The receive buffer is reused, as the daemon's is: bytes
 			 * past `size` are whatever the last message left. */

@@ -100,7 +100,8 @@ class Seed:
         return self
 
     def poke(self, offset, data, file=None):
-        """Write into guest memory, or into fake file number `file`."""
+        """Write into guest memory, or into fake file number `file`;
+        file == self.nfiles is the next file a message will bring."""
         return self.rec(FUZZ_POKE, bytes(data), flags=offset, fdspec=self.mem_file if file is None else file)
 
     # -- sessions ---------------------------------------------------------
@@ -221,17 +222,36 @@ def seeds():
     # An inflight record left by a "crashed" back-end: heads 2 and 5 pending.
     x = Seed().handshake().u64(SET_FEATURES, FEATURES)
     x.memory()
-    infl = x.nfiles
-    x.inflight(SET_INFLIGHT_FD, 320, 0, 1, QSZ, fdspec=0x41)
     rec = bytearray(320)
     struct.pack_into("<QHHHH", rec, 0, 0, 1, QSZ, 0, 0)
     struct.pack_into("<B5xHQ", rec, 16 + 16 * 2, 1, 0, 7)
     struct.pack_into("<B5xHQ", rec, 16 + 16 * 5, 1, 0, 3)
-    x.poke(0, rec, file=infl)
+    x.poke(0, rec, file=x.nfiles)  # the region exists before SET_INFLIGHT_FD
+    x.inflight(SET_INFLIGHT_FD, 320, 0, 1, QSZ, fdspec=0x41)
     x.blk_req(0, 2, OUT, 1, 512, at=0x1000).blk_req(0, 5, IN, 1, 512, write_data=False, at=0x2000)
     x.avail(0, 2, [5, 2])
     x.ring(0, base=0)
     s["session_inflight_resubmit"] = x
+
+    # Regression: an unaligned inflight offset (refused), then an aligned one.
+    x = Seed().handshake().u64(SET_FEATURES, FEATURES)
+    x.inflight(SET_INFLIGHT_FD, 320, 1, 1, QSZ, fdspec=0x41, flags=VERSION | NEED_REPLY)
+    x.inflight(SET_INFLIGHT_FD, 320, 64, 1, QSZ, fdspec=0x41, flags=VERSION | NEED_REPLY)
+    x.memory().ring(0).blk_req(0, 0, OUT, 1, 512).avail(0, 1, [0])
+    s["inflight_offsets"] = x
+
+    # A region recorded by a run with another queue size (refused), and a
+    # ring larger than the region's queues (start refused).
+    x = Seed().handshake().u64(SET_FEATURES, FEATURES)
+    x.poke(0, struct.pack("<QHH", 0, 1, 8), file=x.nfiles)
+    x.inflight(SET_INFLIGHT_FD, 320, 0, 1, QSZ, fdspec=0x41, flags=VERSION | NEED_REPLY)
+    x.inflight(SET_INFLIGHT_FD, 192, 0, 1, 8, fdspec=0x41, flags=VERSION | NEED_REPLY)
+    x.memory()
+    d, a, u = RING[0]
+    x.state(SET_VRING_NUM, 0, QSZ).addr(0, MEM_UADDR + d, MEM_UADDR + a, MEM_UADDR + u)
+    x.u64(SET_VRING_KICK, NOFD, flags=VERSION | NEED_REPLY)
+    x.blk_req(0, 12, OUT, 1, 512).avail(0, 1, [12])
+    s["inflight_shapes"] = x
 
     x = Seed().session()
     x.blk_req(0, 0, OUT, 1, 512).avail(0, 1, [0])

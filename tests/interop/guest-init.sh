@@ -10,7 +10,8 @@
 #
 # Console protocol (parsed by tests/interop/run_interop.py):
 #   UVTEST-LOG: text         progress story
-#   UVTEST-WAIT tag          guest asks the host to do something (hotadd, ...)
+#   UVTEST-WAIT tag          guest asks the host to do something (hotadd,
+#                            hotdel, kill, resize)
 #   UVTEST-DATA sha256 OFF LEN HASH   host re-checks the disk image
 #   UVTEST-RESULT: PASS | FAIL reason   last line, then power-off
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin

@@ -139,6 +139,28 @@ def sha256_range(path, off, length):
     return h.hexdigest()
 
 
+def cpio_files(path, names):
+    """{name: content} for the wanted names in a gzipped newc cpio archive."""
+    import gzip
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    out, pos = {}, 0
+    while pos + 110 <= len(data):
+        if data[pos:pos + 6] != b"070701":
+            raise ValueError("not a newc cpio archive")
+        size = int(data[pos + 54:pos + 62], 16)
+        namesize = int(data[pos + 94:pos + 102], 16)
+        name = data[pos + 110:pos + 110 + namesize - 1].decode("utf-8", "replace")
+        pos = (pos + 110 + namesize + 3) & ~3
+        if name == "TRAILER!!!":
+            break
+        name = name[2:] if name.startswith("./") else name
+        if name in names:
+            out[name] = data[pos:pos + size]
+        pos = (pos + size + 3) & ~3
+    return out
+
+
 class QMP:
     """Minimal QMP client over a unix socket."""
 
@@ -254,6 +276,7 @@ class Rig:
         for f in ("vmlinuz", "initramfs.cpio.gz"):
             if not os.path.exists(os.path.join(g, f)):
                 raise Skip("%s/%s missing: run scripts/setup.sh" % (g, f))
+        self.warn_stale_initramfs()
         if not shutil.which(self.args.qemu):
             raise Skip("%s not found: run scripts/setup.sh" % self.args.qemu)
         kind = self.backend_kind
@@ -271,6 +294,26 @@ class Rig:
         elif kind == "builtin":
             if self.sc.get("reconnect"):
                 raise Skip("reconnect needs a vhost-user back-end")
+
+    def warn_stale_initramfs(self):
+        """scripts/setup.sh builds the initramfs; say so if the guest scripts
+        in it differ from tests/interop (a new scenario would otherwise fail
+        with 'no guest script')."""
+        here = os.path.dirname(os.path.abspath(__file__))
+        want = {"init": os.path.join(here, "guest-init.sh")}
+        gdir = os.path.join(here, "guest")
+        for f in os.listdir(gdir):
+            if f.endswith(".sh"):
+                want["tests/" + f] = os.path.join(gdir, f)
+        try:
+            have = cpio_files(os.path.join(self.args.guest_dir, "initramfs.cpio.gz"), want)
+            stale = sorted(os.path.relpath(src, ROOT) for name, src in want.items()
+                           if have.get(name) != open(src, "rb").read())
+        except (OSError, ValueError, EOFError):
+            return
+        if stale:
+            story("host", "warning: the initramfs does not hold the current %s: run scripts/setup.sh"
+                  % ", ".join(stale))
 
     # ----------------------------------------------------------- backend --
     def backend_argv(self):
@@ -619,6 +662,8 @@ class Rig:
                                       % (size, new_end))
         grown = [(o, n, h) for o, n, h in self.data if o + n > old_end]
         if not grown:
+            if self.result != "PASS":
+                return  # the guest failed earlier; its reason says why
             self.host_failures.append("the guest reported no data beyond the old end (%d MiB)"
                                       % (old_end // MiB))
             return
@@ -652,8 +697,7 @@ class Rig:
             return
         i = sent[0]
         after = [j for j in range(i + 1, len(lines))
-                 if (VU_RE.search(lines[j]) or [None, None])[1] == "GET_CONFIG"
-                 and "<-" in lines[j]]
+                 if re.search(r"<- GET_CONFIG\b", lines[j])]
         if self.args.no_trace:
             ok = fe.get("GET_CONFIG", 0) >= 2
             story("host", "uvhostd: 'CONFIG_CHANGE_MSG sent'; QEMU sent GET_CONFIG x%d in all "
@@ -883,10 +927,15 @@ def fold_rings(msgs):
     def key(e):
         return e["label"]
 
-    def group(block):
+    def group(prefix, block):
+        """one item; a tuple of parts when it is a bracketed group, which
+        wrap_items keeps on one line if it can"""
         if len(block) == 1:
-            return key(block[0])
-        return "[%s]" % ", ".join(key(x) for x in block)
+            return [prefix + key(block[0])]
+        parts = [key(x) for x in block]
+        parts[0] = prefix + "[" + parts[0]
+        parts[-1] += "]"
+        return [tuple(parts)]
 
     def repeat_at(i):
         """(k, count) of the best ring-repeat block starting at i."""
@@ -915,14 +964,13 @@ def fold_rings(msgs):
             continue
         k, c = repeat_at(i)
         if c >= 2:
-            items.append("rings %d-%d: %s" % (e["ring"], e["ring"] + c - 1,
-                                              group(msgs[i:i + k])))
+            items += group("rings %d-%d: " % (e["ring"], e["ring"] + c - 1), msgs[i:i + k])
             i += k * c
             continue
         j = i + 1
         while j < n and msgs[j]["ring"] == e["ring"] and repeat_at(j)[1] < 2:
             j += 1
-        items.append("ring %d: %s" % (e["ring"], group(msgs[i:j])))
+        items += group("ring %d: " % e["ring"], msgs[i:j])
         i = j
     out = []
     for it in items:  # consecutive repeats -> "xN"
@@ -930,14 +978,23 @@ def fold_rings(msgs):
             out[-1][1] += 1
         else:
             out.append([it, 1])
-    return ["%s x%d" % (it, c) if c > 1 else it for it, c in out]
+    return [(it if c == 1 else
+             it[:-1] + ("%s x%d" % (it[-1], c),) if isinstance(it, tuple) else "%s x%d" % (it, c))
+            for it, c in out]
 
 
 def wrap_items(items, indent, width=DEMO_WIDTH):
     """Join items with ", " into lines of at most width columns; continuation
     lines are indented two more columns."""
+    flat = []
+    for it in items:  # a group that cannot fit on a line of its own is split
+        if isinstance(it, tuple):
+            whole = ", ".join(it)
+            flat += [whole] if len(indent) + 2 + len(whole) <= width else list(it)
+        else:
+            flat.append(it)
     lines, cur = [], ""
-    for it in items:
+    for it in flat:
         ind = indent if not lines else indent + "  "
         if cur and len(ind) + len(cur) + 2 + len(it) > width:
             lines.append(ind + cur + ",")
@@ -1021,12 +1078,15 @@ def conversation(rig):
             n = starts.index(p) + 1
             rings = kicked_rings(p)
             if n == 1 and len(rings) == 1 and len(starts) > 1:
-                who = "SeaBIOS boots from the disk"
+                who = "SeaBIOS probes the disk"
             elif n >= 2 or len(starts) == 1:
-                who = "the Linux virtio_blk driver"
+                who = "the Linux virtio_%s driver" % rig.sc["device"]
             else:
                 who = "the guest"
-            title = "start %d: %s - %s set up, DRIVER_OK" % (n, who, ring_span(rings))
+            live = any(e.get("name") == "SET_STATUS" and e.get("value", 0) & 0x4
+                       for e in p["events"])
+            title = "start %d: %s - %s set up%s" % (n, who, ring_span(rings),
+                                                   ", DRIVER_OK" if live else "")
         elif kind == "stop":
             nxt = [q for q in later if q["kind"] in ("start", "disconnect", "connect")]
             if nxt and nxt[0]["kind"] == "start":
@@ -1051,8 +1111,10 @@ def guest_io(rig):
     for ln in rig.guest_log:
         m = re.match(r"guest up: kernel (\S+), (\d+) cpus", ln)
         if m:
-            out.append("    guest          Linux %s, %s vCPUs, virtio_blk over vhost-user-blk-pci"
-                       % (m.group(1), m.group(2)))
+            dev = rig.sc["device"]
+            out.append("    guest          Linux %s, %s vCPUs, virtio_%s on %s-pci"
+                       % (m.group(1), m.group(2), dev,
+                          ("virtio-" if rig.backend_kind == "builtin" else "vhost-user-") + dev))
             continue
         m = re.match(r"(/dev/\w+): (\d+) sectors \((\d+) MiB\), (\d+) request queues", ln)
         if m:
@@ -1063,9 +1125,8 @@ def guest_io(rig):
                      r"([\d.]+) MiB/s, read ([\d.]+) MiB/s, sha256 ([0-9a-f]+) verified", ln)
         if m:
             tag, mb, off, jobs, w, r, h = m.groups()
-            out.append("    written        %s MiB of random data at offset %s MiB by %s parallel "
-                       "O_DIRECT dd jobs: %s MiB/s" % (mb, off, jobs, w))
-            out.append("    read back      O_DIRECT after drop_caches: %s MiB/s" % r)
+            out.append("    write, read    %s MiB of random data at %s MiB, %s parallel O_DIRECT "
+                       "dd jobs: %s / %s MiB/s" % (mb, off, jobs, w, r))
             out.append("    sha256         %s... identical per chunk and in total"
                        % h[:32])
             continue
@@ -1074,10 +1135,14 @@ def guest_io(rig):
             runs = [x for x in rig.guest_log if x.startswith("blk-mq queue runs")]
             out.append("    queues used    %s of %s virtqueues carried I/O%s" % (
                 m.group(1), m.group(2),
-                " (blk-mq runs: %s)" % runs[-1].split(": ", 1)[1] if runs else ""))
+                " (blk-mq runs %s)" % runs[-1].split(": ", 1)[1].replace("hctx", "")
+                if runs else ""))
             continue
         if ln.startswith("FAIL"):
             out.append("    guest failure  " + ln)
+    if len(out) <= 1:  # nothing this summary knows how to read: quote the guest
+        out += ["    guest said     " + ln for ln in rig.guest_log
+                if not ln.startswith(("guest up:", "modules loaded:"))]
     if rig.checked:
         ok, total = rig.checked
         out.append("    host re-check  after power-off the host hashed the image: "
@@ -1120,19 +1185,19 @@ def shell_cmd(argv, rig, indent="    $ ", cont="          "):
 
 
 def demo_report(rig, status, why):
-    bar = "=" * DEMO_WIDTH
-    print(bar)
+    print("=" * DEMO_WIDTH)
     try:
         qv = subprocess.run([rig.args.qemu, "--version"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, timeout=10).stdout.decode()
         rig.qemu_version = re.search(r"version (\S+)", qv).group(1)
     except Exception:
         rig.qemu_version = None
-    print("uvhost demo: scenario %s (%s), back-end %s, QEMU %s"
+    print("uvhost demo: scenario %s (%s) - %s, QEMU %s"
           % (rig.name, rig.sc["desc"], rig.backend_kind, rig.qemu_version or "?"))
-    print(bar)
     print("1. Commands  (W=%s, the scratch directory)" % rig.workdir)
-    if rig.sc["device"] == "blk":
+    if not (rig.backend_cmd or rig.qemu_cmd):
+        print("    (nothing was started)")
+    elif rig.sc["device"] == "blk":
         print("    $ truncate -s %dM $W/disk.img" % rig.args.disk_mib)
     if rig.backend_cmd:
         for ln in shell_cmd(rig.backend_cmd, rig):
@@ -1158,24 +1223,24 @@ def demo_report(rig, status, why):
     print("3. Guest I/O")
     for ln in guest_io(rig):
         print(ln)
-    print("4. Verdict")
 
 
 def demo_verdict(rig, word, why):
     secs = time.monotonic() - T0
     if word != "PASS":
-        return "%s: %s (%.1f s; logs kept in %s)" % (word, why, secs, rig.workdir)
+        return "4. Verdict: %s - %s (%.1f s; logs kept in %s)" % (word, why, secs, rig.workdir)
     io = [ln for ln in rig.guest_log if re.match(r"\w+: \d+ MiB at offset", ln)]
     q = [ln for ln in rig.guest_log if "virtqueues carried I/O" in ln]
     what = ""
     if io:
-        what = ": %s MiB written and read back" % io[0].split(": ", 1)[1].split()[0]
+        what = ": %d MiB" % sum(int(ln.split(": ", 1)[1].split()[0]) for ln in io)
         if q:
             what += " over %s virtqueues" % q[-1].split()[0]
         if rig.checked:
-            what += ", sha256 verified in the guest and on the host"
+            what += ", sha256 verified in guest and on host"
     qemu = "QEMU" + (" " + rig.qemu_version if getattr(rig, "qemu_version", None) else "")
-    return "PASS: Linux guest on %s + %s%s (%.1f s)" % (qemu, rig.backend_kind, what, secs)
+    return "4. Verdict: PASS - %s + %s%s (%.1f s)" % (
+        qemu, rig.backend_kind, what, secs)
 
 
 def main():
@@ -1228,6 +1293,8 @@ def main():
         rig.check_protocol()
         if rig.result != "PASS":
             status, why = EXIT_FAIL, "guest: %s" % rig.result
+            if rig.host_failures:
+                why += "; host: " + "; ".join(rig.host_failures)
         elif rig.host_failures:
             status, why = EXIT_FAIL, "; ".join(rig.host_failures)
         else:

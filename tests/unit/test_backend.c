@@ -162,14 +162,14 @@ static int setup_nofds(void **state)
 
 static int setup_no_mem_slots(void **state)
 {
-	struct vu_backend_config cfg = { .no_mem_slots = true };
+	struct vu_backend_config cfg = {.no_mem_slots = true};
 
 	return fx_setup(state, 1, &cfg);
 }
 
 static int setup_max_slots_32(void **state)
 {
-	struct vu_backend_config cfg = { .max_mem_slots = 32 };
+	struct vu_backend_config cfg = {.max_mem_slots = 32};
 
 	return fx_setup(state, 1, &cfg);
 }
@@ -294,13 +294,12 @@ static struct vu_msg *mk_region(struct fx *f, uint32_t request, uint64_t gpa, ui
 	struct vu_msg *m = mk(f, request, sizeof(struct vu_mem_single_msg));
 
 	m->p.mem_single.region = (struct vu_mem_region){
-		.gpa = gpa, .size = size, .uaddr = uaddr, .mmap_offset = off
-	};
+		.gpa = gpa, .size = size, .uaddr = uaddr, .mmap_offset = off};
 	return m;
 }
 
-static int send_region(struct fx *f, uint32_t request, uint64_t gpa, uint64_t size,
-		       uint64_t uaddr, uint64_t off, int fd)
+static int send_region(struct fx *f, uint32_t request, uint64_t gpa, uint64_t size, uint64_t uaddr,
+		       uint64_t off, int fd)
 {
 	struct vu_msg *m = mk_region(f, request, gpa, size, uaddr, off);
 
@@ -396,9 +395,8 @@ static void add_memory(struct fx *f)
 
 	if (f->mem_fd < 0)
 		mem_file(f);
-	assert_int_equal(send_region(f, VU_REQ_ADD_MEM_REG, MEM_GPA, MEM_SIZE, MEM_UADDR, 0,
-				     f->mem_fd),
-			 0);
+	assert_int_equal(
+		send_region(f, VU_REQ_ADD_MEM_REG, MEM_GPA, MEM_SIZE, MEM_UADDR, 0, f->mem_fd), 0);
 	expect_closed(f, &f->mem_fd, 1, closes);
 }
 
@@ -412,7 +410,7 @@ static void set_mem_table(struct fx *f)
 	m = mk(f, VU_REQ_SET_MEM_TABLE, 8 + sizeof(struct vu_mem_region));
 	m->p.mem_table.nregions = 1;
 	m->p.mem_table.regions[0] =
-		(struct vu_mem_region){ .gpa = MEM_GPA, .size = MEM_SIZE, .uaddr = MEM_UADDR };
+		(struct vu_mem_region){.gpa = MEM_GPA, .size = MEM_SIZE, .uaddr = MEM_UADDR};
 	with_fd(m, f->mem_fd);
 	assert_int_equal(handle(f), 0);
 	assert_false(fd_open(f, f->mem_fd));
@@ -475,14 +473,14 @@ struct echo {
 static struct echo add_echo(struct fx *f, uint32_t q, const char *text, uint32_t in_len)
 {
 	struct test_ring *r = &f->ring[q];
-	struct echo e = { .out_len = (uint32_t)strlen(text), .in_len = in_len };
+	struct echo e = {.out_len = (uint32_t)strlen(text), .in_len = in_len};
 	struct test_seg seg[2];
 
 	e.out_gpa = test_ring_alloc(r, e.out_len);
 	e.in_gpa = test_ring_alloc(r, in_len);
 	memcpy(test_ring_ptr(r, e.out_gpa), text, e.out_len);
-	seg[0] = (struct test_seg){ .gpa = e.out_gpa, .len = e.out_len };
-	seg[1] = (struct test_seg){ .gpa = e.in_gpa, .len = in_len, .write = true };
+	seg[0] = (struct test_seg){.gpa = e.out_gpa, .len = e.out_len};
+	seg[1] = (struct test_seg){.gpa = e.in_gpa, .len = in_len, .write = true};
 	e.head = test_ring_add(r, seg, 2);
 	return e;
 }
@@ -645,7 +643,7 @@ static void test_reply_ack_failure_is_nonzero_and_connection_stays(void **state)
 	struct fx *f = *state;
 
 	negotiate_all(f);
-	mk(f, VU_REQ_SET_VRING_NUM, 8)->p.state = (struct vu_vring_state){ .index = 0, .num = 3 };
+	mk(f, VU_REQ_SET_VRING_NUM, 8)->p.state = (struct vu_vring_state){.index = 0, .num = 3};
 	assert_int_equal(handle_need_reply(f), 0);
 	assert_int_equal(f->fp.nsent, 1);
 	assert_int_equal(reply_u64(f, 0, VU_REQ_SET_VRING_NUM), EINVAL);
@@ -656,7 +654,7 @@ static void test_reply_ack_success_is_zero(void **state)
 	struct fx *f = *state;
 
 	negotiate_all(f);
-	mk(f, VU_REQ_SET_VRING_NUM, 8)->p.state = (struct vu_vring_state){ .index = 0, .num = QSZ };
+	mk(f, VU_REQ_SET_VRING_NUM, 8)->p.state = (struct vu_vring_state){.index = 0, .num = QSZ};
 	assert_int_equal(handle_need_reply(f), 0);
 	assert_int_equal(f->fp.nsent, 1);
 	assert_int_equal(reply_u64(f, 0, VU_REQ_SET_VRING_NUM), 0);
@@ -723,17 +721,17 @@ static void test_need_reply_ignored_without_reply_ack(void **state)
 	struct fx *f = *state;
 
 	negotiate(f, F_DEFAULT, 0);
-	mk(f, VU_REQ_SET_VRING_NUM, 8)->p.state = (struct vu_vring_state){ .index = 0, .num = QSZ };
+	mk(f, VU_REQ_SET_VRING_NUM, 8)->p.state = (struct vu_vring_state){.index = 0, .num = QSZ};
 	assert_int_equal(handle_need_reply(f), 0);
 	assert_int_equal(f->fp.nsent, 0);
-	mk(f, VU_REQ_SET_VRING_NUM, 8)->p.state = (struct vu_vring_state){ .index = 0, .num = 3 };
+	mk(f, VU_REQ_SET_VRING_NUM, 8)->p.state = (struct vu_vring_state){.index = 0, .num = 3};
 	assert_true(handle_need_reply(f) < 0);
 	assert_int_equal(f->fp.nsent, 0);
 }
 
 /* ---- ring index out of range -------------------------------------------- */
 
-static const uint32_t bad_index[] = { NQ, 4000, 0xffffffffu };
+static const uint32_t bad_index[] = {NQ, 4000, 0xffffffffu};
 
 static void test_set_vring_num_index_out_of_range(void **state)
 {
@@ -796,7 +794,7 @@ static void expect_ring_fd_index_refused(struct fx *f, uint32_t request)
 {
 	int closes = f->fp.closes;
 	int fd2 = new_fd(f, 8), fd255 = new_fd(f, 8), fd4000 = new_fd(f, 8);
-	int fds[3] = { fd2, fd255, fd4000 };
+	int fds[3] = {fd2, fd255, fd4000};
 
 	negotiate_all(f);
 	add_memory(f);
@@ -1003,10 +1001,10 @@ static void test_vring_addr_before_num_refused(void **state)
 static void test_vring_addr_without_memory_refused(void **state)
 {
 	struct fx *f = *state;
-	struct vu_vring_addr a = { .index = 0,
-				   .desc = MEM_UADDR,
-				   .avail = MEM_UADDR + 0x1000,
-				   .used = MEM_UADDR + 0x2000 };
+	struct vu_vring_addr a = {.index = 0,
+				  .desc = MEM_UADDR,
+				  .avail = MEM_UADDR + 0x1000,
+				  .used = MEM_UADDR + 0x2000};
 
 	negotiate_all(f);
 	assert_int_equal(send_state(f, VU_REQ_SET_VRING_NUM, 0, QSZ), 0);
@@ -1063,8 +1061,7 @@ static struct vu_msg *mk_table(struct fx *f, uint32_t nregions, uint32_t nr, con
 	m->p.mem_table.nregions = nregions;
 	for (uint32_t i = 0; i < nr; i++)
 		m->p.mem_table.regions[i] = (struct vu_mem_region){
-			.gpa = i * PAGE, .size = PAGE, .uaddr = MEM_UADDR + i * PAGE
-		};
+			.gpa = i * PAGE, .size = PAGE, .uaddr = MEM_UADDR + i * PAGE};
 	for (uint32_t i = 0; i < nfds; i++)
 		with_fd(m, fds[i]);
 	return m;
@@ -1333,7 +1330,8 @@ static void test_rem_mem_reg_ignores_mmap_offset(void **state)
 	negotiate_all(f);
 	add_memory(f);
 	assert_int_equal(
-		send_region(f, VU_REQ_REM_MEM_REG, MEM_GPA, MEM_SIZE, MEM_UADDR, 0x12345000, -1), 0);
+		send_region(f, VU_REQ_REM_MEM_REG, MEM_GPA, MEM_SIZE, MEM_UADDR, 0x12345000, -1),
+		0);
 	assert_int_equal(f->b.mem.count, 0);
 	assert_int_equal(f->fp.unmaps, 1);
 }
@@ -1345,10 +1343,10 @@ static void test_rem_mem_reg_unknown_refused(void **state)
 
 	negotiate_all(f);
 	add_memory(f);
-	assert_true(send_region(f, VU_REQ_REM_MEM_REG, MEM_GPA + PAGE, MEM_SIZE, MEM_UADDR, 0,
-				-1) < 0);
-	assert_true(send_region(f, VU_REQ_REM_MEM_REG, MEM_GPA, MEM_SIZE - PAGE, MEM_UADDR, 0,
-				-1) < 0);
+	assert_true(send_region(f, VU_REQ_REM_MEM_REG, MEM_GPA + PAGE, MEM_SIZE, MEM_UADDR, 0, -1) <
+		    0);
+	assert_true(send_region(f, VU_REQ_REM_MEM_REG, MEM_GPA, MEM_SIZE - PAGE, MEM_UADDR, 0, -1) <
+		    0);
 	fd = new_fd(f, 8);
 	closes = f->fp.closes;
 	mk_region(f, VU_REQ_REM_MEM_REG, MEM_GPA, MEM_SIZE, MEM_UADDR + PAGE, 0);
@@ -1644,7 +1642,8 @@ static void test_get_inflight_fd_reply(void **state)
 	assert_false(fd_open(f, r->fds[0]));
 	assert_int_equal(f->fp.maps, 1);
 	for (unsigned i = 0; i < NQ; i++) {
-		q = (const void *)fake_file_ptr(&f->fp, r->fds[0], i * vu_inflight_queue_bytes(QSZ));
+		q = (const void *)fake_file_ptr(&f->fp, r->fds[0],
+						i * vu_inflight_queue_bytes(QSZ));
 		assert_int_equal(q->version, VU_INFLIGHT_VERSION);
 		assert_int_equal(q->desc_num, QSZ);
 		assert_ptr_equal(f->b.vq[i].inflight, q);
@@ -1682,6 +1681,34 @@ static void test_set_inflight_fd_offset_wrap_refused(void **state)
 	assert_true(handle(f) < 0);
 	expect_closed(f, &fd, 1, closes);
 	assert_int_equal(f->fp.maps, 0);
+}
+
+/* Found by fuzz_msg: the region's records hold 64-bit counters updated with
+ * atomics, so an odd offset would make every access misaligned. */
+static void test_set_inflight_fd_unaligned_offset_refused(void **state)
+{
+	struct fx *f = *state;
+	uint64_t total = vu_inflight_total_bytes(1, QSZ);
+	static const uint64_t offsets[] = {1, 8, VU_INFLIGHT_ALIGN - 1, VU_INFLIGHT_ALIGN + 4};
+	int fd, closes;
+
+	negotiate_all(f);
+	for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+		fd = new_fd(f, total + 2 * VU_INFLIGHT_ALIGN);
+		closes = f->fp.closes;
+		mk_inflight(f, VU_REQ_SET_INFLIGHT_FD, total, offsets[i], 1, QSZ);
+		with_fd(&f->m, fd);
+		assert_true(handle(f) < 0);
+		expect_closed(f, &fd, 1, closes);
+		assert_int_equal(f->fp.maps, 0);
+		assert_null(f->b.vq[0].inflight);
+	}
+	/* An aligned, non-zero offset is fine. */
+	fd = new_fd(f, total + VU_INFLIGHT_ALIGN);
+	mk_inflight(f, VU_REQ_SET_INFLIGHT_FD, total, VU_INFLIGHT_ALIGN, 1, QSZ);
+	with_fd(&f->m, fd);
+	assert_int_equal(handle(f), 0);
+	assert_ptr_equal(f->b.vq[0].inflight, fake_file_ptr(&f->fp, fd, VU_INFLIGHT_ALIGN));
 }
 
 static void test_set_inflight_fd_bad_shape_refused(void **state)
@@ -1793,9 +1820,8 @@ static void test_inflight_resubmitted_after_crash(void **state)
 	with_fd(&f->m, infl_fd);
 	assert_int_equal(handle(f), 0);
 	reopen(f, f->mem_fd);
-	assert_int_equal(send_region(f, VU_REQ_ADD_MEM_REG, MEM_GPA, MEM_SIZE, MEM_UADDR, 0,
-				     f->mem_fd),
-			 0);
+	assert_int_equal(
+		send_region(f, VU_REQ_ADD_MEM_REG, MEM_GPA, MEM_SIZE, MEM_UADDR, 0, f->mem_fd), 0);
 	/* QEMU restores the base to the used index after a crash. */
 	ring_setup(f, 0, 1, -1);
 	assert_int_equal(f->dev.nhandled, 2);
@@ -2097,7 +2123,7 @@ static void test_device_error_breaks_ring_and_signals_err(void **state)
 static void test_malformed_chain_breaks_ring(void **state)
 {
 	struct fx *f = *state;
-	struct test_seg seg = { .gpa = MEM_GPA + MEM_SIZE, .len = 16 }; /* unmapped */
+	struct test_seg seg = {.gpa = MEM_GPA + MEM_SIZE, .len = 16}; /* unmapped */
 	int err_fd;
 
 	negotiate_all(f);
@@ -2298,7 +2324,7 @@ static void test_fd_on_fdless_request_closed(void **state)
 	negotiate_all(f);
 	fd = new_fd(f, 8);
 	closes = f->fp.closes;
-	mk(f, VU_REQ_SET_VRING_NUM, 8)->p.state = (struct vu_vring_state){ .index = 0, .num = QSZ };
+	mk(f, VU_REQ_SET_VRING_NUM, 8)->p.state = (struct vu_vring_state){.index = 0, .num = QSZ};
 	with_fd(&f->m, fd);
 	assert_true(handle(f) < 0);
 	expect_closed(f, &fd, 1, closes);
@@ -2419,6 +2445,7 @@ int main(void)
 		T(test_get_inflight_fd_reply),
 		T(test_set_inflight_fd_too_small_refused),
 		T(test_set_inflight_fd_offset_wrap_refused),
+		T(test_set_inflight_fd_unaligned_offset_refused),
 		T(test_set_inflight_fd_bad_shape_refused),
 		T(test_set_inflight_fd_header_mismatch_refused),
 		T(test_set_inflight_fd_map_failure_closes_fd),

@@ -134,12 +134,11 @@ static void bring_up(struct fx *f)
 
 	f->mem_fd = fake_file_new(&f->fp, MEM_SIZE);
 	assert_true(f->mem_fd >= FAKE_FD_BASE);
-	test_ring_init(&f->ring, fake_file_ptr(&f->fp, f->mem_fd, 0), MEM_GPA, MEM_UADDR,
-		       MEM_SIZE, 0, DATA_OFF, MEM_SIZE - DATA_OFF, QSZ);
+	test_ring_init(&f->ring, fake_file_ptr(&f->fp, f->mem_fd, 0), MEM_GPA, MEM_UADDR, MEM_SIZE,
+		       0, DATA_OFF, MEM_SIZE - DATA_OFF, QSZ);
 	m = mk(f, VU_REQ_ADD_MEM_REG, sizeof(struct vu_mem_single_msg));
-	m->p.mem_single.region = (struct vu_mem_region){
-		.gpa = MEM_GPA, .size = MEM_SIZE, .uaddr = MEM_UADDR
-	};
+	m->p.mem_single.region =
+		(struct vu_mem_region){.gpa = MEM_GPA, .size = MEM_SIZE, .uaddr = MEM_UADDR};
 	m->fds[m->nfds++] = f->mem_fd;
 	send_ok(f);
 
@@ -209,7 +208,7 @@ static void *gp(struct fx *f, uint64_t gpa)
 static uint64_t put_hdr(struct fx *f, uint32_t type, uint64_t sector)
 {
 	uint64_t gpa = test_ring_alloc(&f->ring, sizeof(struct blk_hdr));
-	struct blk_hdr h = { .type = type, .sector = sector };
+	struct blk_hdr h = {.type = type, .sector = sector};
 
 	memcpy(gp(f, gpa), &h, sizeof(h));
 	return gpa;
@@ -234,12 +233,12 @@ static uint64_t put_status(struct fx *f)
 
 static struct test_seg rd(uint64_t gpa, uint32_t len)
 {
-	return (struct test_seg){ .gpa = gpa, .len = len };
+	return (struct test_seg){.gpa = gpa, .len = len};
 }
 
 static struct test_seg wr(uint64_t gpa, uint32_t len)
 {
-	return (struct test_seg){ .gpa = gpa, .len = len, .write = true };
+	return (struct test_seg){.gpa = gpa, .len = len, .write = true};
 }
 
 /* Submit a chain, let the back-end serve it, and return the status byte at
@@ -262,14 +261,13 @@ static uint8_t run(struct fx *f, const struct test_seg *seg, unsigned n, uint64_
 
 /* hdr | one data buffer | status: the common three-descriptor layout. The
  * data buffer is device-writable for the types that return data. */
-static uint8_t rw3(struct fx *f, uint32_t type, uint64_t sector, uint64_t data_gpa,
-		   uint32_t len, uint32_t *used_len)
+static uint8_t rw3(struct fx *f, uint32_t type, uint64_t sector, uint64_t data_gpa, uint32_t len,
+		   uint32_t *used_len)
 {
 	bool to_driver = type == T_IN || type == T_GET_ID;
 	uint64_t st = put_status(f);
-	struct test_seg seg[3] = { rd(put_hdr(f, type, sector), sizeof(struct blk_hdr)),
-				   to_driver ? wr(data_gpa, len) : rd(data_gpa, len),
-				   wr(st, 1) };
+	struct test_seg seg[3] = {rd(put_hdr(f, type, sector), sizeof(struct blk_hdr)),
+				  to_driver ? wr(data_gpa, len) : rd(data_gpa, len), wr(st, 1)};
 
 	return run(f, seg, 3, st, used_len);
 }
@@ -278,10 +276,10 @@ static uint8_t rw3(struct fx *f, uint32_t type, uint64_t sector, uint64_t data_g
 static uint8_t dwz(struct fx *f, uint32_t type, const struct blk_seg *segs, unsigned nseg)
 {
 	uint64_t st = put_status(f);
-	struct test_seg seg[3] = { rd(put_hdr(f, type, 0), sizeof(struct blk_hdr)),
-				   rd(put_bytes(f, segs, (uint32_t)(nseg * sizeof(*segs))),
-				      (uint32_t)(nseg * sizeof(*segs))),
-				   wr(st, 1) };
+	struct test_seg seg[3] = {rd(put_hdr(f, type, 0), sizeof(struct blk_hdr)),
+				  rd(put_bytes(f, segs, (uint32_t)(nseg * sizeof(*segs))),
+				     (uint32_t)(nseg * sizeof(*segs))),
+				  wr(st, 1)};
 	uint32_t used_len;
 	uint8_t s = run(f, seg, 3, st, &used_len);
 
@@ -325,7 +323,8 @@ static void test_out_then_in_round_trip(void **state)
 	assert_int_equal(used_len, 1);
 	assert_memory_equal(disk_at(f, 3), pattern, sizeof(pattern));
 	assert_memory_equal(disk_at(f, 0), f->disk_before, 3 * SECTOR);
-	assert_memory_equal(disk_at(f, 5), f->disk_before + 5 * SECTOR, (DISK_SECTORS - 5) * SECTOR);
+	assert_memory_equal(disk_at(f, 5), f->disk_before + 5 * SECTOR,
+			    (DISK_SECTORS - 5) * SECTOR);
 
 	in = test_ring_alloc(&f->ring, sizeof(pattern));
 	assert_int_equal(rw3(f, T_IN, 3, in, sizeof(pattern), &used_len), S_OK);
@@ -349,12 +348,12 @@ static void test_read_last_sector(void **state)
 static void test_header_split_across_two_descriptors(void **state)
 {
 	struct fx *f = *state;
-	struct blk_hdr h = { .type = T_IN, .sector = 9 };
+	struct blk_hdr h = {.type = T_IN, .sector = 9};
 	uint64_t h1 = put_bytes(f, &h, 6);
 	uint64_t h2 = put_bytes(f, (const uint8_t *)&h + 6, sizeof(h) - 6);
 	uint64_t in = test_ring_alloc(&f->ring, SECTOR);
 	uint64_t st = put_status(f);
-	struct test_seg seg[4] = { rd(h1, 6), rd(h2, sizeof(h) - 6), wr(in, SECTOR), wr(st, 1) };
+	struct test_seg seg[4] = {rd(h1, 6), rd(h2, sizeof(h) - 6), wr(in, SECTOR), wr(st, 1)};
 	uint32_t used_len;
 
 	assert_int_equal(run(f, seg, 4, st, &used_len), S_OK);
@@ -366,7 +365,7 @@ static void test_header_and_data_in_one_descriptor(void **state)
 {
 	struct fx *f = *state;
 	uint8_t buf[sizeof(struct blk_hdr) + SECTOR];
-	struct blk_hdr h = { .type = T_OUT, .sector = 17 };
+	struct blk_hdr h = {.type = T_OUT, .sector = 17};
 	uint64_t both, st;
 	struct test_seg seg[2];
 
@@ -386,8 +385,8 @@ static void test_status_byte_in_its_own_descriptor(void **state)
 	uint64_t a = test_ring_alloc(&f->ring, SECTOR);
 	uint64_t b = test_ring_alloc(&f->ring, 2 * SECTOR);
 	uint64_t st = put_status(f);
-	struct test_seg seg[4] = { rd(put_hdr(f, T_IN, 20), sizeof(struct blk_hdr)),
-				   wr(a, SECTOR), wr(b, 2 * SECTOR), wr(st, 1) };
+	struct test_seg seg[4] = {rd(put_hdr(f, T_IN, 20), sizeof(struct blk_hdr)), wr(a, SECTOR),
+				  wr(b, 2 * SECTOR), wr(st, 1)};
 	uint32_t used_len;
 
 	assert_int_equal(run(f, seg, 4, st, &used_len), S_OK);
@@ -400,8 +399,8 @@ static void test_status_byte_shares_the_data_descriptor(void **state)
 {
 	struct fx *f = *state;
 	uint64_t in = test_ring_alloc(&f->ring, SECTOR + 1);
-	struct test_seg seg[2] = { rd(put_hdr(f, T_IN, 30), sizeof(struct blk_hdr)),
-				   wr(in, SECTOR + 1) };
+	struct test_seg seg[2] = {rd(put_hdr(f, T_IN, 30), sizeof(struct blk_hdr)),
+				  wr(in, SECTOR + 1)};
 	uint32_t used_len;
 
 	*((uint8_t *)gp(f, in) + SECTOR) = 0xee;
@@ -414,8 +413,8 @@ static void test_no_status_byte_is_ring_error(void **state)
 {
 	struct fx *f = *state;
 	uint64_t data = test_ring_alloc(&f->ring, SECTOR);
-	struct test_seg seg[2] = { rd(put_hdr(f, T_OUT, 0), sizeof(struct blk_hdr)),
-				   rd(data, SECTOR) };
+	struct test_seg seg[2] = {rd(put_hdr(f, T_OUT, 0), sizeof(struct blk_hdr)),
+				  rd(data, SECTOR)};
 
 	test_ring_add(&f->ring, seg, 2);
 	vu_backend_poll(&f->b, 8);
@@ -427,7 +426,7 @@ static void test_short_header_is_ring_error(void **state)
 	struct fx *f = *state;
 	uint64_t hdr = put_hdr(f, T_FLUSH, 0);
 	uint64_t st = put_status(f);
-	struct test_seg seg[2] = { rd(hdr, sizeof(struct blk_hdr) - 1), wr(st, 1) };
+	struct test_seg seg[2] = {rd(hdr, sizeof(struct blk_hdr) - 1), wr(st, 1)};
 
 	test_ring_add(&f->ring, seg, 2);
 	vu_backend_poll(&f->b, 8);
@@ -495,7 +494,7 @@ static void test_write_to_read_only_ioerr(void **state)
 {
 	struct fx *f = *state;
 	uint64_t buf = test_ring_alloc(&f->ring, SECTOR);
-	struct blk_seg s = { .sector = 0, .num_sectors = 1 };
+	struct blk_seg s = {.sector = 0, .num_sectors = 1};
 	uint32_t used_len;
 
 	assert_true(f->blk.ops.features & VU_BIT(F_RO));
@@ -516,8 +515,7 @@ static void test_flush_ok(void **state)
 {
 	struct fx *f = *state;
 	uint64_t st = put_status(f);
-	struct test_seg seg[2] = { rd(put_hdr(f, T_FLUSH, 0), sizeof(struct blk_hdr)),
-				   wr(st, 1) };
+	struct test_seg seg[2] = {rd(put_hdr(f, T_FLUSH, 0), sizeof(struct blk_hdr)), wr(st, 1)};
 	uint32_t used_len;
 
 	assert_int_equal(run(f, seg, 2, st, &used_len), S_OK);
@@ -554,7 +552,7 @@ static void test_get_id_short_buffer(void **state)
 static void test_discard_valid(void **state)
 {
 	struct fx *f = *state;
-	struct blk_seg s = { .sector = 4, .num_sectors = 2 };
+	struct blk_seg s = {.sector = 4, .num_sectors = 2};
 	uint8_t zero[2 * SECTOR];
 
 	memset(zero, 0, sizeof(zero));
@@ -568,7 +566,7 @@ static void test_discard_valid(void **state)
 static void test_write_zeroes_valid(void **state)
 {
 	struct fx *f = *state;
-	struct blk_seg s = { .sector = DISK_SECTORS - 3, .num_sectors = 3, .flags = 1 };
+	struct blk_seg s = {.sector = DISK_SECTORS - 3, .num_sectors = 3, .flags = 1};
 	uint8_t zero[3 * SECTOR];
 
 	memset(zero, 0, sizeof(zero));
@@ -585,8 +583,7 @@ static void test_write_zeroes_valid(void **state)
 static void test_discard_two_segments_unsupp(void **state)
 {
 	struct fx *f = *state;
-	struct blk_seg s[2] = { { .sector = 0, .num_sectors = 1 },
-				{ .sector = 2, .num_sectors = 1 } };
+	struct blk_seg s[2] = {{.sector = 0, .num_sectors = 1}, {.sector = 2, .num_sectors = 1}};
 
 	assert_int_equal(dwz(f, T_DISCARD, s, 2), S_UNSUPP);
 	expect_disk_untouched(f);
@@ -595,8 +592,7 @@ static void test_discard_two_segments_unsupp(void **state)
 static void test_write_zeroes_two_segments_unsupp(void **state)
 {
 	struct fx *f = *state;
-	struct blk_seg s[2] = { { .sector = 0, .num_sectors = 1 },
-				{ .sector = 2, .num_sectors = 1 } };
+	struct blk_seg s[2] = {{.sector = 0, .num_sectors = 1}, {.sector = 2, .num_sectors = 1}};
 
 	assert_int_equal(dwz(f, T_WRITE_ZEROES, s, 2), S_UNSUPP);
 	expect_disk_untouched(f);
@@ -605,7 +601,7 @@ static void test_write_zeroes_two_segments_unsupp(void **state)
 static void test_discard_with_unmap_flag_unsupp(void **state)
 {
 	struct fx *f = *state;
-	struct blk_seg s = { .sector = 0, .num_sectors = 1, .flags = 1 };
+	struct blk_seg s = {.sector = 0, .num_sectors = 1, .flags = 1};
 
 	/* UNMAP means something only for WRITE_ZEROES. */
 	assert_int_equal(dwz(f, T_DISCARD, &s, 1), S_UNSUPP);
@@ -617,7 +613,7 @@ static void test_discard_with_unmap_flag_unsupp(void **state)
 static void test_write_zeroes_reserved_flags_unsupp(void **state)
 {
 	struct fx *f = *state;
-	struct blk_seg s = { .sector = 0, .num_sectors = 1, .flags = 2 };
+	struct blk_seg s = {.sector = 0, .num_sectors = 1, .flags = 2};
 
 	assert_int_equal(dwz(f, T_WRITE_ZEROES, &s, 1), S_UNSUPP);
 	s.flags = 3;
@@ -628,15 +624,15 @@ static void test_write_zeroes_reserved_flags_unsupp(void **state)
 static void test_discard_beyond_capacity_ioerr(void **state)
 {
 	struct fx *f = *state;
-	struct blk_seg s = { .sector = DISK_SECTORS - 1, .num_sectors = 2 };
+	struct blk_seg s = {.sector = DISK_SECTORS - 1, .num_sectors = 2};
 
 	assert_int_equal(dwz(f, T_DISCARD, &s, 1), S_IOERR);
-	s = (struct blk_seg){ .sector = UINT64_MAX, .num_sectors = 1 };
+	s = (struct blk_seg){.sector = UINT64_MAX, .num_sectors = 1};
 	assert_int_equal(dwz(f, T_DISCARD, &s, 1), S_IOERR);
-	s = (struct blk_seg){ .sector = 1ull << 55, .num_sectors = 1 };
+	s = (struct blk_seg){.sector = 1ull << 55, .num_sectors = 1};
 	assert_int_equal(dwz(f, T_WRITE_ZEROES, &s, 1), S_IOERR);
 	/* More than max_discard_sectors in one segment. */
-	s = (struct blk_seg){ .sector = 0, .num_sectors = 0xffffffffu };
+	s = (struct blk_seg){.sector = 0, .num_sectors = 0xffffffffu};
 	assert_int_equal(dwz(f, T_WRITE_ZEROES, &s, 1), S_IOERR);
 	expect_disk_untouched(f);
 }
@@ -644,10 +640,10 @@ static void test_discard_beyond_capacity_ioerr(void **state)
 static void test_discard_malformed_segment_list_unsupp(void **state)
 {
 	struct fx *f = *state;
-	struct blk_seg s = { .sector = 0, .num_sectors = 1 };
+	struct blk_seg s = {.sector = 0, .num_sectors = 1};
 	uint64_t st = put_status(f);
-	struct test_seg seg[3] = { rd(put_hdr(f, T_DISCARD, 0), sizeof(struct blk_hdr)),
-				   rd(put_bytes(f, &s, 8), 8), wr(st, 1) };
+	struct test_seg seg[3] = {rd(put_hdr(f, T_DISCARD, 0), sizeof(struct blk_hdr)),
+				  rd(put_bytes(f, &s, 8), 8), wr(st, 1)};
 
 	/* Half a segment. */
 	assert_int_equal(run(f, seg, 3, st, NULL), S_UNSUPP);
@@ -662,7 +658,7 @@ static void test_discard_malformed_segment_list_unsupp(void **state)
 static void test_unknown_type_unsupp(void **state)
 {
 	struct fx *f = *state;
-	static const uint32_t types[] = { 2, 3, 99, 0xffffffffu };
+	static const uint32_t types[] = {2, 3, 99, 0xffffffffu};
 	uint64_t buf = test_ring_alloc(&f->ring, SECTOR);
 	uint32_t used_len;
 
@@ -721,14 +717,14 @@ static void test_config_space_fields(void **state)
 	const uint8_t *c = get_config(f, 0, 60)->p.config.data;
 
 	assert_int_equal(le(c + 0, 8), DISK_SECTORS); /* capacity */
-	assert_int_equal(le(c + 12, 4), 254);         /* seg_max */
+	assert_int_equal(le(c + 12, 4), 254);	      /* seg_max */
 	assert_int_equal(le(c + 20, 4), SECTOR);      /* blk_size */
-	assert_int_equal(le(c + 34, 2), NQ);          /* num_queues */
-	assert_int_equal(le(c + 36, 4), 65536);       /* max_discard_sectors */
-	assert_int_equal(le(c + 40, 4), 1);           /* max_discard_seg */
-	assert_int_equal(le(c + 48, 4), 65536);       /* max_write_zeroes_sectors */
-	assert_int_equal(le(c + 52, 4), 1);           /* max_write_zeroes_seg */
-	assert_int_equal(c[56], 1);                   /* write_zeroes_may_unmap */
+	assert_int_equal(le(c + 34, 2), NQ);	      /* num_queues */
+	assert_int_equal(le(c + 36, 4), 65536);	      /* max_discard_sectors */
+	assert_int_equal(le(c + 40, 4), 1);	      /* max_discard_seg */
+	assert_int_equal(le(c + 48, 4), 65536);	      /* max_write_zeroes_sectors */
+	assert_int_equal(le(c + 52, 4), 1);	      /* max_write_zeroes_seg */
+	assert_int_equal(c[56], 1);		      /* write_zeroes_may_unmap */
 }
 
 static void test_config_partial_read(void **state)

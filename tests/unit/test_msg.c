@@ -200,8 +200,7 @@ static void test_variable_size_bounds(void **state)
 	assert_int_equal(check(mk(VU_REQ_SET_MEM_TABLE, 8, 0), &why), 0);
 	assert_int_equal(check(mk(VU_REQ_SET_MEM_TABLE, 8 + 8 * 32, 8), &why), 0);
 	expect_reject(mk(VU_REQ_SET_MEM_TABLE, 7, 0), ALL_PF, true, -EINVAL, "size");
-	expect_reject(mk(VU_REQ_SET_MEM_TABLE, 8 + 8 * 32 + 1, 0), ALL_PF, true, -EINVAL,
-		      "size");
+	expect_reject(mk(VU_REQ_SET_MEM_TABLE, 8 + 8 * 32 + 1, 0), ALL_PF, true, -EINVAL, "size");
 	/* GET_CONFIG: the 12-byte header .. header + 256 bytes. */
 	assert_int_equal(check(mk(VU_REQ_GET_CONFIG, 12, 0), &why), 0);
 	assert_int_equal(check(mk(VU_REQ_GET_CONFIG, 12 + 256, 0), &why), 0);
@@ -218,8 +217,7 @@ static void test_add_mem_reg_without_fd_refused(void **state)
 static void test_set_backend_req_fd_without_fd_refused(void **state)
 {
 	(void)state;
-	expect_reject(mk(VU_REQ_SET_BACKEND_REQ_FD, 0, 0), ALL_PF, true, -EINVAL,
-		      "fds: required");
+	expect_reject(mk(VU_REQ_SET_BACKEND_REQ_FD, 0, 0), ALL_PF, true, -EINVAL, "fds: required");
 }
 
 static void test_set_inflight_fd_without_fd_refused(void **state)
@@ -293,8 +291,8 @@ static void test_vring_kick_needs_inband_notifications(void **state)
 static void test_gated_request_refused_with_no_protocol_features(void **state)
 {
 	static const uint32_t gated[] = {
-		VU_REQ_GET_QUEUE_NUM,  VU_REQ_GET_MAX_MEM_SLOTS, VU_REQ_GET_STATUS,
-		VU_REQ_RESET_DEVICE,   VU_REQ_SET_STATUS,        VU_REQ_SET_BACKEND_REQ_FD,
+		VU_REQ_GET_QUEUE_NUM,	VU_REQ_GET_MAX_MEM_SLOTS, VU_REQ_GET_STATUS,
+		VU_REQ_RESET_DEVICE,	VU_REQ_SET_STATUS,	  VU_REQ_SET_BACKEND_REQ_FD,
 		VU_REQ_GET_INFLIGHT_FD, VU_REQ_SET_INFLIGHT_FD,
 	};
 
@@ -323,9 +321,14 @@ static void test_handshake_requests_need_no_owner(void **state)
 {
 	/* QEMU sends these before SET_OWNER (PROTOCOL-NOTES, sequence 1). */
 	static const uint32_t pre_owner[] = {
-		VU_REQ_GET_FEATURES,      VU_REQ_GET_PROTOCOL_FEATURES, VU_REQ_SET_PROTOCOL_FEATURES,
-		VU_REQ_GET_QUEUE_NUM,     VU_REQ_GET_MAX_MEM_SLOTS,     VU_REQ_SET_BACKEND_REQ_FD,
-		VU_REQ_SET_OWNER,         VU_REQ_GET_CONFIG,
+		VU_REQ_GET_FEATURES,
+		VU_REQ_GET_PROTOCOL_FEATURES,
+		VU_REQ_SET_PROTOCOL_FEATURES,
+		VU_REQ_GET_QUEUE_NUM,
+		VU_REQ_GET_MAX_MEM_SLOTS,
+		VU_REQ_SET_BACKEND_REQ_FD,
+		VU_REQ_SET_OWNER,
+		VU_REQ_GET_CONFIG,
 	};
 	const char *why;
 
@@ -333,9 +336,9 @@ static void test_handshake_requests_need_no_owner(void **state)
 	for (size_t i = 0; i < sizeof(pre_owner) / sizeof(pre_owner[0]); i++) {
 		const struct vu_msg_rule *r = vu_msg_rule(pre_owner[i]);
 
-		assert_int_equal(
-			vu_msg_check(mk(pre_owner[i], r->min_size, r->min_fds), ALL_PF, false, &why),
-			0);
+		assert_int_equal(vu_msg_check(mk(pre_owner[i], r->min_size, r->min_fds), ALL_PF,
+					      false, &why),
+				 0);
 	}
 }
 
@@ -394,9 +397,14 @@ static void test_device_state_unimplemented(void **state)
 static void test_other_unimplemented(void **state)
 {
 	static const uint32_t codes[] = {
-		VU_REQ_SEND_RARP,           VU_REQ_NET_SET_MTU,           VU_REQ_SET_VRING_ENDIAN,
-		VU_REQ_CREATE_CRYPTO_SESSION, VU_REQ_CLOSE_CRYPTO_SESSION, VU_REQ_GPU_SET_SOCKET,
-		VU_REQ_GET_SHMEM_CONFIG,    VU_REQ_GET_VRING_BASE_SKIP_DRAIN,
+		VU_REQ_SEND_RARP,
+		VU_REQ_NET_SET_MTU,
+		VU_REQ_SET_VRING_ENDIAN,
+		VU_REQ_CREATE_CRYPTO_SESSION,
+		VU_REQ_CLOSE_CRYPTO_SESSION,
+		VU_REQ_GPU_SET_SOCKET,
+		VU_REQ_GET_SHMEM_CONFIG,
+		VU_REQ_GET_VRING_BASE_SKIP_DRAIN,
 	};
 
 	(void)state;
@@ -456,15 +464,16 @@ static void test_rules_match_the_wire_structs(void **state)
 static void test_reply_column(void **state)
 {
 	static const uint32_t with_reply[] = {
-		VU_REQ_GET_FEATURES,  VU_REQ_GET_PROTOCOL_FEATURES, VU_REQ_GET_QUEUE_NUM,
-		VU_REQ_GET_VRING_BASE, VU_REQ_GET_CONFIG,           VU_REQ_GET_INFLIGHT_FD,
+		VU_REQ_GET_FEATURES,	  VU_REQ_GET_PROTOCOL_FEATURES,
+		VU_REQ_GET_QUEUE_NUM,	  VU_REQ_GET_VRING_BASE,
+		VU_REQ_GET_CONFIG,	  VU_REQ_GET_INFLIGHT_FD,
 		VU_REQ_GET_MAX_MEM_SLOTS, VU_REQ_GET_STATUS,
 	};
 	static const uint32_t without[] = {
-		VU_REQ_SET_FEATURES,  VU_REQ_SET_OWNER,     VU_REQ_SET_MEM_TABLE,
-		VU_REQ_SET_VRING_NUM, VU_REQ_SET_VRING_KICK, VU_REQ_ADD_MEM_REG,
-		VU_REQ_REM_MEM_REG,   VU_REQ_SET_STATUS,    VU_REQ_SET_CONFIG,
-		VU_REQ_SET_INFLIGHT_FD, VU_REQ_RESET_DEVICE, VU_REQ_SET_VRING_ENABLE,
+		VU_REQ_SET_FEATURES,	VU_REQ_SET_OWNER,      VU_REQ_SET_MEM_TABLE,
+		VU_REQ_SET_VRING_NUM,	VU_REQ_SET_VRING_KICK, VU_REQ_ADD_MEM_REG,
+		VU_REQ_REM_MEM_REG,	VU_REQ_SET_STATUS,     VU_REQ_SET_CONFIG,
+		VU_REQ_SET_INFLIGHT_FD, VU_REQ_RESET_DEVICE,   VU_REQ_SET_VRING_ENABLE,
 	};
 
 	(void)state;

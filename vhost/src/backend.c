@@ -188,6 +188,11 @@ static void trace(struct vu_backend *b, const struct vu_msg *msg)
 			(unsigned long long)(msg->p.u64 & VU_VRING_IDX_MASK),
 			(msg->p.u64 & VU_VRING_NOFD) ? " nofd" : "");
 		return;
+	case VU_REQ_SET_VRING_ADDR:
+		vu_logf(b, VU_LOG_INFO, "<- %s ring=%u desc=0x%llx avail=0x%llx used=0x%llx", name,
+			msg->p.addr.index, (unsigned long long)msg->p.addr.desc,
+			(unsigned long long)msg->p.addr.avail, (unsigned long long)msg->p.addr.used);
+		return;
 	case VU_REQ_SET_FEATURES:
 	case VU_REQ_SET_PROTOCOL_FEATURES:
 	case VU_REQ_SET_STATUS:

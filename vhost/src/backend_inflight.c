@@ -109,6 +109,12 @@ int vu_h_set_inflight_fd(struct vu_backend *b, struct vu_msg *msg)
 			(unsigned long long)total);
 		return -EINVAL;
 	}
+	/* The records hold 64-bit counters updated atomically: keep them aligned. */
+	if (m->mmap_offset % VU_INFLIGHT_ALIGN) {
+		vu_logf(b, VU_LOG_ERR, "SET_INFLIGHT_FD: mmap_offset %llu is not %u-aligned",
+			(unsigned long long)m->mmap_offset, VU_INFLIGHT_ALIGN);
+		return -EINVAL;
+	}
 	vu_inflight_release(b);
 	rc = b->plat->map(b->plat->ctx, msg->fds[0], m->mmap_offset, m->mmap_size, true,
 			  &b->inflight_host, &b->inflight_cookie);

@@ -2,7 +2,8 @@
 # SIGHUP to uvhostd, which sends CONFIG_CHANGE_MSG; QEMU re-reads the
 # config space and raises a config interrupt, and virtio_blk updates the
 # capacity.  The guest then does verified I/O in the newly added range.
-# Parameters: uvdisk= (bytes before), uvnewdisk= (bytes after), uvnq=.
+# Parameters: uvdisk= (bytes before), uvnewdisk= (bytes after), uvnq=,
+# uvresizewait= (seconds to wait for the new size, default 30).
 . /tests/lib.sh
 
 wait_disk

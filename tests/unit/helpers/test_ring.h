@@ -22,14 +22,14 @@
 #include "vu/wire.h"
 
 struct test_ring {
-	uint8_t *host;     /* host view of guest memory byte 0 */
-	uint64_t gpa;      /* guest-physical address of host[0] */
-	uint64_t uaddr;    /* front-end (QEMU) address of host[0] */
+	uint8_t *host;	   /* host view of guest memory byte 0 */
+	uint64_t gpa;	   /* guest-physical address of host[0] */
+	uint64_t uaddr;	   /* front-end (QEMU) address of host[0] */
 	uint64_t mem_size; /* bytes of guest memory behind host */
-	uint16_t size;     /* queue size, a power of two */
+	uint16_t size;	   /* queue size, a power of two */
 
 	uint64_t desc_off, avail_off, used_off; /* ring parts, offsets into host */
-	uint64_t data_next;                     /* bump allocator, offset into host */
+	uint64_t data_next;			/* bump allocator, offset into host */
 	uint64_t data_end;
 
 	uint16_t next_desc; /* next descriptor to use */
