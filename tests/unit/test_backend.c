@@ -847,29 +847,37 @@ static void test_inband_vring_kick_index_out_of_range(void **state)
 static void test_ring_fd_reserved_bits_refused(void **state)
 {
 	struct fx *f = *state;
-	int closes, fd;
+	int closes, fds[2];
 
 	negotiate_all(f);
-	fd = new_fd(f, 8);
+	add_memory(f);
+	fds[0] = new_fd(f, 8);
+	fds[1] = new_fd(f, 8);
 	closes = f->fp.closes;
-	assert_true(send_ring_fd(f, VU_REQ_SET_VRING_CALL, 0 | (1u << 9), fd) < 0);
-	expect_closed(f, &fd, 1, closes);
+	assert_true(send_ring_fd(f, VU_REQ_SET_VRING_KICK, 0 | (1u << 9), fds[0]) < 0);
+	assert_true(send_ring_fd(f, VU_REQ_SET_VRING_CALL, 0 | (1ull << 32), fds[1]) < 0);
+	expect_closed(f, fds, 2, closes);
 	assert_true(send_ring_fd(f, VU_REQ_SET_VRING_KICK, VU_VRING_NOFD | (1ull << 32), -1) < 0);
 	assert_true(send_ring_fd(f, VU_REQ_SET_VRING_ERR, VU_VRING_NOFD | (1ull << 63), -1) < 0);
+	assert_int_equal(f->b.vq[0].kick_fd, -1);
 	assert_int_equal(f->b.vq[0].call_fd, -1);
+	assert_false(f->b.vq[0].started);
 }
 
 static void test_ring_fd_nofd_with_fd_refused(void **state)
 {
 	struct fx *f = *state;
-	int closes, fd;
+	int closes, fds[2];
 
 	negotiate_all(f);
-	fd = new_fd(f, 8);
+	fds[0] = new_fd(f, 8);
+	fds[1] = new_fd(f, 8);
 	closes = f->fp.closes;
-	assert_true(send_ring_fd(f, VU_REQ_SET_VRING_CALL, 0 | VU_VRING_NOFD, fd) < 0);
-	expect_closed(f, &fd, 1, closes);
-	assert_int_equal(f->b.vq[0].call_fd, -1);
+	assert_true(send_ring_fd(f, VU_REQ_SET_VRING_KICK, 0 | VU_VRING_NOFD, fds[0]) < 0);
+	assert_true(send_ring_fd(f, VU_REQ_SET_VRING_CALL, 1 | VU_VRING_NOFD, fds[1]) < 0);
+	expect_closed(f, fds, 2, closes);
+	assert_int_equal(f->b.vq[0].kick_fd, -1);
+	assert_int_equal(f->b.vq[1].call_fd, -1);
 }
 
 static void test_ring_fd_without_fd_or_nofd_refused(void **state)
