@@ -43,7 +43,8 @@ static struct dev_storage storage;
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: uvhostd (--socket-path PATH [--client] | --fd N) --device blk|rng [options]\n"
+		"usage: uvhostd (--socket-path PATH [--client] | --fd N) --device blk|rng "
+		"[options]\n"
 		"       uvhostd --print-capabilities [--device blk|rng]\n"
 		"\n"
 		"  --socket-path PATH   listen on PATH (or connect to it with --client)\n"
@@ -55,7 +56,8 @@ static void usage(FILE *out)
 		"  --read-only          blk: refuse writes, offer VIRTIO_BLK_F_RO\n"
 		"  --num-queues N       blk: request queues, 1..%d (default 1)\n"
 		"  --serial ID          blk: the GET_ID string (default uvhost)\n"
-		"  --no-mem-slots       do not offer CONFIGURE_MEM_SLOTS (front-end uses SET_MEM_TABLE)\n"
+		"  --no-mem-slots       do not offer CONFIGURE_MEM_SLOTS (front-end uses "
+		"SET_MEM_TABLE)\n"
 		"  --no-inflight        do not offer INFLIGHT_SHMFD\n"
 		"  --max-mem-slots N    answer GET_MAX_MEM_SLOTS with N (1..%d, default %d)\n"
 		"  -v, --verbose        trace every received message, one line each\n"
@@ -83,8 +85,20 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out, co
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { O_SOCK = 256, O_FD, O_CLIENT, O_CAPS, O_DEV, O_DISK, O_RO, O_NQ, O_NOSLOTS,
-	       O_NOINFL, O_MAXSLOTS, O_SERIAL };
+	enum {
+		O_SOCK = 256,
+		O_FD,
+		O_CLIENT,
+		O_CAPS,
+		O_DEV,
+		O_DISK,
+		O_RO,
+		O_NQ,
+		O_NOSLOTS,
+		O_NOINFL,
+		O_MAXSLOTS,
+		O_SERIAL
+	};
 	static const struct option longs[] = {
 		{"socket-path", required_argument, 0, O_SOCK},
 		{"fd", required_argument, 0, O_FD},
@@ -168,7 +182,8 @@ static int check_args(const struct options *o)
 		return -1;
 	}
 	if (strcmp(o->device, "blk") && (o->disk || o->read_only || o->num_queues != 1)) {
-		fprintf(stderr, "uvhostd: --disk, --read-only and --num-queues are for --device blk\n");
+		fprintf(stderr,
+			"uvhostd: --disk, --read-only and --num-queues are for --device blk\n");
 		return -1;
 	}
 	return 0;
@@ -230,7 +245,8 @@ static void check_resize(void *ctx)
 	}
 	rc = vu_backend_config_changed(&backend);
 	fprintf(stderr, "uvhostd: disk is now %llu sectors; CONFIG_CHANGE_MSG %s\n",
-		(unsigned long long)(storage.size / 512), rc ? "not sent (no backend channel)" : "sent");
+		(unsigned long long)(storage.size / 512),
+		rc ? "not sent (no backend channel)" : "sent");
 }
 
 static const struct vu_device_ops *make_device(const struct options *o, void **ctx)
@@ -283,8 +299,8 @@ int main(int argc, char **argv)
 	rc = uvh_server_init(&server, mode, o.socket_path, o.fd, &backend, o.verbose);
 	if (rc) {
 		fprintf(stderr, "uvhostd: cannot %s '%s': %s\n",
-			mode == UVH_SERVER ? "listen on" : "use", o.socket_path ? o.socket_path : "fd",
-			strerror(-rc));
+			mode == UVH_SERVER ? "listen on" : "use",
+			o.socket_path ? o.socket_path : "fd", strerror(-rc));
 		return 1;
 	}
 	memset(&cfg, 0, sizeof(cfg));

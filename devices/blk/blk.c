@@ -75,9 +75,9 @@ _Static_assert(offsetof(struct blk_config, num_queues) == 34, "num_queues offset
 struct blk_req {
 	struct blk_outhdr hdr;
 	struct vu_chain *chain;
-	const struct vu_iov *in;  /* device-writable iovecs */
-	uint64_t data_out;        /* payload bytes after the header (OUT, DISCARD...) */
-	uint64_t data_in;         /* writable bytes before the status byte */
+	const struct vu_iov *in; /* device-writable iovecs */
+	uint64_t data_out;	 /* payload bytes after the header (OUT, DISCARD...) */
+	uint64_t data_in;	 /* writable bytes before the status byte */
 };
 
 static int blk_get_config(void *dev, uint8_t *buf, uint32_t offset, uint32_t len)
@@ -195,20 +195,15 @@ static uint8_t execute(struct dev_blk *blk, struct blk_req *r, uint32_t *written
 			*written = (uint32_t)r->data_in;
 		return st;
 	}
-	case VIRTIO_BLK_T_OUT:
-		return do_rw(blk, r, true);
+	case VIRTIO_BLK_T_OUT: return do_rw(blk, r, true);
 	case VIRTIO_BLK_T_FLUSH:
 		blk->n_flushes++;
 		return blk->store->flush(blk->store->ctx) < 0 ? VIRTIO_BLK_S_IOERR
 							      : VIRTIO_BLK_S_OK;
-	case VIRTIO_BLK_T_GET_ID:
-		return do_get_id(blk, r, written);
-	case VIRTIO_BLK_T_DISCARD:
-		return do_dwz(blk, r, false);
-	case VIRTIO_BLK_T_WRITE_ZEROES:
-		return do_dwz(blk, r, true);
-	default:
-		return VIRTIO_BLK_S_UNSUPP;
+	case VIRTIO_BLK_T_GET_ID: return do_get_id(blk, r, written);
+	case VIRTIO_BLK_T_DISCARD: return do_dwz(blk, r, false);
+	case VIRTIO_BLK_T_WRITE_ZEROES: return do_dwz(blk, r, true);
+	default: return VIRTIO_BLK_S_UNSUPP;
 	}
 }
 

@@ -44,7 +44,8 @@ static int file_io(int fd, uint64_t off, const struct vu_iov *iov, uint32_t n, b
 		memcpy(local, iov + i, (size_t)k * sizeof(*local));
 		i += (uint32_t)k;
 		while (k) {
-			ssize_t r = write ? pwritev(fd, v, k, (off_t)off) : preadv(fd, v, k, (off_t)off);
+			ssize_t r = write ? pwritev(fd, v, k, (off_t)off)
+					  : preadv(fd, v, k, (off_t)off);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0)

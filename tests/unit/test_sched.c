@@ -71,7 +71,7 @@ static void removed_poller_no_longer_runs_and_slot_is_reused(void **state)
 	assert_int_equal(k_sched_turn(&s), 0);
 	assert_int_equal(a.calls, 0);
 	assert_int_equal(k_sched_add(&s, "b", poll_counter, &b), id);
-	k_sched_remove(&s, -1);           /* out of range: ignored */
+	k_sched_remove(&s, -1);		   /* out of range: ignored */
 	k_sched_remove(&s, K_MAX_POLLERS); /* out of range: ignored */
 	assert_int_equal(k_sched_turn(&s), 1);
 }

@@ -191,15 +191,15 @@ static void trace(struct vu_backend *b, const struct vu_msg *msg)
 	case VU_REQ_SET_VRING_ADDR:
 		vu_logf(b, VU_LOG_INFO, "<- %s ring=%u desc=0x%llx avail=0x%llx used=0x%llx", name,
 			msg->p.addr.index, (unsigned long long)msg->p.addr.desc,
-			(unsigned long long)msg->p.addr.avail, (unsigned long long)msg->p.addr.used);
+			(unsigned long long)msg->p.addr.avail,
+			(unsigned long long)msg->p.addr.used);
 		return;
 	case VU_REQ_SET_FEATURES:
 	case VU_REQ_SET_PROTOCOL_FEATURES:
 	case VU_REQ_SET_STATUS:
 		vu_logf(b, VU_LOG_INFO, "<- %s 0x%llx", name, (unsigned long long)msg->p.u64);
 		return;
-	default:
-		break;
+	default: break;
 	}
 	vu_logf(b, VU_LOG_INFO, "<- %s (%u) flags=0x%x size=%u fds=%u", name, msg->hdr.request,
 		msg->hdr.flags, size, msg->nfds);

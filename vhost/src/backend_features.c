@@ -45,7 +45,8 @@ int vu_h_set_protocol_features(struct vu_backend *b, struct vu_msg *msg)
 	if ((pf & VU_BIT(VU_PF_INBAND_NOTIFICATIONS)) &&
 	    (!(pf & VU_BIT(VU_PF_BACKEND_REQ)) || !(pf & VU_BIT(VU_PF_REPLY_ACK)))) {
 		vu_logf(b, VU_LOG_ERR,
-			"SET_PROTOCOL_FEATURES: INBAND_NOTIFICATIONS needs BACKEND_REQ and REPLY_ACK");
+			"SET_PROTOCOL_FEATURES: INBAND_NOTIFICATIONS needs BACKEND_REQ and "
+			"REPLY_ACK");
 		return -EINVAL;
 	}
 	b->pfeatures = pf;
@@ -88,8 +89,8 @@ static int config_range(struct vu_backend *b, const struct vu_msg *msg, const ch
 	const struct vu_config_msg *c = &msg->p.config;
 
 	if (c->size != msg->hdr.size - VU_CONFIG_HDR_SIZE) {
-		vu_logf(b, VU_LOG_ERR, "%s: size field %u disagrees with payload %u", what,
-			c->size, msg->hdr.size - VU_CONFIG_HDR_SIZE);
+		vu_logf(b, VU_LOG_ERR, "%s: size field %u disagrees with payload %u", what, c->size,
+			msg->hdr.size - VU_CONFIG_HDR_SIZE);
 		return -EINVAL;
 	}
 	if (c->offset > VU_CONFIG_MAX || c->size > VU_CONFIG_MAX - c->offset) {

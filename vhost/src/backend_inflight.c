@@ -56,8 +56,9 @@ static int attach(struct vu_backend *b, uint16_t nq, uint16_t qs)
 			q->version = VU_INFLIGHT_VERSION;
 			q->desc_num = qs;
 		} else if (q->desc_num != qs) {
-			vu_logf(b, VU_LOG_ERR, "SET_INFLIGHT_FD: queue %u records %u entries, not %u",
-				i, q->desc_num, qs);
+			vu_logf(b, VU_LOG_ERR,
+				"SET_INFLIGHT_FD: queue %u records %u entries, not %u", i,
+				q->desc_num, qs);
 			return -EINVAL;
 		}
 		b->vq[i].inflight = q;
@@ -104,7 +105,8 @@ int vu_h_set_inflight_fd(struct vu_backend *b, struct vu_msg *msg)
 	if (rc)
 		return rc;
 	if (m->mmap_size < total || m->mmap_offset > UINT64_MAX - m->mmap_size) {
-		vu_logf(b, VU_LOG_ERR, "SET_INFLIGHT_FD: mmap_size %llu (offset %llu) < %llu needed",
+		vu_logf(b, VU_LOG_ERR,
+			"SET_INFLIGHT_FD: mmap_size %llu (offset %llu) < %llu needed",
 			(unsigned long long)m->mmap_size, (unsigned long long)m->mmap_offset,
 			(unsigned long long)total);
 		return -EINVAL;

@@ -12,8 +12,8 @@ int vu_h_set_vring_num(struct vu_backend *b, struct vu_msg *msg)
 	if (!vq)
 		return -EINVAL;
 	if (!vu_vq_size_valid(num) || num > b->dev->max_queue_size) {
-		vu_logf(b, VU_LOG_ERR, "SET_VRING_NUM: size %u is not a power of two in 1..%u",
-			num, b->dev->max_queue_size);
+		vu_logf(b, VU_LOG_ERR, "SET_VRING_NUM: size %u is not a power of two in 1..%u", num,
+			b->dev->max_queue_size);
 		return -EINVAL;
 	}
 	if (vq->started) {
@@ -46,7 +46,8 @@ int vu_h_set_vring_addr(struct vu_backend *b, struct vu_msg *msg)
 	vq->mapped = false;
 	if (vu_vq_map(vq, &b->mem) < 0) {
 		vu_logf(b, VU_LOG_ERR,
-			"SET_VRING_ADDR: ring %u desc=0x%llx avail=0x%llx used=0x%llx not in mapped memory",
+			"SET_VRING_ADDR: ring %u desc=0x%llx avail=0x%llx used=0x%llx not in "
+			"mapped memory",
 			vq->index, (unsigned long long)a->desc, (unsigned long long)a->avail,
 			(unsigned long long)a->used);
 		vq->addr_set = false;

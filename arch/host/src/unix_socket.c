@@ -115,7 +115,9 @@ int uvh_recv_msg(int sock, struct vu_msg *msg)
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {.iov_base = &msg->hdr, .iov_len = VU_HDR_SIZE};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.buf,
 			    .msg_controllen = sizeof(ctl.buf)};
 	ssize_t r;
 	int rc;

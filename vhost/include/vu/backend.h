@@ -29,8 +29,8 @@
 #endif
 
 struct vu_backend_config {
-	bool no_mem_slots; /* do not offer CONFIGURE_MEM_SLOTS */
-	bool no_inflight;  /* do not offer INFLIGHT_SHMFD */
+	bool no_mem_slots;	/* do not offer CONFIGURE_MEM_SLOTS */
+	bool no_inflight;	/* do not offer INFLIGHT_SHMFD */
 	uint32_t max_mem_slots; /* 0: VU_MAX_MEM_SLOTS */
 	/* Print one line per received message through platform->log. */
 	bool trace;

@@ -16,13 +16,13 @@ struct vu_vq;
 struct vu_chain;
 
 struct vu_device_ops {
-	const char *name;      /* "blk", "rng": the --print-capabilities type */
-	uint32_t virtio_id;    /* 2 = blk, 4 = rng */
-	uint64_t features;     /* device-specific virtio feature bits offered */
-	uint16_t num_queues;   /* queues served (<= VU_MAX_QUEUES) */
+	const char *name;    /* "blk", "rng": the --print-capabilities type */
+	uint32_t virtio_id;  /* 2 = blk, 4 = rng */
+	uint64_t features;   /* device-specific virtio feature bits offered */
+	uint16_t num_queues; /* queues served (<= VU_MAX_QUEUES) */
 	uint16_t max_queue_size;
-	bool has_config;       /* offer PROTOCOL_F_CONFIG */
-	bool multiqueue;       /* offer PROTOCOL_F_MQ meaningfully */
+	bool has_config; /* offer PROTOCOL_F_CONFIG */
+	bool multiqueue; /* offer PROTOCOL_F_MQ meaningfully */
 
 	/* Fill `len` bytes of config space from `offset`. Returns 0 or -EINVAL. */
 	int (*get_config)(void *dev, uint8_t *buf, uint32_t offset, uint32_t len);

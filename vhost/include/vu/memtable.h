@@ -46,7 +46,7 @@ struct vu_mem {
 	const struct vu_platform *plat;
 	uint32_t count;
 	uint64_t generation; /* 64-bit: a hostile front-end cannot cycle it back */
-	uint32_t max_slots; /* <= VU_MAX_MEM_SLOTS; what GET_MAX_MEM_SLOTS says */
+	uint32_t max_slots;  /* <= VU_MAX_MEM_SLOTS; what GET_MAX_MEM_SLOTS says */
 	/* Dense: slots [0, count) are live. Indexes hold slot numbers sorted by
 	 * gpa and by uaddr. */
 	struct vu_region slot[VU_MAX_MEM_SLOTS];
@@ -80,8 +80,7 @@ int vu_mem_remove(struct vu_mem *mem, const struct vu_mem_region *r);
  * them) before touching the current table; on error the old table stays.
  * -EINVAL for more than 8 regions or overlaps among them, -ENOSPC for more
  * than max_slots. */
-int vu_mem_set_table(struct vu_mem *mem, const struct vu_mem_region *r, uint32_t n,
-		     const int *fds);
+int vu_mem_set_table(struct vu_mem *mem, const struct vu_mem_region *r, uint32_t n, const int *fds);
 
 /* Host pointer for [gpa, gpa+len) if it lies inside one region, else NULL.
  * len 0 is treated as 1. `hint` may be NULL. */

@@ -23,10 +23,10 @@ struct vu_msg_rule {
 	uint16_t max_size;
 	uint8_t min_fds;
 	uint8_t max_fds;
-	uint8_t pfeature;  /* protocol feature that must be negotiated, or VU_NO_FEATURE */
-	bool needs_owner;  /* only after SET_OWNER */
-	bool has_reply;    /* the back-end always answers it */
-	bool supported;    /* uvhost implements it */
+	uint8_t pfeature; /* protocol feature that must be negotiated, or VU_NO_FEATURE */
+	bool needs_owner; /* only after SET_OWNER */
+	bool has_reply;	  /* the back-end always answers it */
+	bool supported;	  /* uvhost implements it */
 };
 
 /* The rule for `request`, or NULL for a code outside 1..VU_REQ_MAX-1. */

@@ -82,7 +82,7 @@ struct vu_vq {
 	bool mapped;
 
 	uint16_t last_avail_idx; /* next avail entry to take */
-	uint16_t used_idx;       /* next used entry to write */
+	uint16_t used_idx;	 /* next used entry to write */
 	uint16_t signalled_used;
 	bool signalled_used_valid;
 	uint16_t inuse; /* chains popped and not yet pushed */
