@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "helpers/fake_platform.h"
+#include "helpers/msg_build.h"
 #include "helpers/test_ring.h"
 #include "vu/backend.h"
 #include "vu/inflight.h"
@@ -223,15 +224,8 @@ static void expect_closed(const struct fx *f, const int *fds, unsigned n, int cl
 
 static struct vu_msg *mk(struct fx *f, uint32_t request, uint32_t size)
 {
-	struct vu_msg *m = &f->m;
-
-	memset(m, 0, sizeof(*m));
-	m->hdr.request = request;
-	m->hdr.flags = VU_VERSION;
-	m->hdr.size = size;
-	for (uint32_t i = 0; i < VU_MAX_FDS; i++)
-		m->fds[i] = -1;
-	return m;
+	msg_build(&f->m, request, size);
+	return &f->m;
 }
 
 static void with_fd(struct vu_msg *m, int fd)
