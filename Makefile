@@ -3,12 +3,17 @@
 #   make check   install what is missing, build, run every test through ctest
 #   make demo    install what is missing, build, run the hosted demo
 BUILD  ?= build/host
+VMBUILD ?= build/aarch64
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all setup configure check demo format lint clean
 
 all: configure
 	cmake --build $(BUILD) -j$(JOBS)
+	@if command -v aarch64-linux-gnu-gcc >/dev/null && test -f cmake/aarch64-picolibc.cmake; then \
+	  test -f $(VMBUILD)/CMakeCache.txt || cmake --preset aarch64; \
+	  cmake --build $(VMBUILD) -j$(JOBS); \
+	else echo "aarch64-linux-gnu-gcc missing: run make setup to build the service VM"; fi
 
 setup:
 	./scripts/setup.sh
@@ -30,4 +35,4 @@ lint:
 	./tests/lint.sh format
 
 clean:
-	rm -rf build/host
+	rm -rf build/host build/aarch64

@@ -39,6 +39,7 @@ PACKAGES=(
     qemu-system-x86 qemu-utils qemu-block-extra qemu-system-common
     busybox-static cpio gzip xz-utils python3
     gnuplot-nox clang-format cppcheck
+    gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu qemu-system-arm
 )
 
 APT_UPDATED=0

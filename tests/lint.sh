@@ -6,8 +6,9 @@ case "$1" in
 cppcheck)
 	exec cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem \
-		-I vhost/include -I kernel/include -I arch/host/include -I devices/include \
-		vhost/src kernel/src arch/host/src devices apps ;;
+		-I virtio/include -I vhost/include -I kernel/include -I arch/host/include \
+		-I devices/include \
+		$(ls -d virtio vhost/src kernel arch apps devices 2>/dev/null) ;;
 format)
 	# shellcheck disable=SC2046
 	exec clang-format --dry-run --Werror $(git ls-files '*.c' '*.h') ;;
