@@ -397,12 +397,6 @@ int vu_vq_push(struct vu_vq *vq, const struct vu_mem *mem, uint16_t head, uint32
 	return 0;
 }
 
-/* virtio spec: interrupt iff used_event lies in [old, new). */
-static bool vring_need_event(uint16_t event, uint16_t new, uint16_t old)
-{
-	return (uint16_t)(new - event - 1u) < (uint16_t)(new - old);
-}
-
 static bool vq_event_idx_notify(struct vu_vq *vq)
 {
 	uint16_t old = vq->signalled_used;

@@ -30,6 +30,7 @@ int uvh_server_init(struct uvh_server *s, enum uvh_mode mode, const char *path, 
 	s->stop = 0;
 	s->on_turn = NULL;
 	s->on_turn_ctx = NULL;
+	s->extra = NULL;
 	uvh_platform_init(&s->hp, verbose);
 	k_sched_init(&s->sched, uvh_now_ns);
 	if (mode == UVH_SERVER) {
@@ -124,10 +125,11 @@ static bool any_polled_ring(const struct vu_backend *b)
  * most one message, then the rings. */
 static int serve_turn(struct uvh_server *s, int busy)
 {
-	struct pollfd pfd[1 + VU_MAX_QUEUES];
+	struct pollfd pfd[1 + VU_MAX_QUEUES + UVH_MAX_EXTRA_FDS];
 	uint32_t ring_of[1 + VU_MAX_QUEUES];
 	struct vu_backend *b = s->backend;
-	int n = 1, timeout = busy ? 0 : (any_polled_ring(b) ? 1 : IDLE_WAIT_MS);
+	int n = 1, n_extra = 0, work = 0;
+	int timeout = busy ? 0 : (any_polled_ring(b) ? 1 : IDLE_WAIT_MS);
 
 	memset(pfd, 0, sizeof(pfd)); /* revents stay 0 if poll() is interrupted */
 	pfd[0].fd = s->conn_fd;
@@ -139,7 +141,9 @@ static int serve_turn(struct uvh_server *s, int busy)
 		pfd[n].events = POLLIN;
 		ring_of[n++] = i;
 	}
-	if (poll(pfd, (nfds_t)n, timeout) < 0) {
+	if (s->extra)
+		n_extra = s->extra->fill(s->extra->ctx, pfd + n, UVH_MAX_EXTRA_FDS);
+	if (poll(pfd, (nfds_t)(n + n_extra), timeout) < 0) {
 		if (errno != EINTR)
 			return -errno;
 		memset(pfd, 0, sizeof(pfd));
@@ -154,9 +158,11 @@ static int serve_turn(struct uvh_server *s, int busy)
 		if (rc < 0)
 			return rc;
 	}
+	if (n_extra > 0)
+		work += s->extra->ready(s->extra->ctx, pfd + n, n_extra);
 	if (s->on_turn)
 		s->on_turn(s->on_turn_ctx);
-	return k_sched_turn(&s->sched);
+	return work + k_sched_turn(&s->sched);
 }
 
 int uvh_server_run(struct uvh_server *s)

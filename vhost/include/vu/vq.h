@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "virtio/ring_layout.h"
 #include "vu/inflight.h"
 #include "vu/memtable.h"
 
@@ -23,35 +24,6 @@
 /* Enough for virtio-blk with seg_max 254 plus header and status, even when
  * every buffer crosses a region boundary. */
 #define VU_CHAIN_MAX_IOV 512u
-
-struct vring_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-#define VRING_DESC_F_NEXT 1u
-#define VRING_DESC_F_WRITE 2u
-#define VRING_DESC_F_INDIRECT 4u
-
-struct vring_avail {
-	uint16_t flags;
-	uint16_t idx;
-	uint16_t ring[];
-};
-#define VRING_AVAIL_F_NO_INTERRUPT 1u
-
-struct vring_used_elem {
-	uint32_t id;
-	uint32_t len;
-};
-
-struct vring_used {
-	uint16_t flags;
-	uint16_t idx;
-	struct vring_used_elem ring[];
-};
-#define VRING_USED_F_NO_NOTIFY 1u
 
 /* One descriptor chain: device-readable iovecs first (out), then
  * device-writable ones (in). */

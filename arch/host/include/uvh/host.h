@@ -51,6 +51,19 @@ void uvh_platform_init(struct uvh_platform *p, bool verbose);
 /* The serving loop. */
 enum uvh_mode { UVH_SERVER, UVH_CLIENT, UVH_FD };
 
+/* Extra fds a device wants in the loop's poll(2) (e.g. the vsock device's
+ * Unix sockets). Each turn, fill() writes up to `max` pollfds and returns
+ * how many; after poll, ready() gets the same array with revents set and
+ * returns the work it did (> 0 keeps the loop busy, i.e. polling without
+ * sleeping). Both run only while a front-end is attached. */
+#define UVH_MAX_EXTRA_FDS 256
+struct pollfd;
+struct uvh_fd_source {
+	int (*fill)(void *ctx, struct pollfd *pfd, int max);
+	int (*ready)(void *ctx, const struct pollfd *pfd, int n);
+	void *ctx;
+};
+
 struct uvh_server {
 	enum uvh_mode mode;
 	const char *path;
@@ -65,6 +78,7 @@ struct uvh_server {
 	 * Lets the daemon act on signals (e.g. SIGHUP: disk resized). */
 	void (*on_turn)(void *ctx);
 	void *on_turn_ctx;
+	const struct uvh_fd_source *extra; /* may be NULL */
 	struct vu_msg rx;
 };
 
