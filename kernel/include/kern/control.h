@@ -1,0 +1,107 @@
+/* kern/control.h - the service VM's control service: a line protocol on vsock.
+ *
+ * Owns: a listener (default port 1024), a static table of clients, each with
+ * a line assembler (lines up to K_CONTROL_LINE_MAX bytes) and a reply buffer,
+ * and the commands: `version`, `stats`, `windows`, `echo <text>`.
+ * Backpressure: a client's input is read only while its reply buffer has
+ * room for the largest reply, so a slow reader stalls its own input (and, by
+ * vsock credit, its sender) and nothing is ever dropped, blocked on or grown.
+ * Never: allocates, blocks, or reaches into what it reports on: scheduler and
+ * windows come through `struct k_control_provider` (function pointers), vsock
+ * counters from the core it serves on.
+ * Used by: the unikernel main (as a poller), host tests and fuzz_control.
+ */
+#ifndef KERN_CONTROL_H
+#define KERN_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kern/sched.h"
+#include "kern/vsock.h"
+
+#define K_CONTROL_PORT 1024u
+#ifndef K_CONTROL_MAX_CLIENTS
+#define K_CONTROL_MAX_CLIENTS 20
+#endif
+#define K_CONTROL_LINE_MAX 4096u /* bytes before the newline */
+#define K_CONTROL_MAX_WINDOWS 16u
+/* Room a reply may need: an echo of a full line, or the stats block. */
+#define K_CONTROL_MAX_REPLY (K_CONTROL_LINE_MAX + 512u)
+#define K_CONTROL_OUT_BUF 16384u
+
+#ifndef UVHOST_VERSION
+#define UVHOST_VERSION "0.1.0"
+#endif
+
+struct k_control_window {
+	uint64_t base, size;
+	uint32_t checksum;
+};
+
+/* What the control service reports but does not own. Any pointer may be
+ * NULL: that part is then reported empty. */
+struct k_control_provider {
+	void *ctx;
+	const char *version; /* NULL: UVHOST_VERSION */
+	const struct k_sched *(*sched)(void *ctx);
+	unsigned (*window_count)(void *ctx);
+	int (*window_get)(void *ctx, unsigned i, struct k_control_window *w);
+};
+
+struct k_control_client {
+	bool active;
+	bool discarding; /* inside a too-long line: skip to its newline */
+	bool eof;	 /* the peer will send no more */
+	int fd;
+	uint32_t in_start, in_end;
+	uint32_t out_start, out_end;
+	char in[K_CONTROL_LINE_MAX + 1]; /* a whole line plus its newline */
+	char out[K_CONTROL_OUT_BUF];
+};
+
+struct k_control_stats {
+	uint64_t accepted, refused; /* refused: every client slot was busy */
+	uint64_t lines, too_long, unknown;
+	uint64_t stalls;	  /* turns a client's input waited for its replies to drain */
+	uint64_t reply_truncated; /* must stay 0: K_CONTROL_MAX_REPLY too small */
+	uint32_t clients_open, clients_max;
+};
+
+struct k_control {
+	struct k_vsock_core *vs; /* NULL: parser only (fuzzing, tests) */
+	int lfd;
+	struct k_control_provider prov;
+	struct k_control_stats stats;
+	struct k_control_client clients[K_CONTROL_MAX_CLIENTS];
+};
+
+/* Listen on `port` of `vs` (vs may be NULL for parser-only use). `prov` is
+ * copied; it may be NULL. Returns 0 or the negative errno of k_vs_listen. */
+int k_control_init(struct k_control *ctl, struct k_vsock_core *vs, uint32_t port,
+		   const struct k_control_provider *prov);
+
+/* The poller: accept, then per client at most one read and one write.
+ * Returns work done (0 = idle). */
+int k_control_poll(void *ctl);
+
+/* Close every client and the listener. */
+void k_control_stop(struct k_control *ctl);
+
+/* The parser without sockets: take up to `len` input bytes into `cl` and run
+ * every complete line whose reply fits. Returns the bytes taken (fewer than
+ * len when the input or reply buffer is full). */
+size_t k_control_feed(struct k_control *ctl, struct k_control_client *cl, const void *data,
+		      size_t len);
+
+/* Run the complete lines already in `cl->in` while replies fit. Returns the
+ * lines run. */
+unsigned k_control_process(struct k_control *ctl, struct k_control_client *cl);
+
+/* Take up to `cap` reply bytes out of `cl` (as a send would). */
+size_t k_control_drain(struct k_control_client *cl, void *buf, size_t cap);
+
+void k_control_client_reset(struct k_control_client *cl);
+
+#endif

@@ -1,0 +1,84 @@
+/* fuzz_control.c - libFuzzer target: arbitrary bytes into the control
+ * service's line parser, with no sockets.
+ *
+ * Input: [0] chunk size for feeding (1..256), [1] bytes drained per round
+ * (0 means none until the parser stalls), then the byte stream. Replies are
+ * drained as a slow reader would; every invariant of the reply and input
+ * buffers is checked, and a reply may never be truncated.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kern/control.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct k_control ctl;
+static struct k_sched sched;
+
+static const struct k_sched *get_sched(void *ctx)
+{
+	(void)ctx;
+	return &sched;
+}
+
+static unsigned get_count(void *ctx)
+{
+	(void)ctx;
+	return 40; /* more than K_CONTROL_MAX_WINDOWS: must be capped */
+}
+
+static int get_window(void *ctx, unsigned i, struct k_control_window *w)
+{
+	(void)ctx;
+	if (i & 1)
+		return -1;
+	w->base = ~0ull - i;
+	w->size = ~0ull;
+	w->checksum = ~0u;
+	return 0;
+}
+
+static void check(const struct k_control_client *cl)
+{
+	if (cl->out_start > cl->out_end || cl->out_end > K_CONTROL_OUT_BUF)
+		abort();
+	if (cl->in_start > cl->in_end || cl->in_end > sizeof(cl->in))
+		abort();
+	if (ctl.stats.reply_truncated)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct k_control_provider prov = {NULL, NULL, get_sched, get_count, get_window};
+	struct k_control_client *cl = &ctl.clients[0];
+	uint8_t out[4096];
+	size_t chunk, drain;
+
+	if (size < 2)
+		return 0;
+	chunk = (size_t)data[0] + 1;
+	drain = data[1];
+	data += 2;
+	size -= 2;
+	memset(&sched, 0xff, sizeof(sched));
+	k_control_init(&ctl, NULL, 0, &prov);
+	for (unsigned rounds = 0; size && rounds < 100000; rounds++) {
+		size_t n = k_control_feed(&ctl, cl, data, size < chunk ? size : chunk);
+		check(cl);
+		data += n;
+		size -= n;
+		if (n == 0 || drain)
+			k_control_drain(cl, out, n == 0 && !drain ? sizeof(out) : drain);
+		k_control_process(&ctl, cl);
+		check(cl);
+	}
+	while (k_control_drain(cl, out, sizeof(out)))
+		k_control_process(&ctl, cl);
+	check(cl);
+	return 0;
+}

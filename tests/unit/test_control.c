@@ -1,0 +1,378 @@
+/* The control service end to end: a client on a "host" core talks to the
+ * service on a "guest" core, the two wired back to back. Commands, line
+ * limits, many clients, and backpressure against a slow reader that grants
+ * little credit. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "helpers/vsock_pair.h"
+#include "kern/control.h"
+#include "kern/vsock_socket.h"
+
+static struct k_sched fake_sched;
+static const struct k_control_window fake_windows[2] = {
+	{0x10000000ull, 64ull << 20, 0xdeadbeefu},
+	{0x8000000000ull, 4096, 0},
+};
+
+static const struct k_sched *get_sched(void *ctx)
+{
+	(void)ctx;
+	return &fake_sched;
+}
+
+static unsigned get_window_count(void *ctx)
+{
+	return *(unsigned *)ctx;
+}
+
+static int get_window(void *ctx, unsigned i, struct k_control_window *w)
+{
+	(void)ctx;
+	if (i >= 2)
+		return -EINVAL;
+	*w = fake_windows[i];
+	return 0;
+}
+
+static unsigned nwindows = 2;
+static const struct k_control_provider prov = {&nwindows, "1.2.3-test", get_sched, get_window_count,
+					       get_window};
+
+struct rig {
+	struct vsock_pair *p;
+	struct k_control ctl;
+};
+
+static struct rig *rig_new(uint32_t client_buf_alloc)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+	assert_non_null(r);
+	r->p = vp_new();
+	if (client_buf_alloc)
+		assert_int_equal(k_vsock_set_buf_alloc(r->p->host, client_buf_alloc), 0);
+	assert_int_equal(k_control_init(&r->ctl, r->p->guest, K_CONTROL_PORT, &prov), 0);
+	memset(&fake_sched, 0, sizeof(fake_sched));
+	fake_sched.turns = 10;
+	fake_sched.busy_turns = 4;
+	fake_sched.turn_ns_max = 900;
+	fake_sched.turn_ns_total = 2000;
+	return r;
+}
+
+static void rig_free(struct rig *r)
+{
+	k_control_stop(&r->ctl);
+	vp_free(r->p);
+	free(r);
+}
+
+static void turn(struct rig *r)
+{
+	k_control_poll(&r->ctl);
+	vp_pump(r->p, 64);
+}
+
+static int client(struct rig *r)
+{
+	int fd = k_vs_connect(r->p->host, VP_GUEST_CID, K_CONTROL_PORT);
+	assert_true(fd >= 0);
+	for (int i = 0; i < 4; i++)
+		turn(r);
+	assert_true(k_vs_poll(r->p->host, fd) & K_VS_POLLOUT);
+	return fd;
+}
+
+static void say(struct rig *r, int fd, const char *s)
+{
+	size_t len = strlen(s), off = 0;
+	while (off < len) {
+		int n = k_vs_send(r->p->host, fd, s + off, len - off);
+		if (n > 0)
+			off += (size_t)n;
+		turn(r);
+	}
+}
+
+/* Read until `want` bytes arrived or the turns run out. */
+static size_t hear(struct rig *r, int fd, char *buf, size_t want)
+{
+	size_t got = 0;
+	for (int i = 0; i < 200 && got < want; i++) {
+		turn(r);
+		int n = k_vs_recv(r->p->host, fd, buf + got, want - got);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	buf[got] = 0;
+	return got;
+}
+
+static void expect_reply(struct rig *r, int fd, const char *cmd, const char *reply)
+{
+	char buf[8192];
+	say(r, fd, cmd);
+	assert_int_equal(hear(r, fd, buf, strlen(reply)), strlen(reply));
+	assert_string_equal(buf, reply);
+	/* and nothing more */
+	turn(r);
+	assert_int_equal(k_vs_recv(r->p->host, fd, buf, sizeof(buf)), -EAGAIN);
+}
+
+static void simple_commands(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new(0);
+	int fd = client(r);
+	expect_reply(r, fd, "version\n", "uvhost 1.2.3-test\n");
+	expect_reply(r, fd, "echo hello world\n", "hello world\n");
+	expect_reply(r, fd, "echo  two  spaces \n", " two  spaces \n");
+	expect_reply(r, fd, "echo\n", "\n");
+	expect_reply(r, fd, "echo crlf\r\n", "crlf\n");
+	expect_reply(r, fd, "\n\r\nversionx\n", "ERR unknown command\n");
+	expect_reply(r, fd, "echox\n", "ERR unknown command\n");
+	expect_reply(r, fd, "windows\n",
+		     "0 0x10000000 67108864 0xdeadbeef\n1 0x8000000000 4096 0x0\n.\n");
+	/* Split across packets: a line is run only once complete. */
+	say(r, fd, "ec");
+	say(r, fd, "ho split");
+	expect_reply(r, fd, "\n", "split\n");
+	assert_int_equal(r->ctl.stats.unknown, 2);
+	rig_free(r);
+}
+
+static void stats_reports_provider_and_vsock(void **state)
+{
+	(void)state;
+	char buf[4096];
+	struct rig *r = rig_new(0);
+	int fd = client(r);
+	say(r, fd, "stats\n");
+	size_t got = 0;
+	for (int i = 0; i < 50 && !(got >= 3 && !strcmp(buf + got - 3, "\n.\n")); i++) {
+		turn(r);
+		int n = k_vs_recv(r->p->host, fd, buf + got, sizeof(buf) - 1 - got);
+		if (n > 0)
+			got += (size_t)n;
+		buf[got] = 0;
+	}
+	assert_true(got >= 3 && !strcmp(buf + got - 3, "\n.\n"));
+	assert_non_null(strstr(buf, "sched_turns 10\n"));
+	assert_non_null(strstr(buf, "sched_busy_turns 4\n"));
+	assert_non_null(strstr(buf, "sched_turn_ns_max 900\n"));
+	assert_non_null(strstr(buf, "sched_turn_ns_mean 200\n"));
+	assert_non_null(strstr(buf, "pool_vsock_conns_used 1\n"));
+	assert_non_null(strstr(buf, "pool_vsock_conns_max 64\n"));
+	assert_non_null(strstr(buf, "pool_control_clients_used 1\n"));
+	assert_non_null(strstr(buf, "windows 2\n"));
+	assert_non_null(strstr(buf, "vsock_errors 0\n"));
+	/* Every line before the terminator is "key value". */
+	for (char *line = buf; *line != '.'; line = strchr(line, '\n') + 1) {
+		char *sp = strchr(line, ' ');
+		assert_non_null(sp);
+		assert_true(sp < strchr(line, '\n'));
+	}
+	rig_free(r);
+}
+
+static void line_limits(void **state)
+{
+	(void)state;
+	static char line[K_CONTROL_LINE_MAX + 16];
+	static char want[K_CONTROL_LINE_MAX + 16];
+	struct rig *r = rig_new(0);
+	int fd = client(r);
+	/* Exactly K_CONTROL_LINE_MAX bytes before the newline: accepted. */
+	memcpy(line, "echo ", 5);
+	memset(line + 5, 'a', K_CONTROL_LINE_MAX - 5);
+	strcpy(line + K_CONTROL_LINE_MAX, "\n");
+	memset(want, 'a', K_CONTROL_LINE_MAX - 5);
+	strcpy(want + K_CONTROL_LINE_MAX - 5, "\n");
+	expect_reply(r, fd, line, want);
+	/* One more byte: refused, and the rest of the line is discarded. */
+	memset(line + 5, 'b', K_CONTROL_LINE_MAX - 4);
+	strcpy(line + K_CONTROL_LINE_MAX + 1, "\n");
+	expect_reply(r, fd, line, "ERR line too long\n");
+	assert_int_equal(r->ctl.stats.too_long, 1);
+	/* Much longer (three buffers' worth): one error, then back in sync. */
+	for (int i = 0; i < 3; i++) {
+		memset(line, 'c', K_CONTROL_LINE_MAX);
+		line[K_CONTROL_LINE_MAX] = 0;
+		say(r, fd, line);
+	}
+	expect_reply(r, fd, "tail\necho ok\n", "ERR line too long\nok\n");
+	assert_int_equal(r->ctl.stats.too_long, 2);
+	rig_free(r);
+}
+
+static void sixteen_clients_at_once(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new(0);
+	int fds[16];
+	char buf[64], want[64];
+	for (int i = 0; i < 16; i++)
+		fds[i] = k_vs_connect(r->p->host, VP_GUEST_CID, K_CONTROL_PORT);
+	for (int t = 0; t < 8; t++)
+		turn(r);
+	for (int i = 0; i < 16; i++) {
+		snprintf(buf, sizeof(buf), "echo client %d\n", i);
+		assert_int_equal(k_vs_send(r->p->host, fds[i], buf, strlen(buf)), strlen(buf));
+	}
+	assert_int_equal(r->ctl.stats.clients_open, 16);
+	for (int i = 15; i >= 0; i--) {
+		snprintf(want, sizeof(want), "client %d\n", i);
+		assert_int_equal(hear(r, fds[i], buf, strlen(want)), strlen(want));
+		assert_string_equal(buf, want);
+	}
+	/* Closing returns every pool to baseline. */
+	for (int i = 0; i < 16; i++)
+		k_vs_close(r->p->host, fds[i]);
+	for (int t = 0; t < 8; t++)
+		turn(r);
+	assert_int_equal(r->ctl.stats.clients_open, 0);
+	assert_int_equal(r->p->host->stats.conns_open, 0);
+	assert_int_equal(r->p->guest->stats.conns_open, 0);
+	rig_free(r);
+}
+
+static void clients_beyond_the_table_are_refused(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new(0);
+	int fds[K_CONTROL_MAX_CLIENTS + 1];
+	for (int i = 0; i <= K_CONTROL_MAX_CLIENTS; i++)
+		fds[i] = k_vs_connect(r->p->host, VP_GUEST_CID, K_CONTROL_PORT);
+	for (int t = 0; t < 8; t++)
+		turn(r);
+	assert_int_equal(r->ctl.stats.clients_open, K_CONTROL_MAX_CLIENTS);
+	assert_int_equal(r->ctl.stats.refused, 1);
+	/* The last one was accepted, then closed: it sees EOF. */
+	char b[4];
+	assert_int_equal(k_vs_recv(r->p->host, fds[K_CONTROL_MAX_CLIENTS], b, 4), 0);
+	rig_free(r);
+}
+
+static void client_eof_after_replies_closes(void **state)
+{
+	(void)state;
+	char buf[16];
+	struct rig *r = rig_new(0);
+	int fd = client(r);
+	say(r, fd, "echo bye\npartial");
+	assert_int_equal(k_vs_shutdown(r->p->host, fd, K_VSOCK_SHUTDOWN_SEND), 0);
+	assert_int_equal(hear(r, fd, buf, 4), 4);
+	assert_string_equal(buf, "bye\n");
+	for (int t = 0; t < 4; t++)
+		turn(r);
+	assert_int_equal(k_vs_recv(r->p->host, fd, buf, sizeof(buf)), 0);
+	assert_int_equal(r->ctl.stats.clients_open, 0);
+	k_vs_close(r->p->host, fd);
+	for (int t = 0; t < 4; t++)
+		turn(r);
+	assert_int_equal(r->p->guest->stats.conns_open, 0);
+	rig_free(r);
+}
+
+/* 1 MiB of numbered echo lines to a reader that grants 4 KiB of credit and
+ * reads at most 700 bytes per turn: every reply arrives, in order, and the
+ * service held its input back instead of dropping or growing. */
+static void slow_reader_gets_everything_in_order(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new(4096);
+	int fd = client(r);
+	const size_t total = 1u << 20;
+	char *in = malloc(total + 64), *want = malloc(total + 64), *got = malloc(total + 64);
+	size_t in_len = 0, want_len = 0;
+	for (unsigned i = 0; in_len < total; i++) {
+		int n = snprintf(in + in_len, 64, "echo line %u %08x\n", i, i * 2654435761u);
+		memcpy(want + want_len, in + in_len + 5, (size_t)n - 5);
+		in_len += (size_t)n;
+		want_len += (size_t)n - 5;
+	}
+	size_t sent = 0, recvd = 0;
+	unsigned turns = 0;
+	while (recvd < want_len && turns++ < 2000000) {
+		if (sent < in_len) {
+			int n = k_vs_send(r->p->host, fd, in + sent, in_len - sent);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		turn(r);
+		size_t cap = want_len - recvd < 700 ? want_len - recvd : 700;
+		int n = k_vs_recv(r->p->host, fd, got + recvd, cap);
+		if (n > 0)
+			recvd += (size_t)n;
+	}
+	assert_int_equal(sent, in_len);
+	assert_int_equal(recvd, want_len);
+	assert_memory_equal(got, want, want_len);
+	assert_true(r->ctl.stats.stalls > 0);
+	assert_int_equal(r->ctl.stats.reply_truncated, 0);
+	assert_true(r->p->guest->stats.credit_stalls > 0);
+	assert_int_equal(r->p->guest->stats.err_credit_overflow, 0);
+	assert_int_equal(r->p->host->stats.err_credit_overflow, 0);
+	free(in);
+	free(want);
+	free(got);
+	rig_free(r);
+}
+
+/* The parser alone, with no sockets and no provider. */
+static void parser_without_sockets(void **state)
+{
+	(void)state;
+	static struct k_control ctl;
+	char buf[256];
+	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
+	struct k_control_client *cl = &ctl.clients[0];
+	assert_int_equal(k_control_feed(&ctl, cl, "version\nstats\nwindows\n", 22), 22);
+	size_t n = k_control_drain(cl, buf, sizeof(buf) - 1);
+	buf[n] = 0;
+	char want[128];
+	snprintf(want, sizeof(want),
+		 "uvhost %s\npool_control_clients_used 0\npool_control_clients_max %d\n"
+		 "control_lines 2\ncontrol_stalls 0\nwindows 0\n.\n.\n",
+		 UVHOST_VERSION, K_CONTROL_MAX_CLIENTS);
+	assert_string_equal(buf, want);
+	/* Replies that do not drain stop the parser, without loss. */
+	static char big[K_CONTROL_LINE_MAX + 1];
+	memcpy(big, "echo ", 5);
+	memset(big + 5, 'x', K_CONTROL_LINE_MAX - 5);
+	big[K_CONTROL_LINE_MAX] = '\n';
+	unsigned fed = 0;
+	while (k_control_feed(&ctl, cl, big, sizeof(big)) == sizeof(big))
+		fed++;
+	assert_true(fed >= 3);
+	size_t total = 0;
+	do {
+		n = k_control_drain(cl, buf, sizeof(buf));
+		total += n;
+		k_control_process(&ctl, cl);
+	} while (n);
+	assert_int_equal(total, (size_t)fed * (K_CONTROL_LINE_MAX - 4));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(simple_commands),
+		cmocka_unit_test(stats_reports_provider_and_vsock),
+		cmocka_unit_test(line_limits),
+		cmocka_unit_test(sixteen_clients_at_once),
+		cmocka_unit_test(clients_beyond_the_table_are_refused),
+		cmocka_unit_test(client_eof_after_replies_closes),
+		cmocka_unit_test(slow_reader_gets_everything_in_order),
+		cmocka_unit_test(parser_without_sockets),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
