@@ -10,6 +10,7 @@
 #                                (boot/, lib/modules/<kver>/ with modules.dep)
 #   build/guest/vmlinuz          symlink to the kernel image
 #   build/guest/uvdio            static guest I/O helper (tests/interop/guest/uvdio.c)
+#   build/guest/uvvsock          static guest vsock helper (tests/interop/guest/uvvsock.c)
 #   build/guest/initramfs.cpio.gz  busybox initramfs running tests/interop/guest/*.sh
 #
 # Environment knobs:
@@ -131,15 +132,21 @@ fetch_kernel() {
 }
 
 # ---------------------------------------------------------- guest helpers --
-build_uvdio() {
-    local src="$INTEROP/guest/uvdio.c" out="$GUEST_DIR/uvdio"
+# build_guest_tool NAME: tests/interop/guest/NAME.c -> build/guest/NAME (static)
+build_guest_tool() {
+    local name="$1" src="$INTEROP/guest/$1.c" out="$GUEST_DIR/$1"
     if [ -x "$out" ] && [ "$out" -nt "$src" ]; then
-        say "uvdio: up to date"
+        say "$name: up to date"
         return
     fi
-    say "uvdio: building static guest helper"
+    say "$name: building static guest helper"
     gcc -static -O2 -Wall -Wextra -o "$out.tmp" "$src"
     mv "$out.tmp" "$out"
+}
+
+build_uvdio() {
+    build_guest_tool uvdio
+    build_guest_tool uvvsock
 }
 
 # --------------------------------------------------------------- initramfs --
@@ -176,7 +183,8 @@ initramfs_inputs_hash() {
     {
         echo "kernel $kver"
         echo "modules ${GUEST_MODULES[*]}"
-        sha256sum "$INTEROP/guest-init.sh" "$GUEST_DIR/uvdio" "$(command -v busybox)" \
+        sha256sum "$INTEROP/guest-init.sh" "$GUEST_DIR/uvdio" "$GUEST_DIR/uvvsock" \
+                  "$(command -v busybox)" \
                   "${BASH_SOURCE[0]}"
         find "$INTEROP/guest" -maxdepth 1 -type f -name '*.sh' -print0 | sort -z |
             xargs -0 -r sha256sum
@@ -211,6 +219,7 @@ build_initramfs() {
         ln -sf busybox "$stage/bin/$applet"
     done
     cp "$GUEST_DIR/uvdio" "$stage/bin/uvdio"
+    cp "$GUEST_DIR/uvvsock" "$stage/bin/uvvsock"
     install -m 0755 "$INTEROP/guest-init.sh" "$stage/init"
     install -m 0755 "$INTEROP"/guest/*.sh "$stage/tests/"
     echo "$kver" >"$stage/etc/uvtest-kernel"

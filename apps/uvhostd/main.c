@@ -14,6 +14,7 @@
 #include "dev/blk.h"
 #include "dev/rng.h"
 #include "dev/storage.h"
+#include "dev/vsock.h"
 #include "uvh/host.h"
 #include "vu/backend.h"
 
@@ -30,6 +31,8 @@ struct options {
 	bool no_mem_slots;
 	bool no_inflight;
 	unsigned max_mem_slots;
+	unsigned guest_cid;
+	const char *uds_path;
 	bool verbose;
 };
 
@@ -39,23 +42,29 @@ static struct uvh_server server;
 static struct dev_blk blk;
 static struct dev_rng rng;
 static struct dev_storage storage;
+static struct dev_vsock vsock;
+static const struct uvh_fd_source vsock_fds = {dev_vsock_fill, dev_vsock_ready, &vsock};
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: uvhostd (--socket-path PATH [--client] | --fd N) --device blk|rng "
+		"usage: uvhostd (--socket-path PATH [--client] | --fd N) --device blk|rng|vsock "
 		"[options]\n"
-		"       uvhostd --print-capabilities [--device blk|rng]\n"
+		"       uvhostd --print-capabilities [--device blk|rng|vsock]\n"
 		"\n"
 		"  --socket-path PATH   listen on PATH (or connect to it with --client)\n"
 		"  --fd N               serve the already connected vhost-user socket N\n"
 		"  --client             connect to --socket-path instead of listening; reconnects\n"
 		"  --print-capabilities print the back-end's JSON capabilities and exit\n"
-		"  --device blk|rng     the virtio device to serve (default blk)\n"
+		"  --device blk|rng|vsock  the virtio device to serve (default blk)\n"
 		"  --disk FILE          blk: backing file (alias --blk-file)\n"
 		"  --read-only          blk: refuse writes, offer VIRTIO_BLK_F_RO\n"
 		"  --num-queues N       blk: request queues, 1..%d (default 1)\n"
 		"  --serial ID          blk: the GET_ID string (default uvhost)\n"
+		"  --guest-cid N        vsock: the guest's context id, 3..4294967294 (required)\n"
+		"  --uds-path PATH      vsock: hybrid vsock socket; host programs connect to PATH\n"
+		"                       and write 'CONNECT <port>\\n'; guest connections to host\n"
+		"                       port P go to PATH_P (required)\n"
 		"  --no-mem-slots       do not offer CONFIGURE_MEM_SLOTS (front-end uses "
 		"SET_MEM_TABLE)\n"
 		"  --no-inflight        do not offer INFLIGHT_SHMFD\n"
@@ -97,7 +106,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_NOSLOTS,
 		O_NOINFL,
 		O_MAXSLOTS,
-		O_SERIAL
+		O_SERIAL,
+		O_CID,
+		O_UDS
 	};
 	static const struct option longs[] = {
 		{"socket-path", required_argument, 0, O_SOCK},
@@ -113,6 +124,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"no-mem-slots", no_argument, 0, O_NOSLOTS},
 		{"no-inflight", no_argument, 0, O_NOINFL},
 		{"max-mem-slots", required_argument, 0, O_MAXSLOTS},
+		{"guest-cid", required_argument, 0, O_CID},
+		{"uds-path", required_argument, 0, O_UDS},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -149,6 +162,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 				       "--max-mem-slots"))
 				return -1;
 			break;
+		case O_CID:
+			if (parse_uint(optarg, 3, 0xfffffffeu, &o->guest_cid, "--guest-cid"))
+				return -1;
+			break;
+		case O_UDS: o->uds_path = optarg; break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -163,8 +181,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 static int check_args(const struct options *o)
 {
-	if (strcmp(o->device, "blk") && strcmp(o->device, "rng")) {
-		fprintf(stderr, "uvhostd: unknown --device '%s' (blk or rng)\n", o->device);
+	bool vs = !strcmp(o->device, "vsock");
+
+	if (strcmp(o->device, "blk") && strcmp(o->device, "rng") && !vs) {
+		fprintf(stderr, "uvhostd: unknown --device '%s' (blk, rng or vsock)\n", o->device);
+		return -1;
+	}
+	if (!vs && (o->guest_cid || o->uds_path)) {
+		fprintf(stderr, "uvhostd: --guest-cid and --uds-path are for --device vsock\n");
 		return -1;
 	}
 	if (o->print_caps)
@@ -175,6 +199,11 @@ static int check_args(const struct options *o)
 	}
 	if (o->client && !o->socket_path) {
 		fprintf(stderr, "uvhostd: --client needs --socket-path\n");
+		return -1;
+	}
+	if (vs && (!o->guest_cid || !o->uds_path)) {
+		fprintf(stderr,
+			"uvhostd: --device vsock needs --guest-cid N and --uds-path PATH\n");
 		return -1;
 	}
 	if (!strcmp(o->device, "blk") && !o->disk) {
@@ -193,6 +222,8 @@ static void print_capabilities(const struct options *o)
 {
 	if (!strcmp(o->device, "rng"))
 		printf("{\n  \"type\": \"rng\",\n  \"features\": []\n}\n");
+	else if (!strcmp(o->device, "vsock"))
+		printf("{\n  \"type\": \"vsock\",\n  \"features\": []\n}\n");
 	else
 		printf("{\n  \"type\": \"block\",\n  \"features\": [\n    \"read-only\",\n"
 		       "    \"blk-file\"\n  ]\n}\n");
@@ -249,10 +280,43 @@ static void check_resize(void *ctx)
 		rc ? "not sent (no backend channel)" : "sent");
 }
 
+static void vsock_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "uvhostd: %s\n", line);
+}
+
+static const struct vu_device_ops *make_vsock(const struct options *o, void **ctx)
+{
+	struct dev_vsock_config c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.guest_cid = o->guest_cid;
+	c.uds_path = o->uds_path;
+	c.now_ns = uvh_now_ns;
+	c.log = vsock_log;
+	c.verbose = o->verbose;
+	rc = dev_vsock_init(&vsock, &c);
+	if (rc) {
+		fprintf(stderr, "uvhostd: vsock: cannot listen on '%s': %s\n", o->uds_path,
+			strerror(-rc));
+		return NULL;
+	}
+	fprintf(stderr,
+		"uvhostd: vsock: guest cid %u, host programs connect to %s, guest "
+		"connections to port P go to %s_P\n",
+		o->guest_cid, o->uds_path, o->uds_path);
+	*ctx = &vsock;
+	return &vsock.ops;
+}
+
 static const struct vu_device_ops *make_device(const struct options *o, void **ctx)
 {
 	int rc;
 
+	if (!strcmp(o->device, "vsock"))
+		return make_vsock(o, ctx);
 	if (!strcmp(o->device, "rng")) {
 		dev_rng_init(&rng, entropy);
 		*ctx = &rng;
@@ -321,12 +385,22 @@ int main(int argc, char **argv)
 		server.on_turn = check_resize;
 		server.on_turn_ctx = NULL;
 	}
+	if (!strcmp(o.device, "vsock")) {
+		dev_vsock_attach(&vsock, &backend);
+		server.extra = &vsock_fds;
+	}
 
 	fprintf(stderr, "uvhostd: serving %s on %s%s\n", dev->name,
 		o.socket_path ? o.socket_path : "fd", o.client ? " (client)" : "");
 	rc = uvh_server_run(&server);
 	if (!strcmp(o.device, "blk"))
 		dev_storage_file_close(&storage);
+	if (!strcmp(o.device, "vsock")) {
+		char line[400];
+		dev_vsock_stats_line(&vsock, line, sizeof(line));
+		fprintf(stderr, "uvhostd: %s\n", line);
+		dev_vsock_fini(&vsock);
+	}
 	fprintf(stderr, "uvhostd: exiting\n");
 	return rc ? 1 : 0;
 }

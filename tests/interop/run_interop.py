@@ -3,7 +3,7 @@
 
 usage: run_interop.py SCENARIO [--backend uvhostd|qsd|builtin] [options]
 
-Scenarios: blk, blk_nomemslots, hotplug, rng, reconnect, resize (see
+Scenarios: blk, blk_nomemslots, hotplug, rng, reconnect, resize, vsock (see
 SCENARIOS).  --demo prints a readable summary of the run at the end
 (commands, the vhost-user conversation, the guest's I/O, a verdict).
 
@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -60,7 +61,13 @@ SCENARIOS = {
     "resize": dict(guest="resize", device="blk", num_queues=2, smp=2,
                    resize_grow_mib=32, uvhostd_only=True,
                    desc="disk image grown, SIGHUP -> CONFIG_CHANGE_MSG -> guest capacity"),
+    "vsock": dict(guest="vsock", device="vsock", smp=2, uvhostd_only=True,
+                  vsock_mib=8, vsock_conns=4,
+                  desc="AF_VSOCK both ways through hybrid vsock, slow readers, line echo"),
 }
+VSOCK_CID = 3
+VSOCK_MODS = "vsock,vmw_vsock_virtio_transport_common,vmw_vsock_virtio_transport"
+VSOCK_G2H_PORT = 6000
 
 # vhost-user front-end message names, for summarising a back-end trace
 VU_MSGS = (
@@ -238,6 +245,210 @@ class QMP:
             pass
 
 
+class VsockHost:
+    """Host side of interop_vsock, speaking hybrid vsock to uvhostd: a
+    listener on PATH_6000 for guest connections (one read slowly), CONNECT
+    clients for host -> guest transfers, and a pipelined line-echo client."""
+
+    def __init__(self, rig):
+        self.rig = rig
+        self.mib = rig.sc["vsock_mib"]
+        self.conns = rig.sc["vsock_conns"]
+        self.failures = []
+        self.results = {}       # what -> MiB/s
+        self.listener = None
+        self.g2h = []           # (bytes, crc, seconds, slow)
+        self.lock = threading.Lock()
+        self.threads = []
+
+    def fail(self, why):
+        with self.lock:
+            self.failures.append(why)
+        story("host", "vsock FAIL: " + why)
+
+    # guest -> host: guest connects to host port 6000 = Unix socket PATH_6000
+    def start(self):
+        path = "%s_%d" % (self.rig.vsock_path, VSOCK_G2H_PORT)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path)
+        self.listener.listen(16)
+        t = threading.Thread(target=self._accept_loop, daemon=True)
+        t.start()
+        story("host", "vsock: listening on %s for guest connections to host port %d"
+              % (path, VSOCK_G2H_PORT))
+
+    def _accept_loop(self):
+        for i in range(self.conns):
+            try:
+                s, _ = self.listener.accept()
+            except OSError:
+                return
+            t = threading.Thread(target=self._g2h_conn, args=(s, i == 0), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _g2h_conn(self, s, slow):
+        n, crc, t0 = 0, 0, time.monotonic()
+        try:
+            s.settimeout(60)
+            while True:
+                b = s.recv(4096 if slow else 262144)
+                if not b:
+                    break
+                n += len(b)
+                crc = zlib.crc32(b, crc)
+                if slow:
+                    time.sleep(0.0005)  # a slow reader: uvhostd must hold back, not drop
+            s.sendall(b"%d %08x\n" % (n, crc))
+        except OSError as e:
+            self.fail("g2h connection: %s after %d bytes" % (e, n))
+        finally:
+            s.close()
+        dt = time.monotonic() - t0
+        with self.lock:
+            self.g2h.append((n, crc, dt, slow))
+        story("host", "vsock g2h: received %d bytes crc32 %08x in %.2fs (%.1f MiB/s)%s"
+              % (n, crc, dt, n / MiB / max(dt, 1e-6), " [slow reader]" if slow else ""))
+
+    def connect(self, port, timeout=30):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(self.rig.vsock_path)
+        s.sendall(b"CONNECT %d\n" % port)
+        line = b""
+        while not line.endswith(b"\n"):
+            b = s.recv(1)
+            if not b:
+                raise OSError("uvhostd closed the connection instead of OK (guest refused?)")
+            line += b
+        if not line.startswith(b"OK "):
+            raise OSError("handshake answer %r" % line)
+        return s, int(line.split()[1])
+
+    def on_wait(self, words):
+        try:
+            if words[0] == "vsock-h2g":
+                self.h2g(int(words[1]), int(words[2]), int(words[3]))
+            elif words[0] == "vsock-echo":
+                self.echo(int(words[1]))
+        except (OSError, ValueError, IndexError) as e:
+            self.fail("%s: %s" % (words[0], e))
+
+    # host -> guest: CONNECT to the guest's sink, send random data, half-close,
+    # read the guest's "<bytes> <crc32>" answer
+    def h2g(self, port, nconn, mib):
+        out = [None] * nconn
+
+        def one(i):
+            data = os.urandom(mib * MiB)
+            want = zlib.crc32(data)
+            try:
+                s, hp = self.connect(port)
+                t0 = time.monotonic()
+                s.sendall(data)
+                s.shutdown(socket.SHUT_WR)
+                ans = b""
+                while True:
+                    b = s.recv(256)
+                    if not b:
+                        break
+                    ans += b
+                dt = time.monotonic() - t0
+                s.close()
+                f = ans.split()
+                if len(f) != 2 or int(f[0]) != len(data) or int(f[1], 16) != want:
+                    self.fail("h2g conn %d (host port %d): sent %d bytes crc32 %08x, guest "
+                              "answered %r" % (i, hp, len(data), want, ans))
+                    return
+                out[i] = (len(data), dt)
+                story("host", "vsock h2g: conn %d via host port %d: %d bytes crc32 %08x "
+                      "verified by the guest in %.2fs (%.1f MiB/s)"
+                      % (i, hp, len(data), want, dt, len(data) / MiB / max(dt, 1e-6)))
+            except OSError as e:
+                self.fail("h2g conn %d: %s" % (i, e))
+
+        t0 = time.monotonic()
+        ts = [threading.Thread(target=one, args=(i,)) for i in range(nconn)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        dt = time.monotonic() - t0
+        done = [o for o in out if o]
+        if len(done) == nconn:
+            self.results["h2g"] = sum(o[0] for o in done) / MiB / dt
+            story("host", "vsock h2g: %d x %d MiB in %.2fs: %.1f MiB/s aggregate"
+                  % (nconn, mib, dt, self.results["h2g"]))
+
+    # "echo <text>" -> "<text>", 4 KiB lines, a window of lines in flight
+    def echo(self, port, total=16 * MiB, line_len=4096, window=32):
+        s, hp = self.connect(port)
+        payload = [(b"%08d" % i + os.urandom(line_len // 2).hex().encode())[:line_len]
+                   for i in range(64)]
+        nlines = total // line_len
+        sent = recvd = 0
+        buf = b""
+        t0 = time.monotonic()
+        while recvd < nlines:
+            while sent < nlines and sent - recvd < window:
+                s.sendall(b"echo " + payload[sent % 64] + b"\n")
+                sent += 1
+            b = s.recv(262144)
+            if not b:
+                raise OSError("echo server closed after %d of %d lines" % (recvd, nlines))
+            buf += b
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line != payload[recvd % 64]:
+                    raise OSError("echo line %d came back wrong (%d bytes)" % (recvd, len(line)))
+                recvd += 1
+        dt = time.monotonic() - t0
+        s.close()
+        self.results["echo"] = nlines * line_len / MiB / dt
+        story("host", "vsock echo: %d lines of %d bytes through guest port %d in %.2fs: "
+              "%.1f MiB/s, %.0f lines/s" % (nlines, line_len, port, dt, self.results["echo"],
+                                             nlines / dt))
+
+    def check(self):
+        for t in self.threads:
+            t.join(5)
+        with self.lock:
+            fails, g2h = list(self.failures), list(self.g2h)
+        if len(g2h) != self.conns:
+            fails.append("host saw %d of %d guest connections" % (len(g2h), self.conns))
+        bad = [x for x in g2h if x[0] != self.mib * MiB]
+        if bad:
+            fails.append("guest -> host byte counts %s, expected %d each"
+                         % ([x[0] for x in bad], self.mib * MiB))
+        for w in ("h2g", "echo"):
+            if w not in self.results:
+                fails.append("the %s phase did not complete" % w)
+        # uvhostd's closing counters: a well-behaved Linux guest commits no violation
+        stats = [ln for ln in tail(self.rig.backend_log, 100000) if "vsock: connections" in ln]
+        if stats:
+            story("host", "uvhostd: " + stats[-1].split("uvhostd: ", 1)[-1])
+            m = re.search(r"violations (\d+)", stats[-1])
+            if m and int(m.group(1)):
+                fails.append("uvhostd counted %s protocol violations" % m.group(1))
+        else:
+            fails.append("uvhostd printed no vsock counters")
+        if g2h:
+            slow = [x for x in g2h if x[3]]
+            fast = [x for x in g2h if not x[3]]
+            story("host", "vsock g2h: fastest %.1f MiB/s, slow reader %.1f MiB/s"
+                  % (max((x[0] / MiB / x[2] for x in fast), default=0),
+                     max((x[0] / MiB / x[2] for x in slow), default=0)))
+        story("host", "vsock throughput: host->guest %s MiB/s aggregate, line echo %s MiB/s"
+              % (("%.1f" % self.results["h2g"]) if "h2g" in self.results else "-",
+                 ("%.1f" % self.results["echo"]) if "echo" in self.results else "-"))
+        self.rig.host_failures += fails
+
+    def close(self):
+        if self.listener:
+            self.listener.close()
+            self.listener = None
+
+
 class Rig:
     def __init__(self, scenario, args):
         self.name = scenario
@@ -269,6 +480,8 @@ class Rig:
         self.guest_log = []     # UVTEST-LOG texts, in order
         self.checked = None     # (ranges matching, ranges) from verify_disk
         self.resize_sighup = None
+        self.vsock_path = os.path.join(self.workdir, "v.sock")
+        self.vsock = VsockHost(self) if self.sc["device"] == "vsock" else None
 
     # ------------------------------------------------------------ checks --
     def preflight(self):
@@ -285,7 +498,7 @@ class Rig:
             if not (os.path.isfile(b) and os.access(b, os.X_OK)):
                 raise Fail("uvhostd binary %s not found or not executable (build it first)" % b)
         elif self.sc.get("uvhostd_only"):
-            raise Skip("scenario %s needs uvhostd (SIGHUP -> CONFIG_CHANGE_MSG)" % self.name)
+            raise Skip("scenario %s needs uvhostd" % self.name)
         elif kind == "qsd":
             if self.sc["device"] != "blk":
                 raise Skip("qemu-storage-daemon has no vhost-user %s export" % self.sc["device"])
@@ -324,6 +537,8 @@ class Rig:
                 argv += ["--disk", self.disk, "--num-queues", str(sc["num_queues"])]
                 if sc.get("no_mem_slots"):
                     argv.append("--no-mem-slots")
+            if sc["device"] == "vsock":
+                argv += ["--guest-cid", str(VSOCK_CID), "--uds-path", self.vsock_path]
             if not self.args.no_trace:
                 argv.append("-v")
             return argv
@@ -394,6 +609,9 @@ class Rig:
             cmdline.append("uvnewdisk=%d" % self.resized_bytes())
         if sc.get("hotplug"):
             cmdline.append("memhp_default_state=online_movable")
+        if sc["device"] == "vsock":
+            cmdline += ["uvmods=" + VSOCK_MODS, "uvvsmib=%d" % sc["vsock_mib"],
+                        "uvvsconns=%d" % sc["vsock_conns"]]
         cmdline += a.append
         argv = [a.qemu, "-machine", "q35,accel=tcg", "-cpu", "max", "-smp", str(smp),
                 "-m", mem, "-nographic", "-no-reboot", "-nic", "none",
@@ -423,6 +641,8 @@ class Rig:
             if sc["device"] == "blk":
                 argv += ["-device", "vhost-user-blk-pci,chardev=char0,num-queues=%d"
                          % sc["num_queues"]]
+            elif sc["device"] == "vsock":
+                argv += ["-device", "vhost-user-vsock-pci,chardev=char0"]
             else:
                 argv += ["-device", "vhost-user-rng-pci,chardev=char0"]
         return argv
@@ -474,6 +694,8 @@ class Rig:
             self.kill_restart()
         elif tag == "resize" and self.sc.get("resize_grow_mib"):
             self.resize()
+        elif tag.startswith("vsock-") and self.vsock:
+            self.vsock.on_wait(tag.split())
         else:
             story("host", "ignoring unexpected request %r" % tag)
 
@@ -599,6 +821,8 @@ class Rig:
             story("host", "back-end pid %d listening on %s" % (self.backend.pid, self.sock))
         else:
             story("host", "back-end: none (QEMU built-in virtio device, rig check only)")
+        if self.vsock:
+            self.vsock.start()
         self.start_qemu()
 
         deadline = time.monotonic() + a.timeout
@@ -684,6 +908,8 @@ class Rig:
                     % (fe.get("SET_MEM_TABLE", 0), fe.get("ADD_MEM_REG", 0)))
         if self.backend_kind == "uvhostd" and self.sc.get("resize_grow_mib"):
             self.check_resize_log(fe)
+        if self.vsock:
+            self.vsock.check()
 
     def check_resize_log(self, fe):
         """uvhostd must have sent CONFIG_CHANGE_MSG, and QEMU must have
@@ -798,6 +1024,8 @@ class Rig:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        if self.vsock:
+            self.vsock.close()
         for f in self.shm_files:
             try:
                 os.unlink(f)
