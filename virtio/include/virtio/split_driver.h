@@ -50,6 +50,16 @@ struct virtq_drv {
 	void **cookie;	     /* per head, NULL when free */
 	uint16_t *chain_len; /* descriptors in the chain, per head */
 	uint32_t *max_write; /* writable bytes in the chain, per head */
+
+	/* Optional (virtq_drv_set_links): a private copy of each descriptor's
+	 * `next`. Without it the free list is read back from the descriptor
+	 * table, which a device sharing that memory could rewrite; indexes are
+	 * still masked, so that costs correctness of the free list, never
+	 * memory safety. */
+	uint16_t *links;
+	uint16_t chains; /* chains in flight */
+	bool notify_off; /* virtq_drv_disable_notify() in effect */
+	bool broken;	 /* the device published garbage; reinit the queue */
 };
 
 /* Lay the ring out in `mem` (virtq_drv_mem_bytes(size) bytes, zeroed here,
@@ -80,5 +90,15 @@ void virtq_drv_disable_notify(struct virtq_drv *q);
 
 /* Chains added and not yet used. */
 uint16_t virtq_drv_in_flight(const struct virtq_drv *q);
+
+/* Keep the free list in `links` (`size` entries, driver-private memory)
+ * instead of the shared descriptor table. Call right after
+ * virtq_drv_init(), before the first add. Returns 0 or -EINVAL. */
+int virtq_drv_set_links(struct virtq_drv *q, uint16_t *links);
+
+/* Offsets of the avail and used rings inside the ring memory, as
+ * virtq_drv_init() lays them out (the descriptor table is at 0). */
+size_t virtq_drv_avail_offset(uint16_t size);
+size_t virtq_drv_used_offset(uint16_t size);
 
 #endif

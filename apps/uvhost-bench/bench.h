@@ -1,0 +1,115 @@
+/* bench.h - uvhost-bench: a vhost-user-blk load generator.
+ *
+ * Owns: one front-end connection (vhost/ frontend role) plus a virtio-blk
+ * driver (virtio/ split_driver) in one single-threaded process, guest RAM in
+ * a memfd carved into --slots regions with the request buffers spread over
+ * all of them, optional region churn, data verification, and the report.
+ * Never: trusts the back-end: ring garbage, bad status bytes, short used
+ * lengths and protocol errors are all counted as errors (exit 1).
+ * Used by: bench/compare.sh and tests/frontend against any vhost-user-blk
+ * back-end (uvhostd, qemu-storage-daemon).
+ */
+#ifndef UVHOST_BENCH_H
+#define UVHOST_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "uvh/fe_host.h"
+#include "virtio/split_driver.h"
+#include "vu/frontend.h"
+
+#define BENCH_MAX_QUEUES 16u
+#define BENCH_MAX_QD 256u
+#define BENCH_PAGE 4096u
+
+enum bench_rw { RW_READ, RW_WRITE, RW_RANDREAD, RW_RANDWRITE };
+enum bench_phase { PHASE_FILL, PHASE_RUN, PHASE_CHECK };
+
+struct bench_opts {
+	const char *socket;
+	enum bench_rw rw;
+	uint32_t bs, qd, num_queues, slots;
+	double time_s, churn_hz;
+	uint64_t size; /* 0: capacity */
+	bool verify, json, poll, no_event_idx, quiet;
+};
+
+struct bench_req {
+	struct bench_queue *q;
+	uint8_t *hdr; /* 16-byte virtio_blk_outhdr, then the status byte at +16 */
+	uint8_t *data;
+	uint64_t hdr_gpa, data_gpa;
+	uint64_t block;	  /* block index (bs units) */
+	uint64_t t0;	  /* submit time, ns */
+	uint32_t version; /* verify: pattern version written or expected */
+	bool write, busy;
+};
+
+struct bench_queue {
+	uint32_t index;
+	struct virtq_drv vq;
+	void **cookie;
+	uint16_t *chain_len, *links;
+	uint32_t *max_write;
+	int kick_fd, call_fd; /* -1 in --poll mode */
+	uint32_t inflight;
+	struct bench_req *reqs; /* qd of them */
+	uint16_t free_idx[BENCH_MAX_QD];
+	uint32_t nfree;
+};
+
+struct bench_lat {
+	uint32_t *v; /* ns, capped at UINT32_MAX */
+	uint64_t n, cap;
+};
+
+struct bench {
+	struct bench_opts o;
+	struct uvh_fe_conn conn;
+	struct vu_frontend *fe;
+	struct uvh_guest_ram ram;
+	uint64_t gpa_base, region_size, main_bytes;
+	struct vu_fe_region regions[VU_FE_MAX_REGIONS];
+	uint32_t nregions;
+	bool churn_present;
+	bool drained; /* every request completed: rings may be stopped cleanly */
+
+	uint64_t capacity; /* bytes */
+	uint64_t blocks;   /* o.size / bs */
+	uint16_t qsize;
+	struct bench_queue q[BENCH_MAX_QUEUES];
+
+	/* verify */
+	uint32_t *block_version; /* per block, 0: never written */
+	uint8_t *block_busy;
+
+	enum bench_phase phase;
+	uint64_t phase_end_ns, next_churn_ns;
+	bool phase_stop; /* no new requests */
+	uint64_t seq_next, rng;
+	uint64_t ios, bytes, errors, mismatches, config_changes;
+	struct bench_lat lat, add_lat, rem_lat;
+};
+
+int bench_parse(struct bench_opts *o, int argc, char **argv);
+
+/* setup.c */
+int bench_setup(struct bench *b);
+void bench_teardown(struct bench *b);
+int bench_churn(struct bench *b);
+
+/* io.c. PHASE_FILL writes every block once (verify), PHASE_RUN is the
+ * timed workload (measured, with churn), PHASE_CHECK reads every block back
+ * and compares it with the last version written. Each returns 0 or -errno
+ * (fatal: protocol or ring failure); I/O errors are counted in b->errors. */
+int bench_run(struct bench *b, enum bench_phase phase);
+
+/* stats.c */
+int bench_lat_add(struct bench_lat *l, uint64_t ns);
+double bench_lat_pct(struct bench_lat *l, double pct); /* microseconds */
+void bench_report(struct bench *b, double secs);
+
+void bench_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

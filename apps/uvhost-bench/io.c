@@ -1,0 +1,284 @@
+/* io.c - the single-threaded I/O loop: submit up to qd per queue, kick,
+ * reap, sleep on the call eventfds (or spin in --poll mode). */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include "bench.h"
+#include "uvh/host.h"
+
+#define BLK_T_IN 0u
+#define BLK_T_OUT 1u
+#define BLK_S_OK 0u
+#define BACKEND_POLL_EVERY 1024u
+#define MAX_SLEEP_MS 50
+
+static uint64_t rnd(struct bench *b)
+{
+	/* xorshift64*: cheap and good enough to pick blocks */
+	b->rng ^= b->rng >> 12;
+	b->rng ^= b->rng << 25;
+	b->rng ^= b->rng >> 27;
+	return b->rng * 0x2545F4914F6CDD1Dull;
+}
+
+static uint64_t pattern_word(uint64_t block, uint32_t version, uint64_t i)
+{
+	return ((block << 24) ^ ((uint64_t)version << 4) ^ i) * 0x9E3779B97F4A7C15ull + 1;
+}
+
+static void pattern_fill(uint64_t *p, uint32_t words, uint64_t block, uint32_t version)
+{
+	for (uint32_t i = 0; i < words; i++)
+		p[i] = pattern_word(block, version, i);
+}
+
+static bool pattern_ok(const uint64_t *p, uint32_t words, uint64_t block, uint32_t version)
+{
+	for (uint32_t i = 0; i < words; i++) {
+		if (p[i] != pattern_word(block, version, i))
+			return false;
+	}
+	return true;
+}
+
+static bool is_write_workload(const struct bench *b)
+{
+	return b->o.rw == RW_WRITE || b->o.rw == RW_RANDWRITE;
+}
+
+/* The next block to touch, or false when this phase submits nothing now. */
+static bool pick(struct bench *b, uint64_t *block, bool *write)
+{
+	if (b->phase != PHASE_RUN) {
+		if (b->seq_next >= b->blocks)
+			return false;
+		*block = b->seq_next++;
+		*write = b->phase == PHASE_FILL;
+		return true;
+	}
+	if (b->phase_stop)
+		return false;
+	*write = is_write_workload(b);
+	if (b->o.rw == RW_RANDREAD || b->o.rw == RW_RANDWRITE) {
+		for (int tries = 0; tries < 8; tries++) {
+			*block = rnd(b) % b->blocks;
+			if (!b->block_busy || !b->block_busy[*block])
+				return true;
+		}
+		return false;
+	}
+	*block = b->seq_next++ % b->blocks;
+	return !b->block_busy || !b->block_busy[*block];
+}
+
+static int submit(struct bench *b, struct bench_queue *q)
+{
+	int n = 0;
+
+	while (q->nfree) {
+		struct bench_req *r;
+		uint64_t block, sector;
+		uint32_t type;
+		bool write;
+		int head;
+		if (!pick(b, &block, &write))
+			break;
+		r = &q->reqs[q->free_idx[q->nfree - 1]];
+		r->block = block;
+		r->write = write;
+		r->version = 0;
+		if (b->block_version) {
+			if (write) {
+				r->version = ++b->block_version[block];
+				pattern_fill((uint64_t *)(void *)r->data, b->o.bs / 8, block,
+					     r->version);
+			} else {
+				r->version = b->block_version[block];
+			}
+			b->block_busy[block] = 1;
+		}
+		type = write ? BLK_T_OUT : BLK_T_IN;
+		sector = block * (b->o.bs / 512);
+		memset(r->hdr, 0, 16);
+		memcpy(r->hdr, &type, sizeof(type));
+		memcpy(r->hdr + 8, &sector, sizeof(sector));
+		r->hdr[16] = 0xff;
+		{
+			struct virtq_buf bufs[3] = {
+				{r->hdr_gpa, 16, false},
+				{r->data_gpa, b->o.bs, !write},
+				{r->hdr_gpa + 16, 1, true},
+			};
+			head = virtq_drv_add(&q->vq, bufs, 3, r);
+		}
+		if (head < 0) {
+			bench_err("queue %u: add failed: %s", q->index, strerror(-head));
+			return head;
+		}
+		q->nfree--;
+		q->inflight++;
+		r->busy = true;
+		r->t0 = uvh_now_ns();
+		n++;
+	}
+	if (n && virtq_drv_kick_needed(&q->vq) && q->kick_fd >= 0) {
+		int rc = uvh_eventfd_signal(q->kick_fd);
+		if (rc)
+			return rc;
+	}
+	return n;
+}
+
+static int reap(struct bench *b, struct bench_queue *q)
+{
+	int n = 0;
+
+	for (;;) {
+		struct bench_req *r;
+		void *cookie;
+		uint32_t len;
+		int rc = virtq_drv_get_used(&q->vq, &cookie, &len);
+		if (rc < 0) {
+			bench_err("queue %u: the back-end published garbage in the used ring",
+				  q->index);
+			return rc;
+		}
+		if (rc == 0)
+			break;
+		r = cookie;
+		if (r->hdr[16] != BLK_S_OK) {
+			b->errors++;
+			if (b->errors < 10)
+				bench_err("queue %u: block %llu %s status %u", q->index,
+					  (unsigned long long)r->block, r->write ? "write" : "read",
+					  r->hdr[16]);
+		} else if (!r->write && r->version &&
+			   !pattern_ok((const uint64_t *)(const void *)r->data, b->o.bs / 8,
+				       r->block, r->version)) {
+			b->mismatches++;
+			if (b->mismatches < 10)
+				bench_err("queue %u: block %llu does not hold version %u", q->index,
+					  (unsigned long long)r->block, r->version);
+		}
+		if (b->block_busy)
+			b->block_busy[r->block] = 0;
+		if (b->phase == PHASE_RUN && !b->phase_stop) {
+			b->ios++;
+			b->bytes += b->o.bs;
+			if (bench_lat_add(&b->lat, uvh_now_ns() - r->t0))
+				return -ENOMEM;
+		}
+		r->busy = false;
+		q->free_idx[q->nfree++] = (uint16_t)(r - q->reqs);
+		q->inflight--;
+		n++;
+	}
+	return n;
+}
+
+/* Sleep until a call eventfd or the backend channel fires. Notifications
+ * stay off while we are busy and are turned on only here; if used entries
+ * arrived meanwhile we do not sleep at all. */
+static int sleep_on_calls(struct bench *b, int timeout_ms)
+{
+	struct pollfd pfd[BENCH_MAX_QUEUES + 1];
+	int n = 0, rc;
+
+	for (uint32_t i = 0; i < b->o.num_queues; i++) {
+		if (virtq_drv_enable_notify(&b->q[i].vq))
+			goto wake;
+	}
+	for (uint32_t i = 0; i < b->o.num_queues; i++)
+		pfd[n++] = (struct pollfd){.fd = b->q[i].call_fd, .events = POLLIN};
+	if (b->conn.backend_fd >= 0)
+		pfd[n++] = (struct pollfd){.fd = b->conn.backend_fd, .events = POLLIN};
+	rc = poll(pfd, (nfds_t)n, timeout_ms);
+	if (rc < 0 && errno != EINTR)
+		return -errno;
+	for (uint32_t i = 0; i < b->o.num_queues; i++) {
+		if (pfd[i].revents & POLLIN)
+			uvh_eventfd_drain(b->q[i].call_fd);
+	}
+wake:
+	for (uint32_t i = 0; i < b->o.num_queues; i++)
+		virtq_drv_disable_notify(&b->q[i].vq);
+	return 0;
+}
+
+static int poll_backend(struct bench *b)
+{
+	int rc = vu_fe_poll_backend(b->fe);
+
+	if (rc < 0) {
+		bench_err("backend channel: %s (%s)", strerror(-rc), b->fe->why);
+		return rc;
+	}
+	return 0;
+}
+
+int bench_run(struct bench *b, enum bench_phase phase)
+{
+	uint64_t period = b->o.churn_hz > 0 ? (uint64_t)(1e9 / b->o.churn_hz) : 0;
+	uint64_t start = uvh_now_ns();
+	uint32_t turn = 0;
+	int rc;
+
+	b->phase = phase;
+	b->phase_stop = false;
+	b->seq_next = 0;
+	b->phase_end_ns = start + (uint64_t)(b->o.time_s * 1e9);
+	b->next_churn_ns = start + period;
+	for (;;) {
+		uint64_t now = uvh_now_ns();
+		uint32_t inflight = 0;
+		int progress = 0;
+		if (phase == PHASE_RUN && !b->phase_stop && now >= b->phase_end_ns)
+			b->phase_stop = true;
+		if (phase == PHASE_RUN && period && !b->phase_stop && now >= b->next_churn_ns) {
+			rc = bench_churn(b);
+			if (rc)
+				return rc;
+			b->next_churn_ns += period;
+			if (b->next_churn_ns < now)
+				b->next_churn_ns = now + period;
+		}
+		for (uint32_t i = 0; i < b->o.num_queues; i++) {
+			struct bench_queue *q = &b->q[i];
+			rc = reap(b, q);
+			if (rc < 0)
+				return rc;
+			progress += rc;
+			rc = submit(b, q);
+			if (rc < 0)
+				return rc;
+			progress += rc;
+			inflight += q->inflight;
+		}
+		if (inflight == 0 &&
+		    (b->phase_stop || (phase != PHASE_RUN && b->seq_next >= b->blocks)))
+			break;
+		if (++turn % BACKEND_POLL_EVERY == 0 && (rc = poll_backend(b)))
+			return rc;
+		if (progress || b->o.poll)
+			continue;
+		{
+			int64_t left = (int64_t)(b->phase_end_ns - now) / 1000000;
+			int timeout = MAX_SLEEP_MS;
+			if (phase == PHASE_RUN && left < timeout)
+				timeout = left > 0 ? (int)left + 1 : 1;
+			if (period && phase == PHASE_RUN) {
+				int64_t c = (int64_t)(b->next_churn_ns - now) / 1000000;
+				if (c < timeout)
+					timeout = c > 0 ? (int)c + 1 : 1;
+			}
+			rc = sleep_on_calls(b, timeout);
+			if (rc)
+				return rc;
+			rc = poll_backend(b);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}

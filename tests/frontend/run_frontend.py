@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Run uvhost-bench --verify against a vhost-user-blk back-end in several
+configurations and fail on any error, verify mismatch or protocol failure.
+
+  run_frontend.py uvhostd --bench B --uvhostd U   # uvhostd on a /dev/shm disk
+  run_frontend.py qsd --bench B                   # qemu-storage-daemon 7.2
+
+Exit 0 when every case passed, 1 on a failure, 77 when qemu-storage-daemon
+is not installed (qsd mode only)."""
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+DISK_BYTES = 32 << 20
+
+
+def wait_socket(path, proc, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"back-end exited with {proc.returncode}")
+        if os.path.exists(path):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(path)
+                s.close()
+                return
+            except OSError:
+                pass
+            finally:
+                s.close()
+        time.sleep(0.05)
+    raise RuntimeError(f"{path} never accepted a connection")
+
+
+class Backend:
+    """One back-end process serving a fresh disk file on /dev/shm."""
+
+    def __init__(self, argv, sock, log):
+        self.sock = sock
+        self.log_path = log
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_socket(sock, self.proc)
+
+    def log_text(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def start_uvhostd(args, tmp, disk, extra):
+    sock = os.path.join(tmp, "uvhostd.sock")
+    argv = [args.uvhostd, "--socket-path", sock, "--disk", disk, "--num-queues", "4", "-v"]
+    return Backend(argv + extra, sock, os.path.join(tmp, "uvhostd.log"))
+
+
+def start_qsd(args, tmp, disk, extra):
+    sock = os.path.join(tmp, "qsd.sock")
+    argv = ["qemu-storage-daemon",
+            "--blockdev", f"driver=file,filename={disk},node-name=d0",
+            "--export", "type=vhost-user-blk,id=e0,node-name=d0,addr.type=unix,"
+            f"addr.path={sock},writable=on,num-queues=4"]
+    return Backend(argv + extra, sock, os.path.join(tmp, "qsd.log"))
+
+
+def run_bench(args, sock, opts):
+    argv = [args.bench, "--socket", sock, "--verify", "--json", "--quiet", "--time",
+            str(args.time)] + opts
+    print("$ " + " ".join(argv), flush=True)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    sys.stderr.write(p.stderr)
+    if p.returncode != 0:
+        raise RuntimeError(f"uvhost-bench exited {p.returncode}")
+    res = json.loads(p.stdout)
+    print(f"  iops {res['iops']:.0f} p99 {res['lat_p99_us']:.1f} us, "
+          f"ADD {res['add_mem_reg']} REM {res['rem_mem_reg']} "
+          f"SET_MEM_TABLE {res['set_mem_table']}", flush=True)
+    if res["errors"] or res["mismatches"] or res["ios"] == 0:
+        raise RuntimeError(f"bad result {res}")
+    return res
+
+
+def check(cond, what):
+    if not cond:
+        raise RuntimeError(what)
+
+
+def uvhostd_cases(args, tmp, disk):
+    be = start_uvhostd(args, tmp, disk, [])
+    try:
+        run_bench(args, be.sock, [])
+        run_bench(args, be.sock, ["--rw", "write", "--num-queues", "4"])
+        r = run_bench(args, be.sock, ["--rw", "randwrite", "--num-queues", "4", "--slots", "32"])
+        check(r["add_mem_reg"] == 32 and r["regions"] == 32, "32 regions by ADD_MEM_REG")
+        r = run_bench(args, be.sock, ["--rw", "randwrite", "--slots", "8", "--churn", "50"])
+        check(r["rem_mem_reg"] > 10 and r["add_mem_reg"] > 18, "churn sent ADD and REM")
+        run_bench(args, be.sock, ["--rw", "randwrite", "--poll", "--num-queues", "4"])
+        run_bench(args, be.sock, ["--rw", "read", "--poll", "--slots", "32", "--churn", "50"])
+        r = run_bench(args, be.sock, ["--rw", "randread", "--slots", "509", "--qd", "64",
+                                      "--num-queues", "2"])
+        check(r["add_mem_reg"] == 509, "509 regions")
+        log = be.log_text()
+        check("<- REM_MEM_REG" in log and "<- ADD_MEM_REG" in log, "uvhostd saw ADD/REM")
+        check("<- SET_MEM_TABLE" not in log, "no SET_MEM_TABLE with CONFIGURE_MEM_SLOTS")
+    finally:
+        be.stop()
+    # Without CONFIGURE_MEM_SLOTS the front-end must fall back to SET_MEM_TABLE.
+    be = start_uvhostd(args, tmp, disk, ["--no-mem-slots"])
+    try:
+        r = run_bench(args, be.sock, ["--rw", "randwrite", "--slots", "7", "--churn", "20",
+                                      "--num-queues", "2"])
+        check(r["set_mem_table"] > 5 and r["add_mem_reg"] == 0, "SET_MEM_TABLE fallback")
+        log = be.log_text()
+        check("<- SET_MEM_TABLE nregions=7" in log and "<- SET_MEM_TABLE nregions=8" in log,
+              "uvhostd log shows SET_MEM_TABLE with 7 and 8 regions")
+        check("<- ADD_MEM_REG" not in log, "uvhostd saw no ADD_MEM_REG")
+    finally:
+        be.stop()
+
+
+def qsd_cases(args, tmp, disk):
+    be = start_qsd(args, tmp, disk, [])
+    try:
+        run_bench(args, be.sock, [])
+        run_bench(args, be.sock, ["--rw", "write", "--num-queues", "4"])
+        r = run_bench(args, be.sock, ["--rw", "randwrite", "--num-queues", "4", "--slots", "32"])
+        check(r["add_mem_reg"] == 32, "32 regions by ADD_MEM_REG")
+        r = run_bench(args, be.sock, ["--rw", "randwrite", "--slots", "31", "--churn", "50"])
+        check(r["rem_mem_reg"] > 10, "churn sent REM")
+        # libvhost-user never polls a NOFD kick, but a NOFD call is fine:
+        # here only the eventfd mode is meaningful.
+        run_bench(args, be.sock, ["--rw", "randread", "--num-queues", "4", "--qd", "8"])
+    finally:
+        be.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["uvhostd", "qsd"])
+    ap.add_argument("--bench", required=True)
+    ap.add_argument("--uvhostd")
+    ap.add_argument("--time", type=float, default=2)
+    args = ap.parse_args()
+    if args.mode == "qsd" and not shutil.which("qemu-storage-daemon"):
+        print("qemu-storage-daemon not installed: skipped")
+        return 77
+    if args.mode == "uvhostd" and not args.uvhostd:
+        ap.error("--uvhostd is required")
+    tmp = tempfile.mkdtemp(prefix="uvfe-")
+    disk = f"/dev/shm/uvfe-{os.getpid()}.img"
+    with open(disk, "wb") as f:
+        f.truncate(DISK_BYTES)
+    try:
+        (uvhostd_cases if args.mode == "uvhostd" else qsd_cases)(args, tmp, disk)
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
+        print(f"FAIL: {e}")
+        for name in os.listdir(tmp):
+            if name.endswith(".log"):
+                with open(os.path.join(tmp, name)) as f:
+                    print(f"--- {name} (tail)\n" + "".join(f.readlines()[-30:]))
+        return 1
+    finally:
+        os.unlink(disk)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
