@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ struct options {
 	unsigned max_mem_slots;
 	unsigned guest_cid;
 	const char *uds_path;
+	uint64_t ram_size; /* blk: serve a RAM disk of this many bytes instead of --disk */
 	bool verbose;
 };
 
@@ -42,6 +44,7 @@ static struct uvh_server server;
 static struct dev_blk blk;
 static struct dev_rng rng;
 static struct dev_storage storage;
+static bool ram_disk; /* --ram-size: nothing to re-read on SIGHUP */
 static struct dev_vsock vsock;
 static const struct uvh_fd_source vsock_fds = {dev_vsock_fill, dev_vsock_ready, &vsock};
 
@@ -58,6 +61,7 @@ static void usage(FILE *out)
 		"  --print-capabilities print the back-end's JSON capabilities and exit\n"
 		"  --device blk|rng|vsock  the virtio device to serve (default blk)\n"
 		"  --disk FILE          blk: backing file (alias --blk-file)\n"
+		"  --ram-size BYTES     blk: RAM disk instead of a file (suffix K, M or G)\n"
 		"  --read-only          blk: refuse writes, offer VIRTIO_BLK_F_RO\n"
 		"  --num-queues N       blk: request queues, 1..%d (default 1)\n"
 		"  --serial ID          blk: the GET_ID string (default uvhost)\n"
@@ -74,6 +78,33 @@ static void usage(FILE *out)
 		"\nSignals: SIGTERM/SIGINT stop cleanly; SIGHUP re-reads the disk size and sends\n"
 		"CONFIG_CHANGE_MSG so the guest sees the new capacity.\n",
 		VU_MAX_QUEUES, VU_MAX_MEM_SLOTS, VU_MAX_MEM_SLOTS);
+}
+
+/* BYTES with an optional K, M or G suffix; a multiple of 512, at most 1 TiB. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		mult = 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		mult = 1024 * 1024, end++;
+	else if (*end == 'G' || *end == 'g')
+		mult = 1024ull * 1024 * 1024, end++;
+	if (errno || end == s || *end || s[0] == '-' || v == 0 || v > (1ull << 40) / mult ||
+	    (v * mult) % 512) {
+		fprintf(stderr,
+			"uvhostd: --ram-size '%s': want a multiple of 512 bytes, at most 1 T"
+			"iB (suffix K, M or G)\n",
+			s);
+		return -1;
+	}
+	*out = v * mult;
+	return 0;
 }
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out, const char *what)
@@ -108,7 +139,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_MAXSLOTS,
 		O_SERIAL,
 		O_CID,
-		O_UDS
+		O_UDS,
+		O_RAM
 	};
 	static const struct option longs[] = {
 		{"socket-path", required_argument, 0, O_SOCK},
@@ -126,6 +158,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"max-mem-slots", required_argument, 0, O_MAXSLOTS},
 		{"guest-cid", required_argument, 0, O_CID},
 		{"uds-path", required_argument, 0, O_UDS},
+		{"ram-size", required_argument, 0, O_RAM},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -149,6 +182,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case O_CAPS: o->print_caps = true; break;
 		case O_DEV: o->device = optarg; break;
 		case O_DISK: o->disk = optarg; break;
+		case O_RAM:
+			if (parse_size(optarg, &o->ram_size))
+				return -1;
+			break;
 		case O_RO: o->read_only = true; break;
 		case O_NQ:
 			if (parse_uint(optarg, 1, VU_MAX_QUEUES, &o->num_queues, "--num-queues"))
@@ -206,13 +243,15 @@ static int check_args(const struct options *o)
 			"uvhostd: --device vsock needs --guest-cid N and --uds-path PATH\n");
 		return -1;
 	}
-	if (!strcmp(o->device, "blk") && !o->disk) {
-		fprintf(stderr, "uvhostd: --device blk needs --disk FILE\n");
+	if (!strcmp(o->device, "blk") && !o->disk == !o->ram_size) {
+		fprintf(stderr, "uvhostd: --device blk needs exactly one of --disk FILE and "
+				"--ram-size BYTES\n");
 		return -1;
 	}
-	if (strcmp(o->device, "blk") && (o->disk || o->read_only || o->num_queues != 1)) {
-		fprintf(stderr,
-			"uvhostd: --disk, --read-only and --num-queues are for --device blk\n");
+	if (strcmp(o->device, "blk") &&
+	    (o->disk || o->ram_size || o->read_only || o->num_queues != 1)) {
+		fprintf(stderr, "uvhostd: --disk, --ram-size, --read-only and --num-queues are for "
+				"--device blk\n");
 		return -1;
 	}
 	return 0;
@@ -268,6 +307,10 @@ static void check_resize(void *ctx)
 	if (!resized)
 		return;
 	resized = 0;
+	if (ram_disk) {
+		fprintf(stderr, "uvhostd: SIGHUP: a RAM disk has no size to re-read\n");
+		return;
+	}
 	rc = dev_storage_file_refresh(&storage);
 	if (rc <= 0) {
 		fprintf(stderr, "uvhostd: SIGHUP: disk size %s\n",
@@ -322,19 +365,35 @@ static const struct vu_device_ops *make_device(const struct options *o, void **c
 		*ctx = &rng;
 		return &rng.ops;
 	}
-	rc = dev_storage_file_open(&storage, o->disk, o->read_only);
+	if (o->ram_size) {
+		/* Zeroed, and touched only as the front-end writes: the kernel
+		 * backs it lazily, like a sparse file. */
+		void *ram = mmap(NULL, o->ram_size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (ram == MAP_FAILED) {
+			fprintf(stderr, "uvhostd: cannot allocate a %llu-byte RAM disk: %s\n",
+				(unsigned long long)o->ram_size, strerror(errno));
+			return NULL;
+		}
+		dev_storage_ram(&storage, ram, o->ram_size, o->read_only);
+		ram_disk = true;
+		rc = 0;
+	} else {
+		rc = dev_storage_file_open(&storage, o->disk, o->read_only);
+	}
 	if (rc) {
 		fprintf(stderr, "uvhostd: cannot open disk '%s': %s\n", o->disk, strerror(-rc));
 		return NULL;
 	}
 	rc = dev_blk_init(&blk, &storage, (uint16_t)o->num_queues, o->serial);
 	if (rc) {
-		fprintf(stderr, "uvhostd: disk '%s' is unusable (%s)\n", o->disk, strerror(-rc));
+		fprintf(stderr, "uvhostd: disk '%s' is unusable (%s)\n", ram_disk ? "RAM" : o->disk,
+			strerror(-rc));
 		return NULL;
 	}
-	fprintf(stderr, "uvhostd: blk: %s, %llu sectors, %u queue(s)%s\n", o->disk,
-		(unsigned long long)(storage.size / 512), o->num_queues,
-		o->read_only ? ", read-only" : "");
+	fprintf(stderr, "uvhostd: blk: %s, %llu sectors, %u queue(s)%s\n",
+		ram_disk ? "RAM disk" : o->disk, (unsigned long long)(storage.size / 512),
+		o->num_queues, o->read_only ? ", read-only" : "");
 	*ctx = &blk;
 	return &blk.ops;
 }

@@ -288,6 +288,30 @@ static void test_vring_kick_needs_inband_notifications(void **state)
 	assert_int_equal(vu_msg_check(m, VU_BIT(VU_PF_INBAND_NOTIFICATIONS), true, &why), 0);
 }
 
+/* GET_SHMEM_CONFIG (44): no payload, no fd, only with SHMEM (bit 22), and
+ * answered with its own 2056-byte reply. */
+static void test_get_shmem_config_rules(void **state)
+{
+	const struct vu_msg_rule *r = vu_msg_rule(VU_REQ_GET_SHMEM_CONFIG);
+	const char *why;
+
+	(void)state;
+	assert_int_equal(VU_REQ_GET_SHMEM_CONFIG, 44);
+	assert_int_equal(VU_PF_SHMEM, 22);
+	assert_non_null(r);
+	assert_true(r->supported);
+	assert_true(r->has_reply);
+	assert_false(r->needs_owner);
+	assert_int_equal(r->pfeature, VU_PF_SHMEM);
+	assert_int_equal(
+		vu_msg_check(mk(VU_REQ_GET_SHMEM_CONFIG, 0, 0), VU_BIT(VU_PF_SHMEM), false, &why),
+		0);
+	expect_reject(mk(VU_REQ_GET_SHMEM_CONFIG, 0, 0), ALL_PF & ~VU_BIT(VU_PF_SHMEM), true,
+		      -EOPNOTSUPP, "protocol feature");
+	expect_reject(mk(VU_REQ_GET_SHMEM_CONFIG, 8, 0), ALL_PF, true, -EINVAL, "size");
+	expect_reject(mk(VU_REQ_GET_SHMEM_CONFIG, 0, 1), ALL_PF, true, -EINVAL, "fds");
+}
+
 static void test_gated_request_refused_with_no_protocol_features(void **state)
 {
 	static const uint32_t gated[] = {
@@ -403,7 +427,6 @@ static void test_other_unimplemented(void **state)
 		VU_REQ_CREATE_CRYPTO_SESSION,
 		VU_REQ_CLOSE_CRYPTO_SESSION,
 		VU_REQ_GPU_SET_SOCKET,
-		VU_REQ_GET_SHMEM_CONFIG,
 		VU_REQ_GET_VRING_BASE_SKIP_DRAIN,
 	};
 
@@ -579,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_rules_match_the_wire_structs),
 		cmocka_unit_test(test_reply_column),
 		cmocka_unit_test(test_every_supported_code_passes_with_minimal_envelope),
+		cmocka_unit_test(test_get_shmem_config_rules),
 		cmocka_unit_test(test_rule_outside_table_is_null),
 		cmocka_unit_test(test_request_name_unknown),
 		cmocka_unit_test(test_backend_request_names),

@@ -37,6 +37,7 @@ static const vu_handler_fn handlers[VU_REQ_MAX] = {
 	[VU_REQ_REM_MEM_REG] = vu_h_rem_mem_reg,
 	[VU_REQ_SET_STATUS] = vu_h_set_status,
 	[VU_REQ_GET_STATUS] = vu_h_get_status,
+	[VU_REQ_GET_SHMEM_CONFIG] = vu_h_get_shmem_config,
 };
 
 void vu_logf(const struct vu_backend *b, enum vu_log_level lvl, const char *fmt, ...)
@@ -119,6 +120,10 @@ uint64_t vu_backend_offered_protocol_features(const struct vu_backend *b)
 		pf |= VU_BIT(VU_PF_INFLIGHT_SHMFD);
 	if (!b->plat->has_fds)
 		pf |= VU_BIT(VU_PF_INBAND_NOTIFICATIONS);
+	/* SHMEM rides on the REPLY_ACK and BACKEND_REQ offered above, and on a
+	 * platform that can read replies without stalling its loop. */
+	if (vu_shmem_offered(b->dev) && b->plat->backend_recv)
+		pf |= VU_BIT(VU_PF_SHMEM);
 	return pf;
 }
 
@@ -378,6 +383,8 @@ void vu_backend_disconnect(struct vu_backend *b)
 	}
 	vu_close_fd(b, b->backend_chan);
 	b->backend_chan = -1;
+	vu_shmem_channel_lost(b, -ECONNRESET);
+	vu_shmem_forget(b);
 	vu_inflight_release(b);
 	vu_mem_clear(&b->mem);
 	if (b->dev->reset)

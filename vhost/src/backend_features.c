@@ -67,6 +67,7 @@ int vu_h_reset_owner(struct vu_backend *b, struct vu_msg *msg)
 		vu_ring_stop(b, &b->vq[i]);
 		b->vq[i].enabled = false;
 	}
+	vu_shmem_forget(b);
 	b->features = 0;
 	b->owner = false;
 	return 0;
@@ -80,6 +81,8 @@ int vu_h_get_queue_num(struct vu_backend *b, struct vu_msg *msg)
 int vu_h_set_backend_req_fd(struct vu_backend *b, struct vu_msg *msg)
 {
 	vu_close_fd(b, b->backend_chan);
+	/* Replies due on the old channel can no longer arrive. */
+	vu_shmem_channel_lost(b, -ECONNRESET);
 	b->backend_chan = vu_take_fd(msg, 0);
 	return 0;
 }
@@ -143,6 +146,8 @@ int vu_h_reset_device(struct vu_backend *b, struct vu_msg *msg)
 		vu_ring_stop(b, vq);
 		vu_vq_reset(vq);
 	}
+	/* The front-end drops every shared memory mapping on reset too. */
+	vu_shmem_forget(b);
 	if (b->dev->reset)
 		b->dev->reset(b->dev_ctx);
 	b->features = 0;

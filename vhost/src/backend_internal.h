@@ -65,6 +65,14 @@ int vu_h_set_vring_err(struct vu_backend *b, struct vu_msg *msg);
 int vu_h_set_vring_enable(struct vu_backend *b, struct vu_msg *msg);
 int vu_h_vring_kick(struct vu_backend *b, struct vu_msg *msg);
 
+int vu_h_get_shmem_config(struct vu_backend *b, struct vu_msg *msg);
+/* The device declares at least one shared memory region. */
+bool vu_shmem_offered(const struct vu_device_ops *dev);
+/* Reset: forget every mapping; replies still due are consumed as orphans. */
+void vu_shmem_forget(struct vu_backend *b);
+/* The backend channel is gone: every pending request completes with `why`. */
+void vu_shmem_channel_lost(struct vu_backend *b, int why);
+
 int vu_h_get_inflight_fd(struct vu_backend *b, struct vu_msg *msg);
 int vu_h_set_inflight_fd(struct vu_backend *b, struct vu_msg *msg);
 

@@ -57,7 +57,7 @@ static const struct vu_msg_rule rules[VU_REQ_MAX] = {
 	[VU_REQ_GET_SHARED_OBJECT]      = {"GET_SHARED_OBJECT",      16,  16,  0, 0, VU_PF_SHARED_OBJECT,         true,  true,  false},
 	[VU_REQ_SET_DEVICE_STATE_FD]    = {"SET_DEVICE_STATE_FD",    8,   8,   1, 1, VU_PF_DEVICE_STATE,          true,  true,  false},
 	[VU_REQ_CHECK_DEVICE_STATE]     = {"CHECK_DEVICE_STATE",     0,   0,   0, 0, VU_PF_DEVICE_STATE,          true,  true,  false},
-	[VU_REQ_GET_SHMEM_CONFIG]       = {"GET_SHMEM_CONFIG",       0,   0,   0, 0, VU_PF_SHMEM,                 false, true,  false},
+	[VU_REQ_GET_SHMEM_CONFIG]       = {"GET_SHMEM_CONFIG",       0,   0,   0, 0, VU_PF_SHMEM,                 false, true,  true},
 	[VU_REQ_GET_VRING_BASE_SKIP_DRAIN] = {"GET_VRING_BASE_SKIP_DRAIN", STATE, STATE, 0, 0, VU_PF_GET_VRING_BASE_SKIP_DRAIN, true, true, false},
 };
 /* clang-format on */

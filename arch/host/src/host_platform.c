@@ -24,31 +24,31 @@ static int host_send(void *ctx, const struct vu_msg *msg)
 	return p->sock < 0 ? -ENOTCONN : uvh_send_msg(p->sock, msg);
 }
 
-static int wait_readable(int fd, int ms)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	int r = poll(&pfd, 1, ms);
-	if (r < 0)
-		return -errno;
-	return r == 0 ? -ETIMEDOUT : 0;
-}
-
+/* Replies come back through host_backend_recv(), polled by the serving
+ * loop: waiting here would stall every ring for as long as the front-end
+ * takes to answer. */
 static int host_backend_send(void *ctx, int chan, const struct vu_msg *msg, struct vu_msg *reply)
 {
-	int rc = uvh_send_msg(chan, msg);
+	(void)ctx;
+	if (reply)
+		return -EINVAL;
+	return uvh_send_msg(chan, msg);
+}
+
+static int host_backend_recv(void *ctx, int chan, struct vu_msg *msg)
+{
+	struct pollfd pfd = {.fd = chan, .events = POLLIN};
+	int r;
 
 	(void)ctx;
-	if (rc || !reply)
-		return rc;
-	rc = wait_readable(chan, 5000);
-	if (rc == 0)
-		rc = uvh_recv_msg(chan, reply);
-	if (rc == 0) {
-		for (uint32_t i = 0; i < reply->nfds; i++)
-			close(reply->fds[i]);
-		reply->nfds = 0;
-	}
-	return rc;
+	do
+		r = poll(&pfd, 1, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -EAGAIN;
+	return uvh_recv_msg(chan, msg);
 }
 
 static struct uvh_mapping *slot_for(struct uvh_platform *p)
@@ -153,6 +153,7 @@ void uvh_platform_init(struct uvh_platform *p, bool verbose)
 	p->plat.ctx = p;
 	p->plat.send = host_send;
 	p->plat.backend_send = host_backend_send;
+	p->plat.backend_recv = host_backend_recv;
 	p->plat.map = host_map;
 	p->plat.unmap = host_unmap;
 	p->plat.alloc_shared = host_alloc_shared;

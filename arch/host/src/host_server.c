@@ -121,14 +121,14 @@ static bool any_polled_ring(const struct vu_backend *b)
 	return false;
 }
 
-/* One turn: kicks first (a message below may close a kick fd), then at
- * most one message, then the rings. */
+/* One turn: kicks and backend-channel replies first (a message below may
+ * close either fd), then at most one message, then the rings. */
 static int serve_turn(struct uvh_server *s, int busy)
 {
-	struct pollfd pfd[1 + VU_MAX_QUEUES + UVH_MAX_EXTRA_FDS];
-	uint32_t ring_of[1 + VU_MAX_QUEUES];
+	struct pollfd pfd[2 + VU_MAX_QUEUES + UVH_MAX_EXTRA_FDS];
+	uint32_t ring_of[2 + VU_MAX_QUEUES];
 	struct vu_backend *b = s->backend;
-	int n = 1, n_extra = 0, work = 0;
+	int n = 1, n_extra = 0, work = 0, chan_at = -1;
 	int timeout = busy ? 0 : (any_polled_ring(b) ? 1 : IDLE_WAIT_MS);
 
 	memset(pfd, 0, sizeof(pfd)); /* revents stay 0 if poll() is interrupted */
@@ -141,6 +141,13 @@ static int serve_turn(struct uvh_server *s, int busy)
 		pfd[n].events = POLLIN;
 		ring_of[n++] = i;
 	}
+	/* Always watched, not only while a reply is due: a hang-up must close
+	 * it, or poll(2) would report it readable forever. */
+	if (b->backend_chan >= 0) {
+		chan_at = n;
+		pfd[n].fd = b->backend_chan;
+		pfd[n++].events = POLLIN;
+	}
 	if (s->extra)
 		n_extra = s->extra->fill(s->extra->ctx, pfd + n, UVH_MAX_EXTRA_FDS);
 	if (poll(pfd, (nfds_t)(n + n_extra), timeout) < 0) {
@@ -149,8 +156,10 @@ static int serve_turn(struct uvh_server *s, int busy)
 		memset(pfd, 0, sizeof(pfd));
 	}
 	for (int i = 1; i < n; i++)
-		if ((pfd[i].revents & POLLIN) && drain_kick(pfd[i].fd))
+		if (i != chan_at && (pfd[i].revents & POLLIN) && drain_kick(pfd[i].fd))
 			vu_backend_kick(b, ring_of[i]);
+	if (chan_at > 0 && (pfd[chan_at].revents & (POLLIN | POLLHUP | POLLERR)))
+		work += vu_backend_handle_backend_reply(b);
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 		int rc = uvh_recv_msg(s->conn_fd, &s->rx);
 		if (rc == 0)

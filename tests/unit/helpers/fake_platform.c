@@ -26,6 +26,8 @@ static int fake_backend_send(void *ctx, int chan, const struct vu_msg *msg, stru
 {
 	struct fake_platform *f = ctx;
 	(void)chan;
+	if (f->fail_backend_send)
+		return -f->fail_backend_send;
 	if (f->nbackend_sent < FAKE_MAX_SENT)
 		f->backend_sent[f->nbackend_sent] = *msg;
 	f->nbackend_sent++;
@@ -36,6 +38,34 @@ static int fake_backend_send(void *ctx, int chan, const struct vu_msg *msg, stru
 		reply->hdr.size = 8;
 	}
 	return 0;
+}
+
+static int fake_backend_recv(void *ctx, int chan, struct vu_msg *msg)
+{
+	struct fake_platform *f = ctx;
+	(void)chan;
+	if (f->backend_rx_pos < f->nbackend_rx) {
+		*msg = f->backend_rx[f->backend_rx_pos++];
+		return 0;
+	}
+	return f->backend_rx_err ? f->backend_rx_err : -EAGAIN;
+}
+
+struct vu_msg *fake_backend_reply(struct fake_platform *f, uint32_t request, uint64_t value)
+{
+	struct vu_msg *m;
+
+	if (f->nbackend_rx >= FAKE_MAX_SENT)
+		return NULL;
+	m = &f->backend_rx[f->nbackend_rx++];
+	memset(m, 0, sizeof(*m));
+	for (uint32_t i = 0; i < VU_MAX_FDS; i++)
+		m->fds[i] = -1;
+	m->hdr.request = request;
+	m->hdr.flags = VU_REPLY_FLAGS;
+	m->hdr.size = sizeof(uint64_t);
+	m->p.u64 = value;
+	return m;
 }
 
 struct fake_cookie {
@@ -118,6 +148,7 @@ void fake_platform_init(struct fake_platform *f, int has_fds)
 	f->plat.ctx = f;
 	f->plat.send = fake_send;
 	f->plat.backend_send = fake_backend_send;
+	f->plat.backend_recv = fake_backend_recv;
 	f->plat.map = fake_map;
 	f->plat.unmap = fake_unmap;
 	f->plat.alloc_shared = fake_alloc_shared;

@@ -32,6 +32,12 @@ struct fake_platform {
 	int nsent;
 	struct vu_msg backend_sent[FAKE_MAX_SENT];
 	int nbackend_sent;
+	int fail_backend_send; /* make backend sends fail with this errno if non-zero */
+	/* Messages the "front-end" queued on the backend channel, handed out
+	 * by backend_recv in order; then backend_rx_err, or -EAGAIN if 0. */
+	struct vu_msg backend_rx[FAKE_MAX_SENT];
+	int nbackend_rx, backend_rx_pos;
+	int backend_rx_err;
 	int maps, unmaps, closes, signals, allocs;
 	int fail_map; /* make the next map fail with this errno if non-zero */
 	int signalled_fd[FAKE_MAX_SENT];
@@ -48,5 +54,8 @@ int fake_file_new(struct fake_platform *f, uint64_t size);
 uint8_t *fake_file_ptr(struct fake_platform *f, int fd, uint64_t off);
 /* Number of fake files not yet closed. */
 int fake_open_files(const struct fake_platform *f);
+/* Queue a reply on the backend channel: flags 0x5, a u64 payload. Returns
+ * the message so a test can spoil it. */
+struct vu_msg *fake_backend_reply(struct fake_platform *f, uint32_t request, uint64_t value);
 
 #endif

@@ -8,7 +8,9 @@
  * devices (complete requests with vu_dev_complete()).
  *
  * Life cycle: vu_backend_init() once; vu_backend_handle() per message;
- * vu_backend_poll() every scheduler turn; vu_backend_disconnect() when the
+ * vu_backend_poll() every scheduler turn; vu_backend_handle_backend_reply()
+ * (vu/shmem.h) when the backend channel is readable, for as long as
+ * backend_chan >= 0; vu_backend_disconnect() when the
  * front-end goes away, which releases every fd and mapping and leaves the
  * session ready for the next front-end.
  */
@@ -21,6 +23,7 @@
 #include "vu/device.h"
 #include "vu/memtable.h"
 #include "vu/platform.h"
+#include "vu/shmem.h"
 #include "vu/vq.h"
 #include "vu/wire.h"
 
@@ -51,6 +54,8 @@ struct vu_backend {
 	uint8_t status;
 
 	int backend_chan; /* -1: none */
+	/* SHMEM mappings and requests awaiting a reply (vu/shmem.h). */
+	struct vu_backend_shmem shmem;
 
 	/* Inflight region, ours (GET) or handed in (SET). */
 	int inflight_fd;
@@ -96,7 +101,8 @@ void vu_backend_kick(struct vu_backend *b, uint32_t index);
  * part, and interrupt the driver if it wants one. */
 void vu_dev_complete(struct vu_backend *b, struct vu_vq *vq, uint16_t head, uint32_t written);
 
-/* Tell the front-end the config space changed (BACKEND_REQ channel). */
+/* Tell the front-end the config space changed (BACKEND_REQ channel). No
+ * reply is asked for: QEMU answers with GET_CONFIG on the main channel. */
 int vu_backend_config_changed(struct vu_backend *b);
 
 /* Front-end went away: release all fds and mappings, reset all state. */

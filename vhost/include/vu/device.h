@@ -14,6 +14,7 @@
 struct vu_backend;
 struct vu_vq;
 struct vu_chain;
+struct vu_shmem_done;
 
 struct vu_device_ops {
 	const char *name;    /* "blk", "rng": the --print-capabilities type */
@@ -37,6 +38,16 @@ struct vu_device_ops {
 	int (*handle)(void *dev, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *chain);
 	/* Drop device state on reset or disconnect. May be NULL. */
 	void (*reset)(void *dev);
+
+	/* VIRTIO Shared Memory Regions, indexed by shmid (at most 256); a size
+	 * of 0 leaves that shmid unused. PROTOCOL_F_SHMEM is offered only when
+	 * at least one region is declared. */
+	uint32_t num_shmem;
+	const uint64_t *shmem_sizes;
+	/* The front-end answered a SHMEM_MAP/UNMAP (see vu/shmem.h), or the
+	 * request failed because the backend channel went away. May be NULL:
+	 * vu_backend_shmem_state() answers the same question by polling. */
+	void (*shmem_done)(void *dev, const struct vu_shmem_done *done);
 };
 
 #endif

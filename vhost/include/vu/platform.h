@@ -24,10 +24,18 @@ struct vu_platform {
 	 * front-end channel. Returns 0 or a negative errno. */
 	int (*send)(void *ctx, const struct vu_msg *msg);
 
-	/* Send one message on the backend channel `chan` (the fd received in
-	 * SET_BACKEND_REQ_FD). If `reply` is non-NULL, wait for and store the
-	 * reply. Returns 0 or a negative errno. */
+	/* Send one message, with msg->nfds borrowed fds, on the backend
+	 * channel `chan` (the fd received in SET_BACKEND_REQ_FD). The library
+	 * always passes reply == NULL: waiting here would stall the loop, so
+	 * replies come back through backend_recv instead. (The parameter stays
+	 * so existing platforms keep compiling; a platform may refuse non-NULL.)
+	 * Returns 0 or a negative errno. */
 	int (*backend_send)(void *ctx, int chan, const struct vu_msg *msg, struct vu_msg *reply);
+	/* Take one whole message from the backend channel without waiting:
+	 * 0 with *msg filled (its fds belong to the caller), -EAGAIN when none
+	 * is there, -ECONNRESET on hang-up, or another negative errno. May be
+	 * NULL: then no request that needs a reply is ever sent. */
+	int (*backend_recv)(void *ctx, int chan, struct vu_msg *msg);
 
 	/* Make [offset, offset+len) of `fd` addressable. On success store the
 	 * host pointer of `offset` in *host and a handle for unmap in *cookie.
