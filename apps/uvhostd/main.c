@@ -452,7 +452,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "uvhostd: serving %s on %s%s\n", dev->name,
 		o.socket_path ? o.socket_path : "fd", o.client ? " (client)" : "");
 	rc = uvh_server_run(&server);
-	if (!strcmp(o.device, "blk"))
+	if (!strcmp(o.device, "blk") && !ram_disk)
 		dev_storage_file_close(&storage);
 	if (!strcmp(o.device, "vsock")) {
 		char line[400];

@@ -118,9 +118,9 @@ static void build_virt(struct fdtw *w, bool with_pci)
 	static const uint32_t ecam_reg[] = {0x40, 0x10000000, 0, 0x10000000};
 	static const uint32_t bus_range[] = {0, 0xff};
 	static const uint32_t ranges[] = {
-		0x01000000, 0, 0,	   0, 0x3eff0000, 0, 0x10000,
-		0x02000000, 0, 0x10000000, 0, 0x10000000, 0, 0x2eff0000,
-		0x03000000, 0x80, 0,	   0x80, 0,	   0x80, 0,
+		0x01000000, 0,	  0,	      0,    0x3eff0000, 0,    0x10000,
+		0x02000000, 0,	  0x10000000, 0,    0x10000000, 0,    0x2eff0000,
+		0x03000000, 0x80, 0,	      0x80, 0,		0x80, 0,
 	};
 
 	memset(w, 0, sizeof(*w));
@@ -229,11 +229,14 @@ static int pci_with(const char *name, const uint32_t *cells, unsigned n, struct 
 
 	memset(&W, 0, sizeof(W));
 	w_begin(&W, "");
+	w_prop_u32(&W, "#address-cells", 2);
+	w_prop_u32(&W, "#size-cells", 2);
 	w_begin(&W, "pcie");
 	w_prop_str(&W, "compatible", "pci-host-ecam-generic");
 	w_prop_u32(&W, "#address-cells", strcmp(name, "#address-cells") ? 3 : cells[0]);
 	w_prop_u32(&W, "#size-cells", 2);
-	w_prop_cells(&W, "reg", strcmp(name, "reg") ? ecam_reg : cells, strcmp(name, "reg") ? 4 : n);
+	w_prop_cells(&W, "reg", strcmp(name, "reg") ? ecam_reg : cells,
+		     strcmp(name, "reg") ? 4 : n);
 	if (!strcmp(name, "bus-range"))
 		w_prop_cells(&W, "bus-range", cells, n);
 	w_prop_cells(&W, "ranges", strcmp(name, "ranges") ? ranges : cells,
@@ -313,8 +316,8 @@ static void rejects_bad_headers(void **state)
 	assert_int_equal(init_with(H_LASTCOMP, 18), -ENOTSUP);
 	assert_int_equal(init_with(H_TOTAL, 39), -EINVAL);
 	assert_int_equal(init_with(H_TOTAL, K_FDT_MAX_SIZE + 4), -EINVAL);
-	assert_int_equal(init_with(H_STRUCT, 58), -EINVAL);	/* misaligned */
-	assert_int_equal(init_with(H_STRUCT, 36), -EINVAL);	/* inside the header */
+	assert_int_equal(init_with(H_STRUCT, 58), -EINVAL);	    /* misaligned */
+	assert_int_equal(init_with(H_STRUCT, 36), -EINVAL);	    /* inside the header */
 	assert_int_equal(init_with(H_STRUCT, 0xfffffff0), -EINVAL); /* beyond the blob */
 	assert_int_equal(init_with(H_SZSTRUCT, 0xfffffff0), -EINVAL);
 	assert_int_equal(init_with(H_STRINGS, 0xfffffff0), -EINVAL);
@@ -345,7 +348,13 @@ static int init_tokens(const uint32_t *toks, unsigned n)
 
 static void rejects_bad_structure(void **state)
 {
-	enum { B = K_FDT_BEGIN_NODE, E = K_FDT_END_NODE, P = K_FDT_PROP, N = K_FDT_NOP, X = K_FDT_END };
+	enum {
+		B = K_FDT_BEGIN_NODE,
+		E = K_FDT_END_NODE,
+		P = K_FDT_PROP,
+		N = K_FDT_NOP,
+		X = K_FDT_END
+	};
 	static const uint32_t ok[] = {B, 0, P, 4, 0, 0x11223344, E, X};
 	static const uint32_t no_end[] = {B, 0, E};
 	static const uint32_t open_node[] = {B, 0, X};

@@ -17,6 +17,15 @@
 #define VIRTIO_F_VERSION_1 32u
 #define VIRTIO_F_RING_EVENT_IDX 29u
 
+#define VIRTIO_STATUS_ACKNOWLEDGE 1u
+#define VIRTIO_STATUS_DRIVER 2u
+#define VIRTIO_STATUS_DRIVER_OK 4u
+#define VIRTIO_STATUS_FEATURES_OK 8u
+#define VIRTIO_STATUS_NEEDS_RESET 0x40u
+#define VIRTIO_STATUS_FAILED 0x80u
+
+struct k_pci_func;
+
 struct virtio_pci_dev {
 	uint16_t device_id; /* PCI device id, e.g. 0x1053 for vsock */
 	volatile uint8_t *common;
@@ -26,7 +35,22 @@ struct virtio_pci_dev {
 	volatile uint8_t *device_cfg;
 	uint32_t device_cfg_len;
 	uint64_t features; /* negotiated */
+	/* Filled by virtio_pci_probe(): */
+	uint32_t notify_len; /* bytes of the notify window */
+	uint16_t num_queues;
+	const struct k_pci_func *pci;
 };
+
+/* Fill `d` from PCI function `p` (vendor 0x1af4, device 0x1040..0x107f):
+ * walk its vendor capabilities for the common, notify, ISR and device
+ * config windows (first of each kind), check that each lies inside an
+ * assigned memory BAR, and map those BARs as Device memory. Returns 0,
+ * -ENODEV (not a modern virtio device) or -EINVAL (a capability is missing,
+ * malformed or points outside its BAR). */
+int virtio_pci_probe(struct virtio_pci_dev *d, const struct k_pci_func *p);
+
+/* Device features as offered (all 64 bits). */
+uint64_t virtio_pci_device_features(struct virtio_pci_dev *d);
 
 /* Reset the device (status 0, waits until it reads back 0), then set
  * ACKNOWLEDGE|DRIVER. Returns 0 or -EIO. */
