@@ -1,0 +1,188 @@
+/* The kernel command line: defaults, every key, and every rejection (which
+ * warns, names the word, and leaves the default in place). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kern/bootargs.h"
+#include "kern/log.h"
+
+struct warns {
+	int n;
+	char last_word[64];
+	char last_why[96];
+};
+
+static void on_warn(void *ctx, const char *word, size_t wlen, const char *why)
+{
+	struct warns *w = ctx;
+	w->n++;
+	snprintf(w->last_word, sizeof(w->last_word), "%.*s", (int)wlen, word);
+	snprintf(w->last_why, sizeof(w->last_why), "%s", why);
+}
+
+static int parse(struct k_bootargs *b, struct warns *w, const char *line)
+{
+	memset(w, 0, sizeof(*w));
+	return k_bootargs_parse(b, line, strlen(line), on_warn, w);
+}
+
+static void defaults(void **state)
+{
+	struct k_bootargs b;
+	struct warns w;
+	(void)state;
+
+	assert_int_equal(parse(&b, &w, ""), 0);
+	assert_int_equal(b.log_level, K_LOG_INFO);
+	assert_int_equal(b.ctl_port, K_BOOTARGS_DEFAULT_CTL);
+	assert_int_equal(b.idle_us, K_BOOTARGS_DEFAULT_IDLE_US);
+	assert_false(b.crashtest);
+	assert_int_equal(b.n_vhost, 0);
+	assert_int_equal(k_bootargs_parse(&b, NULL, 0, NULL, NULL), 0);
+	assert_int_equal(k_bootargs_parse(&b, NULL, 3, NULL, NULL), -EINVAL);
+	assert_int_equal(k_bootargs_parse(NULL, "", 0, NULL, NULL), -EINVAL);
+}
+
+static void every_key(void **state)
+{
+	struct k_bootargs b;
+	struct warns w;
+	(void)state;
+
+	assert_int_equal(parse(&b, &w,
+			       "  log=debug\tctl=4000 idle_us=1000 crashtest=1 "
+			       "vhost=5000:blk:64M,5001:rng,5002:blk:4096,5003:blk:2g\n"),
+			 0);
+	assert_int_equal(b.log_level, K_LOG_DEBUG);
+	assert_int_equal(b.ctl_port, 4000);
+	assert_int_equal(b.idle_us, 1000);
+	assert_true(b.crashtest);
+	assert_int_equal(b.n_vhost, 4);
+	assert_int_equal(b.vhost[0].port, 5000);
+	assert_int_equal(b.vhost[0].dev, K_VHOST_DEV_BLK);
+	assert_int_equal(b.vhost[0].size, 64ull << 20);
+	assert_int_equal(b.vhost[1].dev, K_VHOST_DEV_RNG);
+	assert_int_equal(b.vhost[1].size, 0);
+	assert_int_equal(b.vhost[2].size, 4096);
+	assert_int_equal(b.vhost[3].size, 2ull << 30);
+	/* The last word wins; a NUL ends the line early. */
+	assert_int_equal(k_bootargs_parse(&b, "log=err log=warn\0log=debug", 26, NULL, NULL), 0);
+	assert_int_equal(b.log_level, K_LOG_WARN);
+}
+
+static void rejected_words_warn_and_keep_defaults(void **state)
+{
+	static const struct {
+		const char *line, *why;
+	} cases[] = {
+		{"bogus=1", "unknown key"},
+		{"justaword", "not key=value"},
+		{"log=verbose", "log level is err, warn, info or debug"},
+		{"log=", "log level is err, warn, info or debug"},
+		{"ctl=0", "bad ctl port"},
+		{"ctl=4294967295", "bad ctl port"}, /* VMADDR_PORT_ANY */
+		{"ctl=99999999999", "bad ctl port"},
+		{"ctl=12a", "bad ctl port"},
+		{"ctl=-1", "bad ctl port"},
+		{"idle_us=0", "idle_us is 1..1000"},
+		{"idle_us=1001", "idle_us is 1..1000"},
+		{"crashtest=2", "crashtest is 0 or 1"},
+		{"vhost=", "vhost entry needs port:device"},
+		{"vhost=5000", "vhost entry needs port:device"},
+		{"vhost=x:blk", "bad vhost port"},
+		{"vhost=0:blk", "bad vhost port"},
+		{"vhost=5000:net", "unknown vhost device"},
+		{"vhost=5000:blkk", "unknown vhost device"},
+		{"vhost=5000:blk:", "bad vhost size"},
+		{"vhost=5000:blk:0", "bad vhost size"},
+		{"vhost=5000:blk:M", "bad vhost size"},
+		{"vhost=5000:blk:64X", "bad vhost size"},
+		{"vhost=5000:blk:99999999999999999999", "bad vhost size"},
+		{"vhost=5000:blk:17179869184G", "bad vhost size"},
+		{"vhost=5000:blk,5000:rng", "duplicate vhost port"},
+		{"vhost=5000:blk,", "empty vhost entry"},
+		{"vhost=1:rng,2:rng,3:rng,4:rng,5:rng,6:rng,7:rng,8:rng,9:rng",
+		 "too many vhost listeners"},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct k_bootargs b;
+		struct warns w;
+		int r = parse(&b, &w, cases[i].line);
+		if (r != 1 || strcmp(w.last_why, cases[i].why) != 0)
+			fail_msg("'%s': %d warnings, last '%s'", cases[i].line, r, w.last_why);
+		assert_string_equal(w.last_word, cases[i].line);
+		assert_int_equal(b.log_level, K_LOG_INFO);
+		assert_int_equal(b.ctl_port, K_BOOTARGS_DEFAULT_CTL);
+		assert_int_equal(b.idle_us, K_BOOTARGS_DEFAULT_IDLE_US);
+		assert_false(b.crashtest);
+		/* A bad vhost list is dropped whole. */
+		assert_int_equal(b.n_vhost, 0);
+	}
+}
+
+static void good_words_survive_bad_neighbours(void **state)
+{
+	struct k_bootargs b;
+	struct warns w;
+	(void)state;
+
+	assert_int_equal(parse(&b, &w, "x=1 log=err y vhost=5000:rng ctl=nope"), 3);
+	assert_int_equal(b.log_level, K_LOG_ERR);
+	assert_int_equal(b.n_vhost, 1);
+	assert_int_equal(b.ctl_port, K_BOOTARGS_DEFAULT_CTL);
+	/* The control port may not also be a vhost listener. */
+	assert_int_equal(parse(&b, &w, "vhost=1024:rng"), 1);
+	assert_int_equal(b.n_vhost, 0);
+	assert_int_equal(parse(&b, &w, "ctl=7 vhost=7:blk,8:rng"), 1);
+	assert_int_equal(b.n_vhost, 0);
+	/* Without a callback the count is still right. */
+	assert_int_equal(k_bootargs_parse(&b, "a b c", 5, NULL, NULL), 3);
+}
+
+static void numbers(void **state)
+{
+	uint64_t v;
+	uint32_t u;
+	(void)state;
+
+	assert_int_equal(k_bootargs_size("1", 1, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(k_bootargs_size("3k", 2, &v), 0);
+	assert_int_equal(v, 3072);
+	assert_int_equal(k_bootargs_size("16G", 3, &v), 0);
+	assert_int_equal(v, 16ull << 30);
+	assert_int_equal(k_bootargs_size("18446744073709551615", 20, &v), 0);
+	assert_int_equal(v, UINT64_MAX);
+	assert_int_equal(k_bootargs_size("18446744073709551616", 20, &v), -ERANGE);
+	assert_int_equal(k_bootargs_size("17179869184G", 12, &v), -ERANGE);
+	assert_int_equal(k_bootargs_size("", 0, &v), -EINVAL);
+	assert_int_equal(k_bootargs_size("K", 1, &v), -EINVAL);
+	assert_int_equal(k_bootargs_size("1 ", 2, &v), -EINVAL);
+	assert_int_equal(k_bootargs_u32("4294967295", 10, 0, UINT32_MAX, &u), 0);
+	assert_int_equal(u, UINT32_MAX);
+	assert_int_equal(k_bootargs_u32("4294967296", 10, 0, UINT32_MAX, &u), -ERANGE);
+	assert_int_equal(k_bootargs_u32("00000000001", 11, 0, 5, &u), -ERANGE);
+	assert_int_equal(k_bootargs_u32("5", 1, 6, 9, &u), -ERANGE);
+	assert_int_equal(k_bootargs_u32("", 0, 0, 9, &u), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults),
+		cmocka_unit_test(every_key),
+		cmocka_unit_test(rejected_words_warn_and_keep_defaults),
+		cmocka_unit_test(good_words_survive_bad_neighbours),
+		cmocka_unit_test(numbers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
