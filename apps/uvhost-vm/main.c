@@ -6,7 +6,15 @@
  *     -kernel build/aarch64/uvhost.elf -append "log=info ctl=1024" \
  *     -object memory-backend-file,id=w0,mem-path=/dev/shm/w0,size=1M,share=on \
  *     -device ivshmem-plain,memdev=w0 \
- *     -device virtio-rng-pci,disable-legacy=on
+ *     -device virtio-rng-pci,disable-legacy=on \
+ *     -object memory-backend-memfd,id=mem,size=128M,share=on \
+ *     -machine memory-backend=mem \
+ *     -chardev socket,id=vs,path=/tmp/vhost-vsock.sock \
+ *     -device vhost-user-vsock-pci,chardev=vs
+ *
+ * (the vsock device comes from `uvhostd --device vsock --guest-cid 3
+ * --socket-path /tmp/vhost-vsock.sock --uds-path /tmp/v.sock`; vhost-user
+ * needs the guest RAM shared, hence the memfd backend.)
  *
  * Memory map (QEMU virt; addresses from the DTB except where noted):
  *   0x0800_0000      GICv2 distributor, 0x0801_0000 CPU interface
@@ -21,8 +29,9 @@
  *
  * Boot: banner, DTB, console from the DTB, bootargs, RAM, GIC (idle
  * wake-up), PCI enumeration and BAR assignment, virtio-pci probing (and one
- * virtio-rng request when present), ivshmem windows with CRC-32, then
- * "ready in N ms" and the scheduler loop.
+ * virtio-rng request when present), ivshmem windows with CRC-32, the vsock
+ * device and the control service (vsock_service.c), then "ready in N ms"
+ * and the scheduler loop.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -42,6 +51,7 @@
 #include "kern/virtio_pci.h"
 #include "uvm.h"
 #include "virtio_rng.h"
+#include "vsock_service.h"
 
 #ifndef UVHOST_VERSION
 #define UVHOST_VERSION "dev"
@@ -66,6 +76,11 @@ struct virtio_pci_dev *uvm_virtio(uint16_t device_id, unsigned i)
 		if (uvm_vdevs[k].device_id == device_id && i-- == 0)
 			return &uvm_vdevs[k];
 	return NULL;
+}
+
+const struct k_sched *uvm_sched_get(void)
+{
+	return &uvm_sched;
 }
 
 const struct k_bootargs *uvm_args(void)
@@ -232,6 +247,7 @@ int main(void)
 	uvm_add_poller("heartbeat", heartbeat_poll, &hb);
 	/* Services register their pollers here (vsock driver, control
 	 * service, vhost-user listeners) before the loop starts. */
+	uvm_vsock_start();
 
 	k_info("ready in %" PRIu64 " ms", k_now_ns() / 1000000);
 	for (;;) {

@@ -26,6 +26,9 @@ int uvm_add_poller(const char *name, k_poller_fn fn, void *ctx);
  * (0x1053 vsock, 0x1044 rng), or NULL. */
 struct virtio_pci_dev *uvm_virtio(uint16_t device_id, unsigned i);
 
+/* The main loop's scheduler, for reports (the control service's stats). */
+const struct k_sched *uvm_sched_get(void);
+
 /* The parsed kernel command line. */
 const struct k_bootargs *uvm_args(void);
 

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """System tests of the uvhost service-VM unikernel under QEMU (aarch64 virt, TCG).
 
-    run_system.py [--image build/aarch64/uvhost.elf] boot|crash_report
+    run_system.py [--image build/aarch64/uvhost.elf] [--uvhostd build/host/uvhostd] TEST
+    run_system.py --demo      (the same as TEST = demo)
+
+Tests: boot, crash_report, vsock_control, vsock_echo, vsock_many; demo boots
+the VM with the vsock device and two windows and tells what happens.
 
 Exit codes: 0 pass, 1 fail, 77 skipped (no qemu-system-aarch64 or no image).
 
@@ -29,16 +33,23 @@ CRC-32 and gives the matching -object/-device arguments. A new test is a
 function taking the parsed args and returning nothing (raise TestFailure).
 """
 import argparse
+import contextlib
 import os
 import queue
 import random
 import re
+import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zlib
+
+from vsock_host import (CTL_PORT, ECHO_LINE, MiB, EchoLines, LineClient, VsockDevice,
+                        VsockError, echo_stream)
 
 SKIP = 77
 QEMU = "qemu-system-aarch64"
@@ -66,6 +77,13 @@ class ShmWindow:
                 "memory-backend-file,id=%s,mem-path=%s,size=%d,share=on"
                 % (self.id, self.path, self.size),
                 "-device", "ivshmem-plain,memdev=%s" % self.id]
+
+    def rewrite(self, seed):
+        """New contents, written through the file the VM maps."""
+        data = random.Random(seed).randbytes(self.size)
+        with open(self.path, "r+b") as f:
+            f.write(data)
+        self.crc = zlib.crc32(data)
 
     def remove(self):
         try:
@@ -127,6 +145,22 @@ class UvhostVM:
             m = rx.search(line)
             if m:
                 return m
+
+    def drain(self, settle=0.2):
+        """Collect the console lines printed so far (waiting `settle`
+        seconds for stragglers) without expecting any."""
+        deadline = time.monotonic() + settle
+        while True:
+            try:
+                line = self._q.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return
+            if line is None:
+                self._q.put(None)  # wait_for() must still see the exit
+                return
+            self.lines.append(line)
+            if self.echo:
+                print("  | " + line)
 
     def find_all(self, pattern):
         rx = re.compile(pattern)
@@ -219,7 +253,321 @@ def test_crash_report(args):
         check(not vm.find_all(r"ready in"), "a crashing boot never reports ready")
 
 
-TESTS = {"boot": test_boot, "crash_report": test_crash_report}
+# ------------------------------------------------------------------ vsock --
+# The VM's control service over virtio-vsock: uvhostd serves the device
+# (vhost-user-vsock-pci) and its hybrid-vsock Unix socket is the host end.
+
+VSOCK_CID = 3
+
+
+@contextlib.contextmanager
+def vsock_vm(args, windows=(), echo=True, append="log=info ctl=%d" % CTL_PORT):
+    """uvhostd --device vsock, then the VM with the vsock device and the
+    given ShmWindows; yields (vm, dev) once the VM printed "ready"."""
+    if not args.uvhostd or not os.access(args.uvhostd, os.X_OK):
+        raise TestFailure("no uvhostd binary at %r (build the host tree, or --uvhostd)"
+                          % args.uvhostd)
+    workdir = tempfile.mkdtemp(prefix="uvhost-sys-vsock-")
+    dev = VsockDevice(args.uvhostd, workdir, cid=VSOCK_CID)
+    vm = None
+    try:
+        dev.start()
+        extra = dev.qemu_args()
+        for w in windows:
+            extra += w.qemu_args()
+        vm = UvhostVM(args.image, append, extra, echo=echo)
+        vm.start()
+        vm.wait_for(r"uvhost service VM \S+", 30)
+        m = vm.wait_for(r"I: vsock: guest cid (\d+), queues rx (\d+) tx (\d+)")
+        check(int(m.group(1)) == VSOCK_CID, "guest cid %s, uvhostd gives %d"
+              % (m.group(1), VSOCK_CID))
+        vm.wait_for(r"I: vsock: listening on port %d" % CTL_PORT)
+        m = vm.wait_for(r"ready in (\d+) ms")
+        vm.ready_ms = int(m.group(1))
+        vm.ready_wall_ms = (time.monotonic() - vm.t0) * 1000
+        print("boot-to-ready: %d ms (guest counter), %d ms wall clock on the host"
+              % (vm.ready_ms, vm.ready_wall_ms))
+        yield vm, dev
+        vm.drain()
+        errors = vm.find_all(r"\] E: |\] W: |PANIC|CRASH")
+        check(not errors, "errors on the console: %s" % [e.string for e in errors])
+        check(dev.proc.poll() is None, "uvhostd died: %s" % dev.log_tail())
+    except (VsockError, OSError) as e:
+        raise TestFailure("%s: %s\nuvhostd log tail:\n%s" % (type(e).__name__, e,
+                                                              dev.log_tail()))
+    finally:
+        if vm:
+            vm.stop()
+        dev.stop()
+        if args.keep:
+            print("kept %s" % workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def ctl(dev):
+    return LineClient(dev.connect(CTL_PORT))
+
+
+def check_stats_sane(st, where):
+    for k in ("sched_turns", "vsock_rx_packets", "vsock_tx_packets", "vsock_conns_total",
+              "vsock_errors", "pool_vsock_conns_used", "pool_vsock_conns_max",
+              "pool_control_clients_used", "pool_control_clients_max", "control_lines",
+              "control_stalls", "windows"):
+        check(k in st, "%s: stats has no %s (%s)" % (where, k, sorted(st)))
+    check(st["sched_turns"] > 0 and st["sched_busy_turns"] <= st["sched_turns"],
+          "%s: scheduler counters %d busy of %d turns" % (where, st["sched_busy_turns"],
+                                                          st["sched_turns"]))
+    check(1 <= st["pool_vsock_conns_used"] <= st["pool_vsock_conns_max"],
+          "%s: vsock pool %d of %d" % (where, st["pool_vsock_conns_used"],
+                                       st["pool_vsock_conns_max"]))
+    check(1 <= st["pool_control_clients_used"] <= st["pool_control_clients_max"],
+          "%s: control pool %d of %d" % (where, st["pool_control_clients_used"],
+                                         st["pool_control_clients_max"]))
+    check(st["vsock_conns_total"] >= st["pool_vsock_conns_used"],
+          "%s: %d connections ever, %d open" % (where, st["vsock_conns_total"],
+                                                st["pool_vsock_conns_used"]))
+    check(st["vsock_errors"] == 0, "%s: %d vsock protocol errors" % (where, st["vsock_errors"]))
+    check(st["vsock_rx_packets"] > 0 and st["vsock_tx_packets"] > 0,
+          "%s: packet counters %d rx %d tx" % (where, st["vsock_rx_packets"],
+                                               st["vsock_tx_packets"]))
+
+
+def check_windows(c, windows, where):
+    got = c.windows()
+    check(len(got) == len(windows), "%s: %d windows reported, host made %d"
+          % (where, len(got), len(windows)))
+    for (i, base, size, crc), w in zip(got, windows):
+        check(size == w.size, "%s: window %d size %d, host made %d" % (where, i, size, w.size))
+        check(crc == w.crc, "%s: window %d crc32 %08x, host computes %08x"
+              % (where, i, crc, w.crc))
+        print("window %d: base %#x size %d crc32 %08x (host %08x)" % (i, base, size, crc, w.crc))
+    return got
+
+
+def test_vsock_control(args):
+    windows = [ShmWindow("w0", 1 << 20, 11), ShmWindow("w1", 2 << 20, 12)]
+    try:
+        with vsock_vm(args, windows) as (vm, dev):
+            c = ctl(dev)
+            banner = vm.find_all(r"uvhost service VM (\S+)")[0].group(1)
+            v = c.cmd("version")
+            check(v == "uvhost " + banner, "version %r, the banner says %r" % (v, banner))
+            print("version: %s" % v)
+            st = c.stats()
+            check_stats_sane(st, "stats")
+            check(st["windows"] == 2, "stats: %d windows" % st["windows"])
+            check(st["control_lines"] >= 2, "stats: %d lines counted after version and stats"
+                  % st["control_lines"])
+            check_windows(c, windows, "windows")
+            # The host rewrites window 1 through its file; the VM must see it.
+            windows[1].rewrite(99)
+            check_windows(c, windows, "windows after the host rewrote window 1")
+            check(c.cmd("echo hello") == "hello", "echo hello")
+            check(c.cmd("echo") == "", "a bare echo answers an empty line")
+            r = c.cmd("frobnicate now")
+            check(r.startswith("ERR "), "unknown command answered %r" % r)
+            r = c.cmd("echo " + "x" * 6000)
+            check(r == "ERR line too long", "a 6005-byte line answered %r" % r[:40])
+            # Exactly the limit (4096 bytes before the newline) still works.
+            t = "y" * (4096 - 5)
+            check(c.cmd("echo " + t) == t, "a 4096-byte line is echoed")
+            check(c.cmd("version") == v, "the connection works after a too-long line")
+            st2 = c.stats()
+            check_stats_sane(st2, "stats again")
+            check(st2["control_lines"] >= st["control_lines"] + 7,
+                  "control_lines %d -> %d after 7 more lines" % (st["control_lines"],
+                                                                  st2["control_lines"]))
+            check(st2["vsock_rx_bytes"] > st["vsock_rx_bytes"], "rx bytes grew")
+            c.close()
+    finally:
+        for w in windows:
+            w.remove()
+
+
+def stats_now(dev):
+    c = ctl(dev)
+    try:
+        return c.stats()
+    finally:
+        c.close()
+
+
+def test_vsock_echo(args):
+    total = args.echo_mib * MiB
+    with vsock_vm(args) as (vm, dev):
+        base = stats_now(dev)
+        s = dev.connect(CTL_PORT)
+        r = echo_stream(s, total, corrupt_expect=args.inject_mismatch)
+        s.close()
+        print("echo, full speed: %d lines of %d bytes, %d bytes back, crc32 %08x = %08x, "
+              "%.2f s: %.2f MiB/s, %.0f lines/s"
+              % (r["lines"], ECHO_LINE, r["bytes"], r["crc_recv"], r["crc_sent"], r["seconds"],
+                 r["mib_s"], r["lines_s"]))
+        mid = stats_now(dev)
+        s = dev.connect(CTL_PORT)
+        r2 = echo_stream(s, total, slow_s=args.slow_s, seed=8)
+        s.close()
+        print("echo, slow reader for %.1f s: %d lines, crc32 %08x = %08x, %.2f s: %.2f MiB/s"
+              % (args.slow_s, r2["lines"], r2["crc_recv"], r2["crc_sent"], r2["seconds"],
+                 r2["mib_s"]))
+        end = stats_now(dev)
+        check_stats_sane(end, "stats after echo")
+        check(end["control_stalls"] > mid["control_stalls"],
+              "control_stalls %d -> %d: the slow reader never backed the replies up"
+              % (mid["control_stalls"], end["control_stalls"]))
+        moved = end["vsock_rx_bytes"] - base["vsock_rx_bytes"]
+        check(moved >= 2 * total, "vsock_rx_bytes grew by %d, sent %d" % (moved, 2 * total))
+        print("stalls: control %d (slow phase %d), vsock credit %d; vsock rx %d tx %d bytes"
+              % (end["control_stalls"], end["control_stalls"] - mid["control_stalls"],
+                 end["vsock_credit_stalls"], end["vsock_rx_bytes"], end["vsock_tx_bytes"]))
+
+
+def test_vsock_many(args, nconn=16, nlines=300):
+    with vsock_vm(args) as (vm, dev):
+        base = stats_now(dev)
+        check_stats_sane(base, "baseline stats")
+        socks = [dev.connect(CTL_PORT) for _ in range(nconn)]
+        errors = []
+        start = threading.Barrier(nconn)
+        done = [0] * nconn
+
+        def one(k):
+            rnd = random.Random(100 + k)
+            lines = EchoLines(3000, seed=200 + k)
+            c = LineClient(socks[k])
+            try:
+                start.wait(10)
+                sent = got = 0
+                lens = [rnd.randint(1, 3000) for _ in range(nlines)]
+                while got < nlines:
+                    while sent < nlines and sent - got < 8:
+                        c.sock.sendall(b"echo " + lines.text(sent, lens[sent]) + b"\n")
+                        sent += 1
+                    ln = c.readline().encode()
+                    if ln != lines.text(got, lens[got]):
+                        raise VsockError("conn %d reply %d differs (%d bytes, want %d)"
+                                         % (k, got, len(ln), lens[got]))
+                    got += 1
+                done[k] = got
+            except (OSError, VsockError, threading.BrokenBarrierError) as e:
+                errors.append("conn %d: %s" % (k, e))
+            finally:
+                c.close()
+
+        t0 = time.monotonic()
+        ts = [threading.Thread(target=one, args=(k,)) for k in range(nconn)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        dt = time.monotonic() - t0
+        check(not errors, "; ".join(errors))
+        check(sum(done) == nconn * nlines, "%d of %d replies" % (sum(done), nconn * nlines))
+        print("%d connections x %d echo lines (1..3000 bytes), all verified in %.2f s"
+              % (nconn, nlines, dt))
+        clean = stats_now(dev)
+        check_stats_sane(clean, "stats after the echo connections")
+        # Peers that vanish with replies pending: the host closes while the VM
+        # still has data for it (uvhostd resets the connection). Late packets
+        # of such a connection may cross the reset, so vsock_errors is only
+        # reported from here on, not required to stay 0.
+        for k in range(4):
+            s = dev.connect(CTL_PORT)
+            s.settimeout(1)
+            try:
+                s.sendall((b"echo " + b"z" * 4000 + b"\n") * 200)
+            except socket.timeout:
+                pass  # backpressure: the VM stopped reading, as it should
+            s.close()
+        # Closes take a round trip (SHUTDOWN, RST): poll for the baseline.
+        deadline = time.monotonic() + 10
+        while True:
+            st = stats_now(dev)
+            back = (st["pool_vsock_conns_used"] == base["pool_vsock_conns_used"] and
+                    st["pool_control_clients_used"] == base["pool_control_clients_used"])
+            if back or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        check_stats_sane(dict(st, vsock_errors=0), "stats after the connections closed")
+        check(back, "pools not back at baseline: vsock %d (baseline %d), control %d "
+              "(baseline %d)" % (st["pool_vsock_conns_used"], base["pool_vsock_conns_used"],
+                                 st["pool_control_clients_used"],
+                                 base["pool_control_clients_used"]))
+        check(st["vsock_conns_total"] >= base["vsock_conns_total"] + nconn + 6,
+              "vsock_conns_total %d -> %d" % (base["vsock_conns_total"],
+                                             st["vsock_conns_total"]))
+        print("pools back at baseline: vsock conns %d, control clients %d; %d connections "
+              "so far, peak control clients %d of %d; after 4 abrupt closes: %d RST received, "
+              "%d sent, %d late packets refused"
+              % (st["pool_vsock_conns_used"], st["pool_control_clients_used"],
+                 st["vsock_conns_total"], nconn + 1, st["pool_control_clients_max"],
+                 st["vsock_rst_received"], st["vsock_rst_sent"], st["vsock_errors"]))
+
+
+def demo(args):
+    """The story for `make demo`: boot, console, then the control service."""
+    def section(title):
+        print("\n== %s %s" % (title, "=" * max(0, 72 - len(title))))
+
+    windows = [ShmWindow("w0", 1 << 20, 21), ShmWindow("w1", 4 << 20, 22)]
+    try:
+        with vsock_vm(args, windows, echo=False) as (vm, dev):
+            vm.drain(0.3)
+            section("service VM console (QEMU aarch64 virt, TCG)")
+            for ln in vm.lines:
+                if ln.strip():
+                    print("  " + ln)
+            c = ctl(dev)
+            section("control service over vsock (hybrid socket %s, port %d)"
+                    % (dev.uds_path, CTL_PORT))
+            print("  > version\n  %s" % c.cmd("version"))
+            print("  > windows")
+            print("  %-3s %-14s %9s  %-8s  %-8s" % ("#", "base", "size", "VM crc", "host crc"))
+            for (i, base, size, crc), w in zip(c.windows(), windows):
+                print("  %-3d %#-14x %9d  %08x  %08x  %s"
+                      % (i, base, size, crc, w.crc, "match" if crc == w.crc else "MISMATCH"))
+                check(crc == w.crc and size == w.size, "window %d differs from the host" % i)
+            windows[0].rewrite(23)
+            i, _, _, crc = c.windows()[0]
+            print("  (host rewrites window 0 through %s)\n  > windows -> window 0 crc %08x, "
+                  "host %08x: %s" % (windows[0].path, crc, windows[0].crc,
+                                     "match" if crc == windows[0].crc else "MISMATCH"))
+            check(crc == windows[0].crc, "the VM did not see the host's write")
+            s = dev.connect(CTL_PORT)
+            r = echo_stream(s, args.demo_echo_mib * MiB)
+            s.close()
+            print("  > echo <4090 bytes> x %d (pipelined)\n  %d MiB back in %.2f s: %.1f MiB/s, "
+                  "%.0f lines/s, crc32 %08x (host sent %08x)"
+                  % (r["lines"], args.demo_echo_mib, r["seconds"], r["mib_s"], r["lines_s"],
+                     r["crc_recv"], r["crc_sent"]))
+            st = c.stats()
+            c.close()
+            print("  > stats")
+            for k in sorted(st):
+                print("    %-28s %d" % (k, st[k]))
+            vm.drain()
+            text, data, bss = image_sizes(args.image)
+            section("summary")
+            print("  image      %s: text %d, data %d, bss %d bytes" % (args.image, text, data,
+                                                                      bss))
+            print("  boot       ready in %d ms (guest clock), %d ms wall clock"
+                  % (vm.ready_ms, vm.ready_wall_ms))
+            print("  windows    %d, CRC-32 equal to the host's, a host write seen"
+                  % len(windows))
+            print("  echo       %.1f MiB/s through virtio-vsock + uvhostd" % r["mib_s"])
+            print("  vsock      %d packets in, %d out, %d protocol errors"
+                  % (st["vsock_rx_packets"], st["vsock_tx_packets"], st["vsock_errors"]))
+            print("  uvhostd    " + " ".join(shlex.quote(x) for x in dev.argv))
+            print("  qemu       " + " ".join(shlex.quote(x) for x in vm.argv))
+    finally:
+        for w in windows:
+            w.remove()
+
+
+TESTS = {"boot": test_boot, "crash_report": test_crash_report,
+         "vsock_control": test_vsock_control, "vsock_echo": test_vsock_echo,
+         "vsock_many": test_vsock_many, "demo": demo}
 
 
 def main():
@@ -227,8 +575,23 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--image", default=os.path.join(here, "..", "..", "build", "aarch64",
                                                    "uvhost.elf"))
-    ap.add_argument("test", choices=sorted(TESTS))
+    ap.add_argument("--uvhostd", default=os.path.join(here, "..", "..", "build", "host",
+                                                     "uvhostd"),
+                    help="uvhostd serving the vsock device (vsock tests)")
+    ap.add_argument("--echo-mib", type=int, default=32, help="vsock_echo: MiB per run")
+    ap.add_argument("--slow-s", type=float, default=3.0,
+                    help="vsock_echo: seconds the host reads slowly")
+    ap.add_argument("--inject-mismatch", action="store_true",
+                    help="vsock_echo: expect one wrong byte (the test must then fail)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--demo-echo-mib", type=int, default=8, help="demo: MiB echoed")
+    ap.add_argument("--demo", action="store_true", help="same as the test name 'demo'")
+    ap.add_argument("test", nargs="?", choices=sorted(TESTS))
     args = ap.parse_args()
+    if args.demo:
+        args.test = "demo"
+    if not args.test:
+        ap.error("name a test, or --demo")
     if not shutil.which(QEMU):
         print("SKIP: %s not installed" % QEMU)
         return SKIP
