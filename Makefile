@@ -1,7 +1,7 @@
 # uvhost: the three verbs users need. Everything else is CMake and ctest.
 #   make         build everything (daemon at build/host/uvhostd)
 #   make check   install what is missing, build, run every test through ctest
-#   make demo    install what is missing, build, run the hosted demo
+#   make demo    install what is missing, build, boot the service VM, run the hosted demo
 BUILD  ?= build/host
 VMBUILD ?= build/aarch64
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
@@ -25,6 +25,7 @@ check: setup all
 	cd $(BUILD) && ctest --output-on-failure -j2 --timeout 600
 
 demo: setup all
+	python3 tests/system/run_system.py --demo --image $(VMBUILD)/uvhost.elf --uvhostd $(BUILD)/uvhostd
 	python3 tests/interop/run_interop.py blk --backend uvhostd --uvhostd $(BUILD)/uvhostd --demo
 
 format:
