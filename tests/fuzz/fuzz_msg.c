@@ -18,11 +18,14 @@
  *   bit 3 no_inflight, bits 4-7 max_mem_slots / 2 (0: default).
  * fdspec: bits 0-3 fds attached (at most VU_MAX_FDS), each a fresh zeroed
  *   fake file of 4 KiB << (bits 4-7 % 5) bytes, so maps succeed sometimes.
+ * The fd-less transport (config bit 0) has two 64 KiB windows instead, which
+ *   regions reach with mmap_offset = window << 40 | offset (WINDOW_ADDR).
  * Harness requests (never sent to the back-end) let the driver side act:
- *   FUZZ_POKE       write the payload into fake file (fdspec % (files + 1))
- *                   at offset `flags`: guest memory, rings, inflight records;
- *                   index `files` means the next file a message brings, so a
- *                   region can hold data before the back-end first sees it;
+ *   FUZZ_POKE       write the payload at offset `flags` into target
+ *                   fdspec % (windows + files + 1): the windows first, then
+ *                   the fake files (guest memory, rings, inflight records);
+ *                   the last index means the next file a message brings, so
+ *                   a region can hold data before the back-end first sees it;
  *   FUZZ_KICK       vu_backend_kick(flags);
  *   FUZZ_CONFIG     vu_backend_config_changed();
  *   FUZZ_DISCONNECT the front-end hangs up.
@@ -49,6 +52,8 @@
 
 #define REC_HDR 11u
 #define DISK_BYTES (64u * 1024u)
+#define WINDOW_BYTES (64u * 1024u)
+#define NOFD_WINDOWS 2
 #define POLL_BUDGET 8
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -102,8 +107,18 @@ static void disconnect(void)
 static void poke(uint32_t offset, uint8_t which, const uint8_t *src, size_t len)
 {
 	struct fake_file *ff;
-	int i = which % (g_fp.nfiles + 1);
+	int i = which % (g_fp.nwindows + g_fp.nfiles + 1);
 
+	if (i < g_fp.nwindows) {
+		ff = &g_fp.windows[i];
+		if (offset >= ff->size)
+			return;
+		if (len > ff->size - offset)
+			len = (size_t)(ff->size - offset);
+		memcpy(ff->data + offset, src, len);
+		return;
+	}
+	i -= g_fp.nwindows;
 	if (i == g_fp.nfiles) {
 		if (offset >= sizeof(g_next))
 			return;
@@ -132,6 +147,10 @@ static void setup(uint8_t cfg_byte)
 	};
 
 	fake_platform_init(&g_fp, !(cfg_byte & 1));
+	if (cfg_byte & 1)
+		for (int i = 0; i < NOFD_WINDOWS; i++)
+			if (fake_window_new(&g_fp, WINDOW_BYTES) != i)
+				abort();
 	memset(g_disk, 0, sizeof(g_disk));
 	dev_storage_ram(&g_store, g_disk, sizeof(g_disk), false);
 	if (dev_blk_init(&g_blk, &g_store, 2, "fuzz") != 0)

@@ -382,6 +382,15 @@ static void mem_file(struct fx *f)
 	rings_init(f);
 }
 
+/* fd-less transport: guest memory is window 0 (test_backend_nofd.c covers
+ * the window rules). */
+static void mem_window(struct fx *f)
+{
+	assert_int_equal(fake_window_new(&f->fp, MEM_SIZE), 0);
+	f->mem = fake_window_ptr(&f->fp, 0, 0);
+	rings_init(f);
+}
+
 /* Guest memory as one ADD_MEM_REG; the back-end closes the fd after mapping. */
 static void add_memory(struct fx *f)
 {
@@ -398,16 +407,21 @@ static void add_memory(struct fx *f)
 static void set_mem_table(struct fx *f)
 {
 	struct vu_msg *m;
+	bool fds = f->fp.plat.has_fds;
 
-	if (f->mem_fd < 0)
+	if (!fds)
+		mem_window(f);
+	else if (f->mem_fd < 0)
 		mem_file(f);
 	m = mk(f, VU_REQ_SET_MEM_TABLE, 8 + sizeof(struct vu_mem_region));
 	m->p.mem_table.nregions = 1;
 	m->p.mem_table.regions[0] =
 		(struct vu_mem_region){.gpa = MEM_GPA, .size = MEM_SIZE, .uaddr = MEM_UADDR};
-	with_fd(m, f->mem_fd);
+	if (fds)
+		with_fd(m, f->mem_fd);
 	assert_int_equal(handle(f), 0);
-	assert_false(fd_open(f, f->mem_fd));
+	if (fds)
+		assert_false(fd_open(f, f->mem_fd));
 }
 
 /* Put guest memory in an mmap'd buffer that a test can make inaccessible. */

@@ -556,6 +556,107 @@ static void test_backend_request_names(void **state)
 	assert_string_equal(vu_backend_request_name(0xffffffffu), "UNKNOWN");
 }
 
+/* ---- the fd-less transport ---------------------------------------------- */
+
+static void expect_nofd_reject(const struct vu_msg *m, int err, const char *field)
+{
+	const char *why = NULL;
+
+	assert_int_equal(vu_msg_check_transport(m, ALL_PF, true, false, &why), err);
+	assert_non_null(why);
+	assert_non_null(strstr(why, field));
+}
+
+static int check_nofd(const struct vu_msg *m)
+{
+	const char *why;
+
+	return vu_msg_check_transport(m, ALL_PF, true, false, &why);
+}
+
+static void test_nofd_any_fd_refused(void **state)
+{
+	(void)state;
+	expect_nofd_reject(mk(VU_REQ_ADD_MEM_REG, 40, 1), -EINVAL, "fds: the fd-less");
+	expect_nofd_reject(mk(VU_REQ_REM_MEM_REG, 40, 1), -EINVAL, "fds: the fd-less");
+	expect_nofd_reject(mk(VU_REQ_SET_VRING_KICK, 8, 1), -EINVAL, "fds: the fd-less");
+	expect_nofd_reject(mk(VU_REQ_SET_MEM_TABLE, 8 + 32, 1), -EINVAL, "fds: the fd-less");
+}
+
+static void test_nofd_add_mem_reg_without_fd_accepted(void **state)
+{
+	(void)state;
+	assert_int_equal(check_nofd(mk(VU_REQ_ADD_MEM_REG, 40, 0)), 0);
+	assert_int_equal(check_nofd(mk(VU_REQ_SET_MEM_TABLE, 8 + 2 * 32, 0)), 0);
+	/* The size rule still holds. */
+	expect_nofd_reject(mk(VU_REQ_ADD_MEM_REG, 32, 0), -EINVAL, "size");
+}
+
+static void test_nofd_backend_req_takes_u64(void **state)
+{
+	(void)state;
+	assert_int_equal(check_nofd(mk(VU_REQ_SET_BACKEND_REQ_FD, 8, 0)), 0);
+	expect_nofd_reject(mk(VU_REQ_SET_BACKEND_REQ_FD, 0, 0), -EINVAL, "size: fd-less form");
+	expect_nofd_reject(mk(VU_REQ_SET_BACKEND_REQ_FD, 4, 0), -EINVAL, "size: fd-less form");
+	expect_nofd_reject(mk(VU_REQ_SET_BACKEND_REQ_FD, 16, 0), -EINVAL, "size: fd-less form");
+	/* ...and the fd transport keeps its form: no payload. */
+	expect_reject(mk(VU_REQ_SET_BACKEND_REQ_FD, 8, 1), ALL_PF, true, -EINVAL, "size");
+}
+
+static void test_nofd_fd_only_request_refused(void **state)
+{
+	(void)state;
+	expect_nofd_reject(mk(VU_REQ_SET_INFLIGHT_FD, sizeof(struct vu_inflight_msg), 0),
+			   -EOPNOTSUPP, "needs an fd");
+}
+
+static void test_nofd_feature_gating_still_applies(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(
+		vu_msg_check_transport(mk(VU_REQ_ADD_MEM_REG, 40, 0), 0, true, false, &why),
+		-EOPNOTSUPP);
+	assert_non_null(strstr(why, "protocol feature"));
+	assert_int_equal(
+		vu_msg_check_transport(mk(VU_REQ_SET_BACKEND_REQ_FD, 8, 0), 0, true, false, &why),
+		-EOPNOTSUPP);
+}
+
+/* Every request that needs an fd either has an fd-less form or is refused
+ * on that transport: none slips through with fds[0] == -1. */
+static void test_nofd_forms_cover_fd_requests(void **state)
+{
+	(void)state;
+	for (uint32_t req = 1; req < VU_REQ_MAX; req++) {
+		const struct vu_msg_rule *r = vu_msg_rule(req);
+		struct vu_msg *m;
+
+		if (!r->supported || r->min_fds == 0)
+			continue;
+		m = mk(req, r->nofd == VU_NOFD_U64 ? 8 : r->min_size, 0);
+		if (r->nofd == VU_NOFD_PLAIN)
+			assert_int_equal(check_nofd(m), -EOPNOTSUPP);
+		else
+			assert_int_equal(check_nofd(m), 0);
+	}
+	assert_int_equal(vu_msg_rule(VU_REQ_ADD_MEM_REG)->nofd, VU_NOFD_WINDOW);
+	assert_int_equal(vu_msg_rule(VU_REQ_SET_MEM_TABLE)->nofd, VU_NOFD_WINDOW);
+	assert_int_equal(vu_msg_rule(VU_REQ_SET_BACKEND_REQ_FD)->nofd, VU_NOFD_U64);
+}
+
+static void test_nofd_header_rules_unchanged(void **state)
+{
+	struct vu_msg *m = mk(VU_REQ_GET_FEATURES, 0, 0);
+
+	(void)state;
+	m->hdr.flags = VU_VERSION | VU_FLAG_REPLY;
+	expect_nofd_reject(m, -EPROTO, "flags");
+	expect_nofd_reject(mk(VU_REQ_SET_LOG_BASE, 16, 0), -EOPNOTSUPP, "not implemented");
+	expect_nofd_reject(mk(0, 0, 0), -EOPNOTSUPP, "unknown");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +707,13 @@ int main(void)
 		cmocka_unit_test(test_rule_outside_table_is_null),
 		cmocka_unit_test(test_request_name_unknown),
 		cmocka_unit_test(test_backend_request_names),
+		cmocka_unit_test(test_nofd_any_fd_refused),
+		cmocka_unit_test(test_nofd_add_mem_reg_without_fd_accepted),
+		cmocka_unit_test(test_nofd_backend_req_takes_u64),
+		cmocka_unit_test(test_nofd_fd_only_request_refused),
+		cmocka_unit_test(test_nofd_feature_gating_still_applies),
+		cmocka_unit_test(test_nofd_forms_cover_fd_requests),
+		cmocka_unit_test(test_nofd_header_rules_unchanged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,7 +119,7 @@ uint64_t vu_backend_offered_protocol_features(const struct vu_backend *b)
 	if (b->plat->has_fds && !b->cfg.no_inflight)
 		pf |= VU_BIT(VU_PF_INFLIGHT_SHMFD);
 	if (!b->plat->has_fds)
-		pf |= VU_BIT(VU_PF_INBAND_NOTIFICATIONS);
+		pf |= VU_BIT(VU_PF_INBAND_NOTIFICATIONS) | VU_BIT(VU_PF_WINDOW_ADDR);
 	/* SHMEM rides on the REPLY_ACK and BACKEND_REQ offered above, and on a
 	 * platform that can read replies without stalling its loop. */
 	if (vu_shmem_offered(b->dev) && b->plat->backend_recv)
@@ -228,7 +228,15 @@ static int conclude(struct vu_backend *b, struct vu_msg *msg, const struct vu_ms
 	}
 	if (wants_ack(b, msg)) {
 		int src = vu_reply_u64(b, msg, rc < 0 ? (uint64_t)-rc : 0);
-		return src < 0 ? src : 0;
+
+		if (src < 0)
+			return src;
+		if (rc < 0 && b->close_after_reply) {
+			vu_logf(b, VU_LOG_ERR, "%s refused; closing the connection",
+				vu_request_name(msg->hdr.request));
+			return rc;
+		}
+		return 0;
 	}
 	if (rc < 0)
 		vu_logf(b, VU_LOG_ERR, "%s failed (%d) and no REPLY_ACK was asked; closing",
@@ -243,9 +251,10 @@ int vu_backend_handle(struct vu_backend *b, struct vu_msg *msg)
 	int rc;
 
 	b->n_msgs++;
+	b->close_after_reply = false;
 	if (b->cfg.trace)
 		trace(b, msg);
-	rc = vu_msg_check(msg, b->pfeatures, b->owner, &why);
+	rc = vu_msg_check_transport(msg, b->pfeatures, b->owner, b->plat->has_fds, &why);
 	if (rc == 0 && handlers[msg->hdr.request])
 		rc = handlers[msg->hdr.request](b, msg);
 	else if (rc == 0)
@@ -259,12 +268,46 @@ int vu_backend_handle(struct vu_backend *b, struct vu_msg *msg)
 	return conclude(b, msg, rule, rc);
 }
 
+/* fd-less transport with INBAND_NOTIFICATIONS and a backend channel: ring
+ * events go in-band. The fd transport never does this, even when asked:
+ * there the eventfds are the only notification QEMU listens to. */
+static bool inband_up(const struct vu_backend *b)
+{
+	return !b->plat->has_fds && b->backend_chan >= 0 &&
+	       (b->pfeatures & VU_BIT(VU_PF_INBAND_NOTIFICATIONS)) &&
+	       (b->pfeatures & VU_BIT(VU_PF_BACKEND_REQ));
+}
+
+/* No NEED_REPLY: a call per completion batch must never stall the loop,
+ * and the spec gives num no meaning yet (reserved, 0). */
+static int send_inband(struct vu_backend *b, uint32_t request, const struct vu_vq *vq)
+{
+	struct vu_msg m;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.request = request;
+	m.hdr.flags = VU_VERSION;
+	m.hdr.size = sizeof(struct vu_vring_state);
+	m.p.state.index = vq->index;
+	m.p.state.num = 0;
+	rc = b->plat->backend_send(b->plat->ctx, b->backend_chan, &m, NULL);
+	if (rc < 0) {
+		b->n_inband_fail++;
+		vu_logf(b, VU_LOG_WARN, "ring %u: in-band %s not sent (%d)", vq->index,
+			vu_backend_request_name(request), rc);
+	}
+	return rc;
+}
+
 static void ring_error(struct vu_backend *b, struct vu_vq *vq, int rc)
 {
 	vu_logf(b, VU_LOG_ERR, "ring %u: malformed chain or unmapped ring (%d); ring stopped",
 		vq->index, rc);
 	if (vq->err_fd >= 0)
 		b->plat->signal(b->plat->ctx, vq->err_fd);
+	else if (inband_up(b) && send_inband(b, VU_BREQ_VRING_ERR, vq) == 0)
+		b->n_inband_errs++;
 }
 
 static void notify(struct vu_backend *b, struct vu_vq *vq)
@@ -273,6 +316,8 @@ static void notify(struct vu_backend *b, struct vu_vq *vq)
 		return;
 	if (vq->call_fd >= 0)
 		b->plat->signal(b->plat->ctx, vq->call_fd);
+	else if (inband_up(b) && send_inband(b, VU_BREQ_VRING_CALL, vq) == 0)
+		b->n_inband_calls++;
 }
 
 void vu_dev_complete(struct vu_backend *b, struct vu_vq *vq, uint16_t head, uint32_t written)

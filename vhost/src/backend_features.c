@@ -78,12 +78,54 @@ int vu_h_get_queue_num(struct vu_backend *b, struct vu_msg *msg)
 	return vu_reply_u64(b, msg, b->dev->num_queues);
 }
 
+/* fd-less form: the payload names a vsock port and the back-end connects
+ * back to it. Checked whole before the old channel is dropped. */
+static int connect_backend_chan(struct vu_backend *b, uint64_t v, int *chan)
+{
+	uint32_t port = (uint32_t)(v & VU_BACKEND_PORT_MASK);
+	int rc;
+
+	if (v & ~VU_BACKEND_PORT_MASK) {
+		vu_logf(b, VU_LOG_ERR, "SET_BACKEND_REQ_FD: 0x%llx has bits above the port",
+			(unsigned long long)v);
+		return -EINVAL;
+	}
+	if (port == VU_VSOCK_PORT_ANY) {
+		vu_logf(b, VU_LOG_ERR, "SET_BACKEND_REQ_FD: port 0x%x is VMADDR_PORT_ANY", port);
+		return -EINVAL;
+	}
+	if (!b->plat->backend_connect) {
+		vu_logf(b, VU_LOG_ERR, "SET_BACKEND_REQ_FD: platform cannot connect back");
+		return -EOPNOTSUPP;
+	}
+	*chan = -1;
+	rc = b->plat->backend_connect(b->plat->ctx, port, chan);
+	if (rc == 0 && *chan < 0)
+		rc = -EIO; /* a platform bug must not read as "no channel, fine" */
+	if (rc < 0) {
+		vu_logf(b, VU_LOG_ERR, "SET_BACKEND_REQ_FD: connect to port %u failed (%d)", port,
+			rc);
+		return rc;
+	}
+	return 0;
+}
+
 int vu_h_set_backend_req_fd(struct vu_backend *b, struct vu_msg *msg)
 {
+	int chan;
+
+	if (b->plat->has_fds) {
+		chan = vu_take_fd(msg, 0);
+	} else {
+		int rc = connect_backend_chan(b, msg->p.u64, &chan);
+
+		if (rc)
+			return rc;
+	}
 	vu_close_fd(b, b->backend_chan);
 	/* Replies due on the old channel can no longer arrive. */
 	vu_shmem_channel_lost(b, -ECONNRESET);
-	b->backend_chan = vu_take_fd(msg, 0);
+	b->backend_chan = chan;
 	return 0;
 }
 

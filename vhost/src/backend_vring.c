@@ -105,6 +105,10 @@ static int ring_fd_arg(struct vu_backend *b, struct vu_msg *msg, const char *wha
 	*vq = vu_ring_of(b, (uint32_t)(v & VU_VRING_IDX_MASK), what);
 	if (!*vq)
 		return -EINVAL;
+	if (!b->plat->has_fds && (v & VU_VRING_NOFD) == 0) {
+		vu_logf(b, VU_LOG_ERR, "%s: NOFD required on the fd-less transport", what);
+		return -EINVAL;
+	}
 	if ((v & VU_VRING_NOFD) != 0 && msg->nfds != 0) {
 		vu_logf(b, VU_LOG_ERR, "%s: NOFD set but an fd came along", what);
 		return -EINVAL;

@@ -72,22 +72,75 @@ struct fake_cookie {
 	int fd;
 };
 
+static int fake_window_size(void *ctx, uint32_t index, uint64_t *size)
+{
+	struct fake_platform *f = ctx;
+
+	if (index >= (uint32_t)f->nwindows)
+		return -ENOENT;
+	*size = f->windows[index].size;
+	return 0;
+}
+
+/* What a real window mapper does: the library checked already, but the
+ * platform trusts nobody. */
+static int window_map(struct fake_platform *f, uint64_t offset, uint64_t len, void **host)
+{
+	uint32_t win = VU_WINDOW_INDEX(offset);
+	uint64_t off = VU_WINDOW_OFFSET(offset);
+
+	if (win >= (uint32_t)f->nwindows)
+		return -ENOENT;
+	if (len == 0 || off > f->windows[win].size || len > f->windows[win].size - off)
+		return -ERANGE;
+	*host = f->windows[win].data + off;
+	f->window_maps++;
+	return 0;
+}
+
+static int fake_backend_connect(void *ctx, uint32_t port, int *chan)
+{
+	struct fake_platform *f = ctx;
+	int fd;
+
+	if (f->fail_connect)
+		return -f->fail_connect;
+	fd = fake_file_new(f, 8);
+	if (fd < 0)
+		return fd;
+	if (f->connects < FAKE_MAX_SENT) {
+		f->connect_port[f->connects] = port;
+		f->connect_chan[f->connects] = fd;
+	}
+	f->connects++;
+	*chan = fd;
+	return 0;
+}
+
 static int fake_map(void *ctx, int fd, uint64_t offset, uint64_t len, bool writable, void **host,
 		    void **cookie)
 {
 	struct fake_platform *f = ctx;
 	struct fake_file *ff = file_of(f, fd);
 	(void)writable;
+	f->map_calls++;
 	if (f->fail_map) {
 		int e = f->fail_map;
 		f->fail_map = 0;
 		return -e;
 	}
-	if (!ff || !ff->open)
+	if (fd < 0 && !f->plat.has_fds) {
+		int rc = window_map(f, offset, len, host);
+
+		if (rc)
+			return rc;
+	} else if (!ff || !ff->open) {
 		return -EBADF;
-	if (offset > ff->size || len > ff->size - offset)
+	} else if (offset > ff->size || len > ff->size - offset) {
 		return -EINVAL;
-	*host = ff->data + offset;
+	} else {
+		*host = ff->data + offset;
+	}
 	struct fake_cookie *c = malloc(sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -156,6 +209,10 @@ void fake_platform_init(struct fake_platform *f, int has_fds)
 	f->plat.close_fd = fake_close;
 	f->plat.has_fds = has_fds != 0;
 	f->plat.log = fake_log;
+	if (!has_fds) {
+		f->plat.window_size = fake_window_size;
+		f->plat.backend_connect = fake_backend_connect;
+	}
 }
 
 void fake_platform_fini(struct fake_platform *f)
@@ -163,6 +220,31 @@ void fake_platform_fini(struct fake_platform *f)
 	for (int i = 0; i < f->nfiles; i++)
 		free(f->files[i].data);
 	f->nfiles = 0;
+	for (int i = 0; i < f->nwindows; i++)
+		free(f->windows[i].data);
+	f->nwindows = 0;
+}
+
+int fake_window_new(struct fake_platform *f, uint64_t size)
+{
+	struct fake_file *w;
+
+	if (f->nwindows >= FAKE_MAX_WINDOWS)
+		return -ENOSPC;
+	w = &f->windows[f->nwindows];
+	w->data = calloc(1, size ? size : 1);
+	if (!w->data)
+		return -ENOMEM;
+	w->size = size;
+	w->open = 1;
+	return f->nwindows++;
+}
+
+uint8_t *fake_window_ptr(struct fake_platform *f, uint32_t index, uint64_t off)
+{
+	if (index >= (uint32_t)f->nwindows || off > f->windows[index].size)
+		return NULL;
+	return f->windows[index].data + off;
 }
 
 int fake_file_new(struct fake_platform *f, uint64_t size)

@@ -67,6 +67,14 @@ struct vu_backend {
 
 	uint64_t n_msgs;
 	uint64_t n_rejected;
+	/* fd-less transport: in-band BACKEND_VRING_CALL/ERR sent, and sends
+	 * that failed (the front-end then has to poll the used ring). */
+	uint64_t n_inband_calls;
+	uint64_t n_inband_errs;
+	uint64_t n_inband_fail;
+	/* Set by a handler whose failure must end the connection even when a
+	 * REPLY_ACK answer was sent (memory without WINDOW_ADDR). */
+	bool close_after_reply;
 
 	struct vu_vq vq[VU_MAX_QUEUES];
 	struct vu_mem mem;
@@ -102,7 +110,13 @@ void vu_backend_kick(struct vu_backend *b, uint32_t index);
 void vu_dev_complete(struct vu_backend *b, struct vu_vq *vq, uint16_t head, uint32_t written);
 
 /* Tell the front-end the config space changed (BACKEND_REQ channel). No
- * reply is asked for: QEMU answers with GET_CONFIG on the main channel. */
+ * reply is asked for: QEMU answers with GET_CONFIG on the main channel.
+ *
+ * On the fd-less transport (platform has_fds false) the backend channel is
+ * opened by the back-end itself (SET_BACKEND_REQ_FD carries a vsock port),
+ * and with INBAND_NOTIFICATIONS a completion that would have written the
+ * call eventfd sends BACKEND_VRING_CALL instead, a broken ring sends
+ * BACKEND_VRING_ERR. */
 int vu_backend_config_changed(struct vu_backend *b);
 
 /* Front-end went away: release all fds and mappings, reset all state. */

@@ -6,6 +6,17 @@
  * Implemented by: arch/host (AF_UNIX + SCM_RIGHTS, mmap, eventfd) and, later,
  * the unikernel (vsock stream, ivshmem windows, no fds at all).
  * An "fd" is an opaque small integer owned by the platform; -1 means none.
+ *
+ * Two flavours, chosen by has_fds (docs/vsock-transport.md):
+ * - fd transport: map() gets the region's fd and mmap_offset as sent.
+ * - fd-less transport: no message carries an fd. Client memory lives in
+ *   windows the hypervisor shares; map() gets fd == -1 and a window-addressed
+ *   offset (VU_WINDOW_INDEX/OFFSET in vu/wire.h). The library checks every
+ *   region against window_size() before it calls map(), but a platform
+ *   re-checks anyway: map() must refuse a window that does not exist
+ *   (-ENOENT) and a range that wraps or ends past the window (-ERANGE).
+ *   The backend channel is a connection the back-end opens itself
+ *   (backend_connect); its handle is used like a received channel fd.
  */
 #ifndef VU_PLATFORM_H
 #define VU_PLATFORM_H
@@ -39,7 +50,9 @@ struct vu_platform {
 
 	/* Make [offset, offset+len) of `fd` addressable. On success store the
 	 * host pointer of `offset` in *host and a handle for unmap in *cookie.
-	 * The fd stays owned by the caller. Returns 0 or a negative errno. */
+	 * The fd stays owned by the caller. Returns 0 or a negative errno.
+	 * fd-less: fd is -1 and offset is window << 40 | byte offset; the
+	 * region is [window base + byte offset, + len). */
 	int (*map)(void *ctx, int fd, uint64_t offset, uint64_t len, bool writable, void **host,
 		   void **cookie);
 	void (*unmap)(void *ctx, void *cookie);
@@ -52,8 +65,22 @@ struct vu_platform {
 	void (*close_fd)(void *ctx, int fd);
 
 	/* The transport can pass fds; if false, the back-end offers
-	 * INBAND_NOTIFICATIONS and expects NOFD rings. */
+	 * INBAND_NOTIFICATIONS and WINDOW_ADDR, takes no fd on any message,
+	 * and expects NOFD rings. */
 	bool has_fds;
+
+	/* fd-less only (NULL on an fd transport). */
+	/* Size in bytes of window `index`: 0 with *size set, or -ENOENT when
+	 * there is no such window. Without this op every region is refused. */
+	int (*window_size)(void *ctx, uint32_t index, uint64_t *size);
+	/* Start connecting the backend channel to `port` on the peer the
+	 * front-end connection came from (vsock: its CID). Must not wait for
+	 * the connection to complete. 0 with *chan set to a handle that
+	 * backend_send/backend_recv take and close_fd releases, or a negative
+	 * errno (then no channel exists). A connection that fails later shows
+	 * up as errors from backend_send/backend_recv. NULL: SET_BACKEND_REQ_FD
+	 * is refused. */
+	int (*backend_connect)(void *ctx, uint32_t port, int *chan);
 
 	/* One line, without a trailing newline. May be NULL. */
 	void (*log)(void *ctx, enum vu_log_level level, const char *line);

@@ -130,7 +130,22 @@ enum vu_protocol_feature {
 	VU_PF_GPA_ADDRESSES = 21,
 	VU_PF_SHMEM = 22,
 	VU_PF_GET_VRING_BASE_SKIP_DRAIN = 23,
+	/* uvhost's fd-less transport (docs/vsock-transport.md): region
+	 * mmap_offset is window-addressed. The top bit keeps out of the way of
+	 * the spec's own assignments, which grow from 0. */
+	VU_PF_WINDOW_ADDR = 63,
 };
+
+/* WINDOW_ADDR: mmap_offset = window << VU_WINDOW_SHIFT | byte offset. */
+#define VU_WINDOW_SHIFT 40u
+#define VU_WINDOW_OFFSET_MASK ((1ull << VU_WINDOW_SHIFT) - 1)
+#define VU_WINDOW_INDEX(off) ((uint32_t)((off) >> VU_WINDOW_SHIFT))
+#define VU_WINDOW_OFFSET(off) ((off)&VU_WINDOW_OFFSET_MASK)
+
+/* fd-less SET_BACKEND_REQ_FD: a u64 whose low 32 bits are the vsock port the
+ * front-end listens on; the upper bits are 0. VMADDR_PORT_ANY is no port. */
+#define VU_BACKEND_PORT_MASK 0xffffffffull
+#define VU_VSOCK_PORT_ANY 0xffffffffu
 
 #define VU_BIT(n) (1ull << (n))
 
