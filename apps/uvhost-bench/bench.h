@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fe_wiring.h"
 #include "uvh/fe_host.h"
 #include "virtio/split_driver.h"
 #include "vu/frontend.h"
@@ -68,6 +69,7 @@ struct bench {
 	struct bench_opts o;
 	struct uvh_fe_conn conn;
 	struct vu_frontend *fe;
+	struct bench_wiring wire; /* backend requests, SHMEM windows, reset */
 	struct uvh_guest_ram ram;
 	uint64_t gpa_base, region_size, main_bytes;
 	struct vu_fe_region regions[VU_FE_MAX_REGIONS];
@@ -88,7 +90,11 @@ struct bench {
 	uint64_t phase_end_ns, next_churn_ns;
 	bool phase_stop; /* no new requests */
 	uint64_t seq_next, rng;
-	uint64_t ios, bytes, errors, mismatches, config_changes;
+	uint64_t ios, bytes, errors, mismatches;
+	/* Notification traffic of the timed run: eventfd kicks sent, submit
+	 * batches that needed none, sleeps, sleeps that ended by timeout, and
+	 * wake-ups that found nothing to reap (spurious calls). */
+	uint64_t kicks, kicks_saved, sleeps, sleep_timeouts, empty_wakeups;
 	struct bench_lat lat, add_lat, rem_lat;
 };
 

@@ -122,8 +122,14 @@ static int submit(struct bench *b, struct bench_queue *q)
 		r->t0 = uvh_now_ns();
 		n++;
 	}
-	if (n && virtq_drv_kick_needed(&q->vq) && q->kick_fd >= 0) {
-		int rc = uvh_eventfd_signal(q->kick_fd);
+	if (n && q->kick_fd >= 0) {
+		int rc = 0;
+		if (virtq_drv_kick_needed(&q->vq)) {
+			b->kicks++;
+			rc = uvh_eventfd_signal(q->kick_fd);
+		} else {
+			b->kicks_saved++;
+		}
 		if (rc)
 			return rc;
 	}
@@ -177,6 +183,16 @@ static int reap(struct bench *b, struct bench_queue *q)
 	return n;
 }
 
+static bool used_waiting(struct bench *b)
+{
+	for (uint32_t i = 0; i < b->o.num_queues; i++) {
+		const struct virtq_drv *vq = &b->q[i].vq;
+		if (__atomic_load_n(&vq->used->idx, __ATOMIC_RELAXED) != vq->last_used)
+			return true;
+	}
+	return false;
+}
+
 /* Sleep until a call eventfd or the backend channel fires. Notifications
  * stay off while we are busy and are turned on only here; if used entries
  * arrived meanwhile we do not sleep at all. */
@@ -193,9 +209,14 @@ static int sleep_on_calls(struct bench *b, int timeout_ms)
 		pfd[n++] = (struct pollfd){.fd = b->q[i].call_fd, .events = POLLIN};
 	if (b->conn.backend_fd >= 0)
 		pfd[n++] = (struct pollfd){.fd = b->conn.backend_fd, .events = POLLIN};
+	b->sleeps++;
 	rc = poll(pfd, (nfds_t)n, timeout_ms);
 	if (rc < 0 && errno != EINTR)
 		return -errno;
+	if (rc == 0)
+		b->sleep_timeouts++;
+	if (rc > 0 && !used_waiting(b))
+		b->empty_wakeups++;
 	for (uint32_t i = 0; i < b->o.num_queues; i++) {
 		if (pfd[i].revents & POLLIN)
 			uvh_eventfd_drain(b->q[i].call_fd);

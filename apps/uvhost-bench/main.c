@@ -44,9 +44,9 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	b.drained = true;
-	if (!b.o.quiet && b.config_changes)
+	if (!b.o.quiet && b.wire.config_changes)
 		fprintf(stderr, "uvhost-bench: %llu CONFIG_CHANGE_MSG\n",
-			(unsigned long long)b.config_changes);
+			(unsigned long long)b.wire.config_changes);
 	bench_report(&b, secs);
 out:
 	bench_teardown(&b);

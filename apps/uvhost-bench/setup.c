@@ -22,23 +22,13 @@ static uint64_t round_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
-static int on_backend_req(void *ctx, struct vu_msg *req)
-{
-	struct bench *b = ctx;
-
-	if (req->hdr.request == VU_BREQ_CONFIG_CHANGE_MSG) {
-		b->config_changes++;
-		return 0;
-	}
-	return -EOPNOTSUPP;
-}
-
 static int negotiate(struct bench *b)
 {
 	struct vu_frontend *fe = b->fe;
 	uint64_t want_pf = VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
 			   VU_BIT(VU_PF_CONFIG) | VU_BIT(VU_PF_RESET_DEVICE) |
-			   VU_BIT(VU_PF_CONFIGURE_MEM_SLOTS) | VU_BIT(VU_PF_STATUS);
+			   VU_BIT(VU_PF_CONFIGURE_MEM_SLOTS) | VU_BIT(VU_PF_STATUS) |
+			   VU_BIT(VU_PF_SHMEM);
 	uint64_t want_f = VU_BIT(VU_F_VERSION_1) | VU_BIT(VU_F_PROTOCOL_FEATURES) |
 			  VU_BIT(VIRTIO_BLK_F_SEG_MAX) | VU_BIT(VIRTIO_BLK_F_BLK_SIZE) |
 			  VU_BIT(VIRTIO_BLK_F_FLUSH) | VU_BIT(VIRTIO_BLK_F_MQ);
@@ -62,9 +52,12 @@ static int negotiate(struct bench *b)
 		close(peer);
 		if (rc)
 			return rc;
-		fe->on_backend_req = on_backend_req;
-		fe->backend_ctx = b;
 	}
+	/* SHMEM needs the backend channel: without it the back-end sends no
+	 * SHMEM_MAP, and any other back-end request has nowhere to go. */
+	rc = bench_wiring_attach(&b->wire, fe);
+	if (rc)
+		return rc;
 	if (fe->pfeatures & VU_BIT(VU_PF_CONFIG)) {
 		memset(cfg, 0, sizeof(cfg));
 		rc = vu_fe_get_config(fe, 0, sizeof(cfg), cfg);
@@ -307,6 +300,7 @@ void bench_teardown(struct bench *b)
 		free(q->reqs);
 	}
 	uvh_fe_close(&b->conn);
+	bench_wiring_fini(&b->wire);
 	uvh_guest_ram_destroy(&b->ram);
 	free(b->fe);
 	free(b->block_version);

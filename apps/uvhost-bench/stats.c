@@ -62,6 +62,7 @@ void bench_report(struct bench *b, double secs)
 	double a50 = bench_lat_pct(&b->add_lat, 50), a99 = bench_lat_pct(&b->add_lat, 99);
 	double r50 = bench_lat_pct(&b->rem_lat, 50), r99 = bench_lat_pct(&b->rem_lat, 99);
 	const struct vu_fe_stats *s = &b->fe->stats;
+	const struct bench_wiring *w = &b->wire;
 
 	if (b->o.json) {
 		printf("{\"iops\": %.0f, \"mibps\": %.2f, \"lat_p50_us\": %.2f, "
@@ -69,12 +70,19 @@ void bench_report(struct bench *b, double secs)
 		       "\"add_p99_us\": %.2f, \"rem_p50_us\": %.2f, \"rem_p99_us\": %.2f, "
 		       "\"errors\": %llu, \"mismatches\": %llu, \"ios\": %llu, \"seconds\": %.3f, "
 		       "\"add_mem_reg\": %llu, \"rem_mem_reg\": %llu, \"set_mem_table\": %llu, "
-		       "\"regions\": %u, \"queues\": %u}\n",
+		       "\"regions\": %u, \"queues\": %u, \"shmem_regions\": %u, "
+		       "\"shmem_maps\": %llu, \"shmem_unmaps\": %llu, \"shmem_refused\": %llu, "
+		       "\"kicks\": %llu, \"kicks_saved\": %llu, \"sleeps\": %llu, "
+		       "\"sleep_timeouts\": %llu, \"empty_wakeups\": %llu}\n",
 		       iops, mibps, p50, p99, p999, a50, a99, r50, r99,
 		       (unsigned long long)b->errors, (unsigned long long)b->mismatches,
 		       (unsigned long long)b->ios, secs, (unsigned long long)s->add_mem_reg,
 		       (unsigned long long)s->rem_mem_reg, (unsigned long long)s->set_mem_table,
-		       b->nregions, b->o.num_queues);
+		       b->nregions, b->o.num_queues, w->shmem_nregions,
+		       (unsigned long long)w->shm.n_mapped, (unsigned long long)w->shm.n_unmapped,
+		       (unsigned long long)w->shm.n_refused, (unsigned long long)b->kicks,
+		       (unsigned long long)b->kicks_saved, (unsigned long long)b->sleeps,
+		       (unsigned long long)b->sleep_timeouts, (unsigned long long)b->empty_wakeups);
 		return;
 	}
 	printf("iops %.0f  MiB/s %.2f  lat us p50 %.2f p99 %.2f p99.9 %.2f  (%llu ios in %.2f s)\n",
@@ -89,4 +97,13 @@ void bench_report(struct bench *b, double secs)
 	       (unsigned long long)s->add_mem_reg, (unsigned long long)s->rem_mem_reg,
 	       (unsigned long long)s->set_mem_table, (unsigned long long)b->errors,
 	       (unsigned long long)b->mismatches);
+	printf("notifications: kicks %llu (%llu batches needed none), sleeps %llu "
+	       "(%llu timed out, %llu woke to nothing)\n",
+	       (unsigned long long)b->kicks, (unsigned long long)b->kicks_saved,
+	       (unsigned long long)b->sleeps, (unsigned long long)b->sleep_timeouts,
+	       (unsigned long long)b->empty_wakeups);
+	if (w->shmem_on)
+		printf("shmem: %u regions, SHMEM_MAP %llu SHMEM_UNMAP %llu refused %llu\n",
+		       w->shmem_nregions, (unsigned long long)w->shm.n_mapped,
+		       (unsigned long long)w->shm.n_unmapped, (unsigned long long)w->shm.n_refused);
 }

@@ -96,6 +96,26 @@ static int on_req(void *ctx, struct vu_msg *req)
 	return req->hdr.request == VU_BREQ_CONFIG_CHANGE_MSG ? 0 : -95;
 }
 
+static void on_reset(void *ctx)
+{
+	(*(unsigned *)ctx)++;
+}
+
+/* A config the front-end accepted must be one it may trust. */
+static void shmem_config(struct vu_frontend *fe)
+{
+	static uint64_t sizes[VU_SHMEM_MAX_REGIONS];
+	uint32_t n = 0;
+
+	if (vu_fe_get_shmem_config(fe, &n, sizes))
+		return;
+	if (n > VU_SHMEM_MAX_REGIONS)
+		abort();
+	for (uint32_t i = n; i < VU_SHMEM_MAX_REGIONS; i++)
+		if (sizes[i])
+			abort();
+}
+
 static const struct vu_fe_transport tr = {NULL, t_send, t_recv, t_brecv, t_bsend, t_close};
 
 static void session(struct vu_frontend *fe)
@@ -114,6 +134,7 @@ static void session(struct vu_frontend *fe)
 		return;
 	vu_fe_set_backend_req(fe, 5, 0);
 	vu_fe_get_config(fe, 0, sizeof(cfg), cfg);
+	shmem_config(fe);
 	vu_fe_set_features(fe, fe->features);
 	vu_fe_set_mem(fe, r, 3);
 	vu_fe_set_mem(fe, r + 1, 3);
@@ -137,6 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vu_frontend fe;
+	unsigned resets = 0;
 
 	in = data;
 	in_left = size;
@@ -144,7 +166,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(fd_closed, 0, sizeof(fd_closed));
 	vu_fe_init(&fe, &tr);
 	fe.on_backend_req = on_req;
+	fe.on_reset = on_reset;
+	fe.reset_ctx = &resets;
 	session(&fe);
+	if (resets > 1)
+		abort(); /* one RESET_DEVICE, one hook call at most */
 	while (in_left >= VU_HDR_SIZE) {
 		if (vu_fe_poll_backend(&fe) <= 0)
 			break;

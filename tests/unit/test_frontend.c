@@ -627,6 +627,163 @@ static void send_failure_is_reported(void **state)
 	assert_int_equal(vu_fe_set_vring_enable(&fe, 0, true), -EPIPE);
 }
 
+/* ---- GET_SHMEM_CONFIG and RESET_DEVICE's hook --------------------------- */
+
+#define SHM_PF (ALL_PF | VU_BIT(VU_PF_SHMEM))
+
+static struct vu_msg *reply_shmem_config(uint32_t nregions)
+{
+	struct vu_msg *m = reply_raw(VU_REQ_GET_SHMEM_CONFIG, VU_REPLY_FLAGS,
+				     sizeof(struct vu_shmem_config_msg));
+	m->p.shmem_config.nregions = nregions;
+	return m;
+}
+
+static uint64_t shm_sizes[VU_SHMEM_MAX_REGIONS];
+
+static void shmem_config_good_replies(void **state)
+{
+	struct vu_msg *m;
+	uint32_t n = 99;
+	(void)state;
+	connect_with(SHM_PF, SHM_PF, 509);
+	m = reply_shmem_config(2);
+	m->p.shmem_config.sizes[0] = 1 << 20;
+	m->p.shmem_config.sizes[1] = 4 << 20;
+	memset(shm_sizes, 0xff, sizeof(shm_sizes));
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(shm_sizes[0], 1 << 20);
+	assert_int_equal(shm_sizes[1], 4 << 20);
+	for (uint32_t i = 2; i < VU_SHMEM_MAX_REGIONS; i++)
+		assert_int_equal(shm_sizes[i], 0);
+	/* The request: code 44, no payload, no NEED_REPLY (it has a reply). */
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent[0].hdr.request, VU_REQ_GET_SHMEM_CONFIG);
+	assert_int_equal(sent[0].hdr.flags, VU_VERSION);
+	assert_int_equal(sent[0].hdr.size, 0);
+	/* No regions at all, and all 256 with a hole (size 0 inside). */
+	reply_shmem_config(0);
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), 0);
+	assert_int_equal(n, 0);
+	m = reply_shmem_config(VU_SHMEM_MAX_REGIONS);
+	for (uint32_t i = 0; i < VU_SHMEM_MAX_REGIONS; i++)
+		m->p.shmem_config.sizes[i] = i == 7 ? 0 : 4096;
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), 0);
+	assert_int_equal(n, VU_SHMEM_MAX_REGIONS);
+	assert_int_equal(shm_sizes[255], 4096);
+	assert_int_equal(shm_sizes[7], 0);
+}
+
+static void shmem_config_hostile_replies(void **state)
+{
+	uint32_t n = 99;
+	(void)state;
+	connect_with(SHM_PF, SHM_PF, 509);
+	memset(shm_sizes, 0xab, sizeof(shm_sizes));
+	/* nregions beyond 256 */
+	reply_shmem_config(VU_SHMEM_MAX_REGIONS + 1);
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), -EPROTO);
+	/* a size at shmid >= nregions: first one after, and the very last */
+	reply_shmem_config(2)->p.shmem_config.sizes[2] = 4096;
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), -EPROTO);
+	reply_shmem_config(0)->p.shmem_config.sizes[255] = 1;
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), -EPROTO);
+	/* short and long payloads, wrong code, wrong flags, fds */
+	reply_raw(VU_REQ_GET_SHMEM_CONFIG, VU_REPLY_FLAGS, 8);
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), -EPROTO);
+	reply_raw(VU_REQ_GET_SHMEM_CONFIG, VU_REPLY_FLAGS, sizeof(struct vu_shmem_config_msg) - 8);
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), -EPROTO);
+	reply_raw(VU_REQ_GET_SHMEM_CONFIG, VU_REPLY_FLAGS, sizeof(struct vu_shmem_config_msg) + 8);
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), -EPROTO);
+	reply_raw(VU_REQ_GET_CONFIG, VU_REPLY_FLAGS, sizeof(struct vu_shmem_config_msg));
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), -EPROTO);
+	reply_raw(VU_REQ_GET_SHMEM_CONFIG, VU_VERSION, sizeof(struct vu_shmem_config_msg));
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), -EPROTO);
+	{
+		struct vu_msg *m = reply_shmem_config(1);
+		m->nfds = 1;
+		m->fds[0] = 300;
+	}
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), -EPROTO);
+	assert_int_equal(nclosed, 1);
+	assert_int_equal(closed[0], 300);
+	/* No reply at all. */
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), -ECONNRESET);
+	/* Nothing was handed out by any failed call. */
+	assert_int_equal(n, 99);
+	assert_int_equal(shm_sizes[0], 0xababababababababull);
+}
+
+static void shmem_config_needs_feature(void **state)
+{
+	uint32_t n = 99;
+	(void)state;
+	connect_with(SHM_PF, ALL_PF, 509);
+	assert_int_equal(vu_fe_get_shmem_config(&fe, &n, shm_sizes), -EOPNOTSUPP);
+	assert_int_equal(nsent, 0);
+}
+
+static unsigned resets;
+static unsigned resets_seen_at_send; /* nsent when the hook ran */
+
+static void count_reset(void *ctx)
+{
+	assert_ptr_equal(ctx, &resets);
+	resets++;
+	resets_seen_at_send = nsent;
+}
+
+static void reset_device_runs_hook(void **state)
+{
+	(void)state;
+	resets = 0;
+	connect_with(ALL_PF, ALL_PF, 509);
+	fe.on_reset = count_reset;
+	fe.reset_ctx = &resets;
+	/* Acked: the hook ran once, after the request went out. */
+	reply_u64(VU_REQ_RESET_DEVICE, 0);
+	assert_int_equal(vu_fe_reset_device(&fe), 0);
+	assert_int_equal(resets, 1);
+	assert_int_equal(resets_seen_at_send, 1);
+	assert_int_equal(sent[0].hdr.request, VU_REQ_RESET_DEVICE);
+	assert_int_equal(sent[0].hdr.flags, VU_VERSION | VU_FLAG_NEED_REPLY);
+	/* Refused, a bad ack and no ack: still dropped on our side. */
+	reply_u64(VU_REQ_RESET_DEVICE, 1);
+	assert_int_equal(vu_fe_reset_device(&fe), -EIO);
+	assert_int_equal(resets, 2);
+	reply_raw(VU_REQ_RESET_DEVICE, VU_VERSION, 8);
+	assert_int_equal(vu_fe_reset_device(&fe), -EPROTO);
+	assert_int_equal(resets, 3);
+	assert_int_equal(vu_fe_reset_device(&fe), -ECONNRESET);
+	assert_int_equal(resets, 4);
+	/* Not sent (send failed): the device was not reset, nor are we. */
+	fail_send_at = (int)nsent;
+	assert_int_equal(vu_fe_reset_device(&fe), -EPIPE);
+	assert_int_equal(resets, 4);
+	/* Not negotiated: nothing sent, nothing dropped. */
+	fail_send_at = -1;
+	connect_with(ALL_PF, ALL_PF & ~VU_BIT(VU_PF_RESET_DEVICE), 509);
+	assert_int_equal(vu_fe_reset_device(&fe), -EOPNOTSUPP);
+	assert_int_equal(resets, 4);
+}
+
+static void reset_device_without_reply_ack(void **state)
+{
+	(void)state;
+	resets = 0;
+	connect_with(ALL_PF, ALL_PF & ~VU_BIT(VU_PF_REPLY_ACK), 509);
+	fe.on_reset = count_reset;
+	fe.reset_ctx = &resets;
+	assert_int_equal(vu_fe_reset_device(&fe), 0);
+	assert_int_equal(resets, 1);
+	assert_int_equal(sent[0].hdr.flags, VU_VERSION);
+	/* No hook: still fine. */
+	fe.on_reset = NULL;
+	assert_int_equal(vu_fe_reset_device(&fe), 0);
+	assert_int_equal(resets, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -656,6 +813,11 @@ int main(void)
 		cmocka_unit_test_setup(backend_requests_dispatch_and_reply, setup),
 		cmocka_unit_test_setup(backend_request_failures, setup),
 		cmocka_unit_test_setup(send_failure_is_reported, setup),
+		cmocka_unit_test_setup(shmem_config_good_replies, setup),
+		cmocka_unit_test_setup(shmem_config_hostile_replies, setup),
+		cmocka_unit_test_setup(shmem_config_needs_feature, setup),
+		cmocka_unit_test_setup(reset_device_runs_hook, setup),
+		cmocka_unit_test_setup(reset_device_without_reply_ack, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -390,7 +390,49 @@ int vu_fe_reset_device(struct vu_frontend *fe)
 	if (rc)
 		return rc;
 	fe_start(fe, VU_REQ_RESET_DEVICE, 0);
-	return fe_xfer(fe, 0);
+	fe->tx.hdr.flags |= fe->reply_ack ? VU_FLAG_NEED_REPLY : 0u;
+	rc = fe->t->send(fe->t->ctx, &fe->tx);
+	if (rc) {
+		fe->why = "send failed";
+		return rc;
+	}
+	if (fe->on_reset)
+		fe->on_reset(fe->reset_ctx);
+	if (!fe->reply_ack)
+		return 0;
+	rc = fe_reply(fe, VU_REQ_RESET_DEVICE, FE_U64);
+	if (rc == 0 && fe->rx.p.u64) {
+		fe->why = "back-end refused the request";
+		rc = -EIO;
+	}
+	return rc;
+}
+
+int vu_fe_get_shmem_config(struct vu_frontend *fe, uint32_t *nregions,
+			   uint64_t sizes[VU_SHMEM_MAX_REGIONS])
+{
+	const struct vu_shmem_config_msg *c = &fe->rx.p.shmem_config;
+	int rc = fe_need(fe, VU_PF_SHMEM);
+
+	if (rc)
+		return rc;
+	fe_start(fe, VU_REQ_GET_SHMEM_CONFIG, 0);
+	rc = fe_xfer(fe, sizeof(struct vu_shmem_config_msg));
+	if (rc)
+		return rc;
+	if (c->nregions > VU_SHMEM_MAX_REGIONS) {
+		fe->why = "GET_SHMEM_CONFIG: more than 256 regions";
+		return -EPROTO;
+	}
+	for (uint32_t i = c->nregions; i < VU_SHMEM_MAX_REGIONS; i++) {
+		if (c->sizes[i]) {
+			fe->why = "GET_SHMEM_CONFIG: a size beyond nregions";
+			return -EPROTO;
+		}
+	}
+	*nregions = c->nregions;
+	memcpy(sizes, c->sizes, sizeof(c->sizes));
+	return 0;
 }
 
 static void fe_put_region(struct vu_mem_region *r, const struct vu_fe_region *from)

@@ -3,8 +3,10 @@
  * Owns: the front-end's side of one connection: feature and protocol-feature
  * negotiation, ring set-up messages, the shadow memory table (ADD/REM_MEM_REG
  * diffed against the caller's wanted regions, as QEMU does, or SET_MEM_TABLE
- * when the back-end lacks CONFIGURE_MEM_SLOTS), status and reset, and the
- * requests the back-end sends on the backend channel.
+ * when the back-end lacks CONFIGURE_MEM_SLOTS), status and reset (with a
+ * hook for front-end state that a reset must drop, such as SHMEM mappings),
+ * GET_SHMEM_CONFIG, and the requests the back-end sends on the backend
+ * channel.
  * Never: makes an OS call, allocates, maps memory or owns an fd the caller
  * gave it. Everything a back-end sends (replies and backend-channel
  * requests) is hostile input: a reply must have flags exactly 0x5, the
@@ -74,6 +76,11 @@ struct vu_frontend;
  * reply's u64 (0 = success), sent iff the request had NEED_REPLY. */
 typedef int (*vu_fe_backend_req_fn)(void *ctx, struct vu_msg *req);
 
+/* Called by vu_fe_reset_device() once RESET_DEVICE went out, whatever the
+ * back-end answers: the device forgot its state, so front-end state tied to
+ * it (SHMEM mappings: plug in vu_fe_shmem_reset) must go too. */
+typedef void (*vu_fe_reset_fn)(void *ctx);
+
 struct vu_fe_stats {
 	uint64_t add_mem_reg, rem_mem_reg, set_mem_table;
 	uint64_t backend_reqs, backend_refused;
@@ -93,6 +100,8 @@ struct vu_frontend {
 
 	vu_fe_backend_req_fn on_backend_req; /* may be NULL */
 	void *backend_ctx;
+	vu_fe_reset_fn on_reset; /* may be NULL */
+	void *reset_ctx;
 
 	uint32_t nshadow; /* regions the back-end has, as far as we know */
 	struct vu_fe_region shadow[VU_FE_MAX_REGIONS];
@@ -133,7 +142,17 @@ int vu_fe_vring_kick(struct vu_frontend *fe, uint32_t index);
 
 int vu_fe_set_status(struct vu_frontend *fe, uint8_t status);
 int vu_fe_get_status(struct vu_frontend *fe, uint8_t *status);
+/* RESET_DEVICE, then on_reset (if set) as soon as the request was sent,
+ * even when the back-end's ack is bad or missing: a device we asked to
+ * reset must not keep shared memory mapped in us. */
 int vu_fe_reset_device(struct vu_frontend *fe);
+
+/* GET_SHMEM_CONFIG (needs SHMEM): the back-end's VIRTIO Shared Memory
+ * Regions. The reply must be the whole 2056-byte struct with nregions <=
+ * VU_SHMEM_MAX_REGIONS and every size from nregions on 0, or -EPROTO.
+ * On success sizes[0..VU_SHMEM_MAX_REGIONS) is filled (0 = no region). */
+int vu_fe_get_shmem_config(struct vu_frontend *fe, uint32_t *nregions,
+			   uint64_t sizes[VU_SHMEM_MAX_REGIONS]);
 
 /* Make the back-end's memory table equal `want` (at most VU_FE_MAX_REGIONS
  * regions, pairwise disjoint in gpa and in uaddr). With CONFIGURE_MEM_SLOTS:
