@@ -73,7 +73,9 @@ stop_backend() {
 }
 
 UVHOSTD_RAM=
+UVHOSTD_NULL=
 if "$UVHOSTD" --help 2>&1 | grep -q -- '--ram-size'; then UVHOSTD_RAM=1; fi
+if "$UVHOSTD" --help 2>&1 | grep -q -- '--null-size'; then UVHOSTD_NULL=1; fi
 
 # start_backend uvhostd|qsd file|null
 start_backend() {
@@ -82,7 +84,9 @@ start_backend() {
 	case "$1-$2" in
 	uvhostd-file) argv=("$UVHOSTD" --socket-path "$sock" --disk "$DISK" --num-queues 4) ;;
 	uvhostd-null)
-		if [ -n "$UVHOSTD_RAM" ]; then
+		if [ -n "$UVHOSTD_NULL" ]; then
+			argv=("$UVHOSTD" --socket-path "$sock" --null-size $DISK_BYTES --num-queues 4)
+		elif [ -n "$UVHOSTD_RAM" ]; then
 			argv=("$UVHOSTD" --socket-path "$sock" --ram-size $DISK_BYTES --num-queues 4)
 		else
 			argv=("$UVHOSTD" --socket-path "$sock" --disk "$DISK" --num-queues 4)
@@ -133,7 +137,8 @@ for backing in file null; do
 done
 
 nullnote="qsd null-co does no I/O at all (no data copied); uvhostd"
-if [ -n "$UVHOSTD_RAM" ]; then nullnote="$nullnote serves a RAM disk"; else
+if [ -n "$UVHOSTD_NULL" ]; then nullnote="$nullnote serves its null disk (--null-size), which also copies nothing: like for like"
+elif [ -n "$UVHOSTD_RAM" ]; then nullnote="$nullnote serves a RAM disk"; else
 	nullnote="$nullnote has no RAM disk option here and serves the tmpfs file"; fi
 {
 	echo "4 KiB $RW, ${TIME} s per point, qd per queue; IOPS and latency p50/p99 in µs."

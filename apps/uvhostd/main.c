@@ -34,7 +34,9 @@ struct options {
 	unsigned max_mem_slots;
 	unsigned guest_cid;
 	const char *uds_path;
-	uint64_t ram_size; /* blk: serve a RAM disk of this many bytes instead of --disk */
+	uint64_t ram_size;  /* blk: serve a RAM disk of this many bytes instead of --disk */
+	uint64_t null_size; /* blk: a null disk (stores nothing), for benchmarks */
+	unsigned busy_poll_us;
 	bool verbose;
 };
 
@@ -62,6 +64,9 @@ static void usage(FILE *out)
 		"  --device blk|rng|vsock  the virtio device to serve (default blk)\n"
 		"  --disk FILE          blk: backing file (alias --blk-file)\n"
 		"  --ram-size BYTES     blk: RAM disk instead of a file (suffix K, M or G)\n"
+		"  --null-size BYTES    blk: null disk that stores nothing (benchmarks only)\n"
+		"  --busy-poll-us N     after work, poll without sleeping for N us (default 50, 0: "
+		"off)\n"
 		"  --read-only          blk: refuse writes, offer VIRTIO_BLK_F_RO\n"
 		"  --num-queues N       blk: request queues, 1..%d (default 1)\n"
 		"  --serial ID          blk: the GET_ID string (default uvhost)\n"
@@ -98,7 +103,7 @@ static int parse_size(const char *s, uint64_t *out)
 	if (errno || end == s || *end || s[0] == '-' || v == 0 || v > (1ull << 40) / mult ||
 	    (v * mult) % 512) {
 		fprintf(stderr,
-			"uvhostd: --ram-size '%s': want a multiple of 512 bytes, at most 1 T"
+			"uvhostd: size '%s': want a multiple of 512 bytes, at most 1 T"
 			"iB (suffix K, M or G)\n",
 			s);
 		return -1;
@@ -140,7 +145,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_SERIAL,
 		O_CID,
 		O_UDS,
-		O_RAM
+		O_RAM,
+		O_NULL,
+		O_BUSY
 	};
 	static const struct option longs[] = {
 		{"socket-path", required_argument, 0, O_SOCK},
@@ -159,6 +166,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"guest-cid", required_argument, 0, O_CID},
 		{"uds-path", required_argument, 0, O_UDS},
 		{"ram-size", required_argument, 0, O_RAM},
+		{"null-size", required_argument, 0, O_NULL},
+		{"busy-poll-us", required_argument, 0, O_BUSY},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -170,6 +179,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->fd = -1;
 	o->device = "blk";
 	o->num_queues = 1;
+	o->busy_poll_us = UVH_BUSY_POLL_NS_DEFAULT / 1000;
 	while ((c = getopt_long(argc, argv, "vh", longs, NULL)) != -1) {
 		switch (c) {
 		case O_SOCK: o->socket_path = optarg; break;
@@ -184,6 +194,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case O_DISK: o->disk = optarg; break;
 		case O_RAM:
 			if (parse_size(optarg, &o->ram_size))
+				return -1;
+			break;
+		case O_BUSY:
+			if (parse_uint(optarg, 0, 1000000, &o->busy_poll_us, "--busy-poll-us"))
+				return -1;
+			break;
+		case O_NULL:
+			if (parse_size(optarg, &o->null_size))
 				return -1;
 			break;
 		case O_RO: o->read_only = true; break;
@@ -243,13 +261,13 @@ static int check_args(const struct options *o)
 			"uvhostd: --device vsock needs --guest-cid N and --uds-path PATH\n");
 		return -1;
 	}
-	if (!strcmp(o->device, "blk") && !o->disk == !o->ram_size) {
-		fprintf(stderr, "uvhostd: --device blk needs exactly one of --disk FILE and "
-				"--ram-size BYTES\n");
+	if (!strcmp(o->device, "blk") && (!!o->disk + !!o->ram_size + !!o->null_size) != 1) {
+		fprintf(stderr, "uvhostd: --device blk needs exactly one of --disk FILE, "
+				"--ram-size BYTES and --null-size BYTES\n");
 		return -1;
 	}
 	if (strcmp(o->device, "blk") &&
-	    (o->disk || o->ram_size || o->read_only || o->num_queues != 1)) {
+	    (o->disk || o->ram_size || o->null_size || o->read_only || o->num_queues != 1)) {
 		fprintf(stderr, "uvhostd: --disk, --ram-size, --read-only and --num-queues are for "
 				"--device blk\n");
 		return -1;
@@ -365,7 +383,11 @@ static const struct vu_device_ops *make_device(const struct options *o, void **c
 		*ctx = &rng;
 		return &rng.ops;
 	}
-	if (o->ram_size) {
+	if (o->null_size) {
+		dev_storage_null(&storage, o->null_size);
+		ram_disk = true; /* nothing to close or re-read either */
+		rc = 0;
+	} else if (o->ram_size) {
 		/* Zeroed, and touched only as the front-end writes: the kernel
 		 * backs it lazily, like a sparse file. */
 		void *ram = mmap(NULL, o->ram_size, PROT_READ | PROT_WRITE,
@@ -392,8 +414,11 @@ static const struct vu_device_ops *make_device(const struct options *o, void **c
 		return NULL;
 	}
 	fprintf(stderr, "uvhostd: blk: %s, %llu sectors, %u queue(s)%s\n",
-		ram_disk ? "RAM disk" : o->disk, (unsigned long long)(storage.size / 512),
-		o->num_queues, o->read_only ? ", read-only" : "");
+		o->null_size ? "null disk (stores nothing)"
+		: ram_disk   ? "RAM disk"
+			     : o->disk,
+		(unsigned long long)(storage.size / 512), o->num_queues,
+		o->read_only ? ", read-only" : "");
 	*ctx = &blk;
 	return &blk.ops;
 }
@@ -426,6 +451,7 @@ int main(int argc, char **argv)
 			o.socket_path ? o.socket_path : "fd", strerror(-rc));
 		return 1;
 	}
+	server.busy_poll_ns = (uint64_t)o.busy_poll_us * 1000u;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.no_mem_slots = o.no_mem_slots;
 	cfg.no_inflight = o.no_inflight;

@@ -31,6 +31,7 @@ int uvh_server_init(struct uvh_server *s, enum uvh_mode mode, const char *path, 
 	s->on_turn = NULL;
 	s->on_turn_ctx = NULL;
 	s->extra = NULL;
+	s->busy_poll_ns = UVH_BUSY_POLL_NS_DEFAULT;
 	uvh_platform_init(&s->hp, verbose);
 	k_sched_init(&s->sched, uvh_now_ns);
 	if (mode == UVH_SERVER) {
@@ -177,6 +178,7 @@ static int serve_turn(struct uvh_server *s, int busy)
 int uvh_server_run(struct uvh_server *s)
 {
 	int busy = 0;
+	uint64_t last_work = 0;
 
 	if (s->mode == UVH_FD && s->conn_fd >= 0)
 		attach(s, s->conn_fd);
@@ -190,7 +192,12 @@ int uvh_server_run(struct uvh_server *s)
 			busy = 0;
 			continue;
 		}
-		busy = rc;
+		/* Adaptive busy-poll: right after work, the next kick usually
+		 * comes within microseconds; sleeping in poll(2) and being woken
+		 * costs more than spinning briefly (QEMU's aio poll does the same). */
+		if (rc > 0)
+			last_work = uvh_now_ns();
+		busy = rc > 0 || (s->busy_poll_ns && uvh_now_ns() - last_work < s->busy_poll_ns);
 	}
 	if (s->conn_fd >= 0)
 		detach(s, -ECONNRESET);

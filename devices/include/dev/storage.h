@@ -25,6 +25,10 @@ struct dev_storage {
 	int (*write_zeroes)(void *ctx, uint64_t off, uint64_t len);
 };
 
+/* Null: `size` bytes that store nothing (reads leave buffers as they are,
+ * writes vanish), like QEMU's null-co; for benchmarks only. */
+void dev_storage_null(struct dev_storage *s, uint64_t size);
+
 /* RAM: `buf` of `size` bytes, owned by the caller. */
 void dev_storage_ram(struct dev_storage *s, uint8_t *buf, uint64_t size, bool read_only);
 

@@ -74,6 +74,9 @@ struct uvh_server {
 	struct k_sched sched;
 	uint64_t connections;
 	volatile int stop;
+	/* After a turn that did work, keep polling without sleeping for this
+	 * long (0: always sleep when idle). */
+	uint64_t busy_poll_ns;
 	/* Called once per loop turn while a front-end is attached; may be NULL.
 	 * Lets the daemon act on signals (e.g. SIGHUP: disk resized). */
 	void (*on_turn)(void *ctx);
@@ -81,6 +84,8 @@ struct uvh_server {
 	const struct uvh_fd_source *extra; /* may be NULL */
 	struct vu_msg rx;
 };
+
+#define UVH_BUSY_POLL_NS_DEFAULT (50u * 1000u)
 
 /* mode SERVER: listen on path; CLIENT: connect to path (retrying);
  * FD: serve the already connected socket `fd` and return when it closes. */
