@@ -30,8 +30,10 @@
  * Boot: banner, DTB, console from the DTB, bootargs, RAM, GIC (idle
  * wake-up), PCI enumeration and BAR assignment, virtio-pci probing (and one
  * virtio-rng request when present), ivshmem windows with CRC-32, the vsock
- * device and the control service (vsock_service.c), then "ready in N ms"
- * and the scheduler loop.
+ * device and the control service (vsock_service.c), the vhost-user
+ * listeners of `vhost=` (vhost_service.c; blk RAM disks come from the RAM
+ * past the image, uvm_ram_alloc), then "ready in N ms" and the scheduler
+ * loop.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -50,6 +52,7 @@
 #include "kern/time.h"
 #include "kern/virtio_pci.h"
 #include "uvm.h"
+#include "vhost_service.h"
 #include "virtio_rng.h"
 #include "vsock_service.h"
 
@@ -63,6 +66,8 @@ static struct k_sched uvm_sched;
 static struct k_bootargs uvm_bootargs;
 static struct virtio_pci_dev uvm_vdevs[UVM_MAX_VIRTIO];
 static unsigned uvm_nvdevs;
+/* RAM past the image, handed out once at init (uvm_ram_alloc). */
+static uint64_t uvm_ram_next, uvm_ram_end;
 
 int uvm_add_poller(const char *name, k_poller_fn fn, void *ctx)
 {
@@ -86,6 +91,24 @@ const struct k_sched *uvm_sched_get(void)
 const struct k_bootargs *uvm_args(void)
 {
 	return &uvm_bootargs;
+}
+
+void *uvm_ram_alloc(uint64_t size, uint64_t align)
+{
+	uint64_t at;
+
+	if (!align || (align & (align - 1)) || uvm_ram_next > UINT64_MAX - align)
+		return NULL;
+	at = (uvm_ram_next + align - 1) & ~(align - 1);
+	if (at > uvm_ram_end || size > uvm_ram_end - at)
+		return NULL;
+	uvm_ram_next = at + size;
+	return (void *)(uintptr_t)at;
+}
+
+uint64_t uvm_ram_free(void)
+{
+	return uvm_ram_end > uvm_ram_next ? uvm_ram_end - uvm_ram_next : 0;
 }
 
 static void bootarg_warn(void *ctx, const char *word, size_t wlen, const char *why)
@@ -118,6 +141,8 @@ static void memory_from_dtb(const struct k_fdt *f)
 		k_panic("the image does not fit in RAM: run QEMU with more -m");
 	if (k_mmu_map(base, size, K_MEM_NORMAL))
 		k_panic("cannot map RAM");
+	uvm_ram_next = k_image_end();
+	uvm_ram_end = base + size;
 }
 
 static void pci_from_dtb(const struct k_fdt *f)
@@ -247,7 +272,8 @@ int main(void)
 	uvm_add_poller("heartbeat", heartbeat_poll, &hb);
 	/* Services register their pollers here (vsock driver, control
 	 * service, vhost-user listeners) before the loop starts. */
-	uvm_vsock_start();
+	if (uvm_vsock_start() == 0)
+		uvm_vhost_start();
 
 	k_info("ready in %" PRIu64 " ms", k_now_ns() / 1000000);
 	for (;;) {

@@ -32,4 +32,11 @@ const struct k_sched *uvm_sched_get(void);
 /* The parsed kernel command line. */
 const struct k_bootargs *uvm_args(void);
 
+/* Take `size` bytes of RAM past the image (align: a power of two), for
+ * buffers sized by the bootargs (RAM disks). Init only: never freed.
+ * Returns NULL when RAM is short. */
+void *uvm_ram_alloc(uint64_t size, uint64_t align);
+/* Bytes uvm_ram_alloc could still hand out (ignoring alignment). */
+uint64_t uvm_ram_free(void);
+
 #endif

@@ -2,6 +2,7 @@
  * control service, wired to the main loop. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kern/control.h"
@@ -24,6 +25,12 @@ static struct k_control uvm_ctl;
  * every call (the host may have written the window since), so the cache
  * only says what the VM saw last. */
 static uint32_t uvm_window_crc[K_MAX_WINDOWS];
+static bool uvm_vs_up;
+
+struct k_vsock_core *uvm_vsock_core(void)
+{
+	return uvm_vs_up ? &uvm_vs : NULL;
+}
 
 static const struct k_sched *prov_sched(void *ctx)
 {
@@ -78,6 +85,7 @@ int uvm_vsock_start(void)
 		k_err("vsock: device bring-up failed (%d)", r);
 		return r;
 	}
+	uvm_vs_up = true;
 	k_info("vsock: guest cid %" PRIu64 ", queues rx %u tx %u event %u, features %#" PRIx64
 	       ", %u connections x %u KiB",
 	       uvm_vvs.guest_cid, (unsigned)uvm_vvs.rx.q.size, (unsigned)uvm_vvs.tx.q.size,

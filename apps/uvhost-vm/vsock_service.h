@@ -20,4 +20,9 @@
  * that failed (logged). */
 int uvm_vsock_start(void);
 
+struct k_vsock_core;
+/* The core other services open sockets on (vhost_service.c), or NULL when
+ * uvm_vsock_start() did not bring the device up. */
+struct k_vsock_core *uvm_vsock_core(void);
+
 #endif

@@ -1,0 +1,219 @@
+/* vhost-user listeners and sessions of the service VM (see vhost_service.h). */
+#include "vhost_service.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dev/blk.h"
+#include "dev/rng.h"
+#include "dev/storage.h"
+#include "kern/log.h"
+#include "kern/vsock_socket.h"
+#include "uvm.h"
+#include "vm_entropy.h"
+#include "vm_platform.h"
+#include "vsock_service.h"
+#include "vu/backend.h"
+
+#define UVM_VHOST_BACKLOG 4
+
+struct uvm_listener {
+	const struct k_vhost_listener *cfg;
+	int lfd;
+	struct dev_storage store; /* blk: the RAM disk, kept across connections */
+	char serial[DEV_BLK_ID_BYTES + 1];
+	uint64_t accepted, refused;
+};
+
+struct uvm_session {
+	bool active;
+	struct uvm_listener *l;
+	char tag[32];
+	struct uvm_vu_conn conn;
+	struct vu_msg msg;
+	union {
+		struct dev_blk blk;
+		struct dev_rng rng;
+	} dev;
+	struct vu_backend b;
+};
+
+static struct k_vsock_core *uvm_vh_vs;
+static struct uvm_listener uvm_listeners[K_BOOTARGS_MAX_VHOST];
+static unsigned uvm_nlisteners;
+static struct uvm_session uvm_sessions[UVM_VHOST_SESSIONS];
+
+static const char *dev_name(uint8_t dev)
+{
+	return dev == K_VHOST_DEV_BLK ? "blk" : dev == K_VHOST_DEV_RNG ? "rng" : "?";
+}
+
+static void session_end(struct uvm_session *s, const char *why, int err)
+{
+	k_info("%s: disconnected: %s (%d), %" PRIu64 " messages, %" PRIu64 " refused", s->tag, why,
+	       err, s->b.n_msgs, s->b.n_rejected);
+	/* The library first (it closes its backend channel through the
+	 * platform), then the sockets. */
+	vu_backend_disconnect(&s->b);
+	uvm_vu_conn_close(&s->conn);
+	s->active = false;
+}
+
+static int session_start(struct uvm_session *s, struct uvm_listener *l, int fd, unsigned slot)
+{
+	const struct vu_device_ops *ops;
+	void *dev;
+
+	s->l = l;
+	snprintf(s->tag, sizeof(s->tag), "vhost %" PRIu32 "#%u", l->cfg->port, slot);
+	uvm_vu_conn_init(&s->conn, uvm_vh_vs, fd, s->tag);
+	if (l->cfg->dev == K_VHOST_DEV_BLK) {
+		int r = dev_blk_init(&s->dev.blk, &l->store, 1, l->serial);
+
+		if (r < 0)
+			return r;
+		ops = &s->dev.blk.ops;
+		dev = &s->dev.blk;
+	} else {
+		dev_rng_init(&s->dev.rng, uvm_entropy);
+		ops = &s->dev.rng.ops;
+		dev = &s->dev.rng;
+	}
+	vu_backend_init(&s->b, &s->conn.plat, ops, dev, NULL);
+	s->active = true;
+	k_info("%s: connected from cid %" PRIu64 " (%s)", s->tag, s->conn.peer_cid,
+	       dev_name(l->cfg->dev));
+	return 0;
+}
+
+static int listener_poll(void *ctx)
+{
+	struct uvm_listener *l = ctx;
+	int work = 0;
+
+	for (;;) {
+		int fd = k_vs_accept(uvm_vh_vs, l->lfd);
+		unsigned i;
+		int r;
+
+		if (fd < 0)
+			return work;
+		work++;
+		for (i = 0; i < UVM_VHOST_SESSIONS && uvm_sessions[i].active; i++)
+			;
+		if (i == UVM_VHOST_SESSIONS) {
+			l->refused++;
+			k_warn("vhost %" PRIu32 ": connection refused: all %d sessions busy",
+			       l->cfg->port, UVM_VHOST_SESSIONS);
+			k_vs_close(uvm_vh_vs, fd);
+			continue;
+		}
+		r = session_start(&uvm_sessions[i], l, fd, i);
+		if (r < 0) {
+			l->refused++;
+			k_err("vhost %" PRIu32 ": device set-up failed (%d)", l->cfg->port, r);
+			k_vs_close(uvm_vh_vs, fd);
+			continue;
+		}
+		l->accepted++;
+	}
+}
+
+static int session_poll(void *ctx)
+{
+	struct uvm_session *s = ctx;
+	int work = 0, r;
+
+	if (!s->active)
+		return 0;
+	r = uvm_chan_flush(&s->conn, &s->conn.front);
+	if (r < 0) {
+		session_end(s, "send failed", r);
+		return 1;
+	}
+	for (int n = 0; n < UVM_VHOST_MSGS_PER_POLL && uvm_chan_tx_room(&s->conn.front); n++) {
+		r = uvm_chan_recv(&s->conn, &s->conn.front, &s->msg);
+		if (r == -EAGAIN)
+			break;
+		if (r < 0) {
+			session_end(s,
+				    r == -ECONNRESET ? "end of stream"
+				    : r == -EMSGSIZE ? "header size over the limit"
+						     : "receive failed",
+				    r);
+			return work + 1;
+		}
+		work++;
+		r = vu_backend_handle(&s->b, &s->msg);
+		if (r < 0) {
+			session_end(s, "request refused", r);
+			return work;
+		}
+	}
+	for (unsigned i = 0; i < UVM_BACKEND_CHANS; i++)
+		if (s->conn.back[i].fd >= 0)
+			(void)uvm_chan_flush(&s->conn, &s->conn.back[i]);
+	work += vu_backend_handle_backend_reply(&s->b);
+	work += vu_backend_poll(&s->b, UVM_VHOST_RING_BUDGET);
+	return work;
+}
+
+static int listener_setup(struct uvm_listener *l, const struct k_vhost_listener *cfg)
+{
+	l->cfg = cfg;
+	l->lfd = -1;
+	if (cfg->dev == K_VHOST_DEV_BLK) {
+		uint64_t size = (cfg->size ? cfg->size : UVM_VHOST_BLK_DEFAULT) & ~511ull;
+		uint8_t *disk = size ? uvm_ram_alloc(size, 4096) : NULL;
+
+		if (!disk) {
+			k_err("vhost %" PRIu32 ": no RAM for a %" PRIu64 "-byte disk (%" PRIu64
+			      " free)",
+			      cfg->port, size, uvm_ram_free());
+			return -ENOMEM;
+		}
+		memset(disk, 0, size);
+		dev_storage_ram(&l->store, disk, size, false);
+		snprintf(l->serial, sizeof(l->serial), "uvhost-vm-%" PRIu32, cfg->port);
+	} else if (cfg->dev != K_VHOST_DEV_RNG) {
+		return -EINVAL;
+	}
+	l->lfd = k_vs_listen(uvm_vh_vs, cfg->port, UVM_VHOST_BACKLOG);
+	if (l->lfd < 0) {
+		k_err("vhost %" PRIu32 ": cannot listen (%d)", cfg->port, l->lfd);
+		return l->lfd;
+	}
+	if (uvm_add_poller("vhost-listen", listener_poll, l) < 0) {
+		k_vs_close(uvm_vh_vs, l->lfd);
+		return -ENOMEM;
+	}
+	if (cfg->dev == K_VHOST_DEV_BLK)
+		k_info("vhost: blk on port %" PRIu32 ", %" PRIu64 " KiB RAM disk", cfg->port,
+		       l->store.size >> 10);
+	else
+		k_info("vhost: %s on port %" PRIu32, dev_name(cfg->dev), cfg->port);
+	return 0;
+}
+
+int uvm_vhost_start(void)
+{
+	const struct k_bootargs *a = uvm_args();
+
+	uvm_vh_vs = uvm_vsock_core();
+	if (!uvm_vh_vs)
+		return -ENODEV;
+	if (!a->n_vhost)
+		return 0;
+	for (unsigned i = 0; i < UVM_VHOST_SESSIONS; i++)
+		if (uvm_add_poller("vhost-session", session_poll, &uvm_sessions[i]) < 0)
+			k_err("vhost: no poller for session %u", i);
+	for (unsigned i = 0; i < a->n_vhost; i++)
+		if (listener_setup(&uvm_listeners[uvm_nlisteners], &a->vhost[i]) == 0)
+			uvm_nlisteners++;
+	k_info("vhost: %u listeners, %d sessions x %u bytes", uvm_nlisteners, UVM_VHOST_SESSIONS,
+	       (unsigned)sizeof(struct uvm_session));
+	return (int)uvm_nlisteners;
+}

@@ -1,0 +1,33 @@
+/* vhost_service.h - vhost-user back-ends served over vsock by the service VM.
+ *
+ * Owns: one listener per `vhost=` boot argument entry and a static pool of
+ * UVM_VHOST_SESSIONS sessions. An accepted connection takes a free session:
+ * a device instance (blk on the listener's RAM disk, or rng) behind its own
+ * struct vu_backend and vm_platform.h transport. Every session is a poller:
+ * it reads at most UVM_VHOST_MSGS_PER_POLL requests (only while a whole
+ * reply fits its transmit buffer), serves started rings with a bounded
+ * budget, and ends on EOF, a socket error, a hostile header size or a
+ * request the library refuses with an error; the slot is then free for the
+ * next connection. Other sessions never notice.
+ * Never: allocates after init (RAM disks come from uvm_ram_alloc at boot),
+ * blocks, or trusts a byte from the front-end.
+ * Used by: main.c, once after uvm_vsock_start() succeeded.
+ *
+ * A blk listener's RAM disk belongs to the listener: it keeps its contents
+ * across connections, like a disk across front-end restarts. Two connections
+ * on the same blk port at once both see it (as two front-ends on one file).
+ */
+#ifndef UVM_VHOST_SERVICE_H
+#define UVM_VHOST_SERVICE_H
+
+#define UVM_VHOST_SESSIONS 4
+#define UVM_VHOST_MSGS_PER_POLL 8
+#define UVM_VHOST_RING_BUDGET 32
+#define UVM_VHOST_BLK_DEFAULT (16u << 20)
+
+/* Open the listeners and register the pollers. Returns the number of
+ * listeners opened (>= 0; a listener that cannot be set up is logged and
+ * skipped), or -ENODEV without a vsock core. */
+int uvm_vhost_start(void);
+
+#endif
