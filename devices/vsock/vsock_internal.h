@@ -10,7 +10,7 @@
 #include "dev/vsock.h"
 #include "vu/vq.h"
 
-#define VS_HDR sizeof(struct dev_vsock_hdr)
+#define VS_HDR sizeof(struct virtio_vsock_hdr)
 /* Largest payload in one packet to the guest (Linux's own limit). */
 #define VS_MAX_PKT (64u * 1024u)
 /* Packets sent to the guest per pump, and per connection per pump. */
@@ -51,7 +51,7 @@ int vs_rings_check(struct dev_vsock *v);
 int vs_unix_listen(struct dev_vsock *v);
 int vs_unix_accept(struct dev_vsock *v);
 /* A guest REQUEST to host port hdr->dst_port: connect PATH_<port>. */
-void vs_unix_guest_connect(struct dev_vsock *v, const struct dev_vsock_hdr *h);
+void vs_unix_guest_connect(struct dev_vsock *v, const struct virtio_vsock_hdr *h);
 int vs_unix_handshake(struct dev_vsock *v, struct dev_vsock_conn *c);
 int vs_unix_flush(struct dev_vsock *v, struct dev_vsock_conn *c);
 /* After the guest shut down or a flush: shut our write side, or finish. */

@@ -132,7 +132,7 @@ static int rx_peek(struct dev_vsock *v)
 	return -EAGAIN;
 }
 
-static void rx_send(struct dev_vsock *v, const struct dev_vsock_hdr *h)
+static void rx_send(struct dev_vsock *v, const struct virtio_vsock_hdr *h)
 {
 	uint16_t head = pop_head(v->rx_heads, &v->rx_first, &v->rx_count);
 
@@ -141,7 +141,7 @@ static void rx_send(struct dev_vsock *v, const struct dev_vsock_hdr *h)
 }
 
 static void hdr_for(struct dev_vsock *v, struct dev_vsock_conn *c, uint16_t op, uint32_t flags,
-		    uint32_t len, struct dev_vsock_hdr *h)
+		    uint32_t len, struct virtio_vsock_hdr *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->src_cid = DEV_VSOCK_HOST_CID;
@@ -149,7 +149,7 @@ static void hdr_for(struct dev_vsock *v, struct dev_vsock_conn *c, uint16_t op, 
 	h->src_port = c->host_port;
 	h->dst_port = c->guest_port;
 	h->len = len;
-	h->type = DEV_VSOCK_TYPE_STREAM;
+	h->type = VIRTIO_VSOCK_TYPE_STREAM;
 	h->op = op;
 	h->flags = flags;
 	h->buf_alloc = DEV_VSOCK_BUF_ALLOC;
@@ -175,9 +175,9 @@ static void send_rst(struct dev_vsock *v)
 {
 	struct dev_vsock_rst *r = &v->rst_q[v->rst_first];
 	struct dev_vsock_conn tmp = {.host_port = r->host_port, .guest_port = r->guest_port};
-	struct dev_vsock_hdr h;
+	struct virtio_vsock_hdr h;
 
-	hdr_for(v, &tmp, DEV_VSOCK_OP_RST, 0, 0, &h);
+	hdr_for(v, &tmp, VIRTIO_VSOCK_OP_RST, 0, 0, &h);
 	h.buf_alloc = 0;
 	rx_send(v, &h);
 	v->rst_first = (v->rst_first + 1) % DEV_VSOCK_RST_QUEUE;
@@ -197,7 +197,7 @@ static int send_data(struct dev_vsock *v, struct dev_vsock_conn *c)
 {
 	uint64_t room = v->chain.in_len - VS_HDR;
 	uint32_t credit = vs_credit(c);
-	struct dev_vsock_hdr h;
+	struct virtio_vsock_hdr h;
 	ssize_t r;
 	int n;
 
@@ -223,7 +223,7 @@ static int send_data(struct dev_vsock *v, struct dev_vsock_conn *c)
 		c->owed |= DEV_VSOCK_OWE_SHUTDOWN;
 		return 0;
 	}
-	hdr_for(v, c, DEV_VSOCK_OP_RW, 0, (uint32_t)r, &h);
+	hdr_for(v, c, VIRTIO_VSOCK_OP_RW, 0, (uint32_t)r, &h);
 	rx_send(v, &h);
 	c->tx_cnt += (uint32_t)r;
 	c->bytes_to_guest += (uint64_t)r;
@@ -234,7 +234,7 @@ static int send_data(struct dev_vsock *v, struct dev_vsock_conn *c)
 static int send_ctrl(struct dev_vsock *v, struct dev_vsock_conn *c, uint32_t owe, uint16_t op,
 		     uint32_t flags)
 {
-	struct dev_vsock_hdr h;
+	struct virtio_vsock_hdr h;
 
 	c->owed &= ~owe;
 	hdr_for(v, c, op, flags, 0, &h);
@@ -271,13 +271,13 @@ static int conn_step(struct dev_vsock *v, struct dev_vsock_conn *c)
 	if (rx_peek(v) < 0)
 		return -EAGAIN;
 	switch (what) {
-	case DEV_VSOCK_OWE_REQUEST: return send_ctrl(v, c, what, DEV_VSOCK_OP_REQUEST, 0);
-	case DEV_VSOCK_OWE_RESPONSE: return send_ctrl(v, c, what, DEV_VSOCK_OP_RESPONSE, 0);
+	case DEV_VSOCK_OWE_REQUEST: return send_ctrl(v, c, what, VIRTIO_VSOCK_OP_REQUEST, 0);
+	case DEV_VSOCK_OWE_RESPONSE: return send_ctrl(v, c, what, VIRTIO_VSOCK_OP_RESPONSE, 0);
 	case DEV_VSOCK_OWE_CREDIT_REQUEST:
-		return send_ctrl(v, c, what, DEV_VSOCK_OP_CREDIT_REQUEST, 0);
-	case DEV_VSOCK_OWE_CREDIT: return send_ctrl(v, c, what, DEV_VSOCK_OP_CREDIT_UPDATE, 0);
+		return send_ctrl(v, c, what, VIRTIO_VSOCK_OP_CREDIT_REQUEST, 0);
+	case DEV_VSOCK_OWE_CREDIT: return send_ctrl(v, c, what, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0);
 	case DEV_VSOCK_OWE_SHUTDOWN:
-		send_ctrl(v, c, what, DEV_VSOCK_OP_SHUTDOWN, DEV_VSOCK_SHUTDOWN_SEND);
+		send_ctrl(v, c, what, VIRTIO_VSOCK_OP_SHUTDOWN, VIRTIO_VSOCK_SHUTDOWN_SEND);
 		vs_conn_settle(v, c);
 		return 1;
 	default:
@@ -293,7 +293,7 @@ static int conn_step(struct dev_vsock *v, struct dev_vsock_conn *c)
 static int ev_pump(struct dev_vsock *v)
 {
 	struct vu_vq *vq = &v->b->vq[DEV_VSOCK_EVQ];
-	uint32_t id = DEV_VSOCK_EVENT_TRANSPORT_RESET;
+	uint32_t id = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET;
 	uint16_t head;
 
 	if (!v->want_transport_reset || !v->ev_count || !ring_ok(vq))

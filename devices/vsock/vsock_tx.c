@@ -7,7 +7,7 @@
 #include "vu/backend.h"
 #include "vu/iov.h"
 
-static void violation(struct dev_vsock *v, const struct dev_vsock_hdr *h, const char *what)
+static void violation(struct dev_vsock *v, const struct virtio_vsock_hdr *h, const char *what)
 {
 	v->st.violations++;
 	vs_logf(v, true, "vsock: dropped a guest packet (op %u, %u -> %u): %s", h ? h->op : 0,
@@ -30,7 +30,7 @@ static void buffer_payload(struct dev_vsock_conn *c, const struct vu_chain *ch, 
 	c->bytes_from_guest += len;
 }
 
-static void on_rw(struct dev_vsock *v, struct dev_vsock_conn *c, const struct dev_vsock_hdr *h,
+static void on_rw(struct dev_vsock *v, struct dev_vsock_conn *c, const struct virtio_vsock_hdr *h,
 		  const struct vu_chain *ch)
 {
 	if (c->state != DEV_VSOCK_ESTABLISHED || c->guest_no_send) {
@@ -50,7 +50,7 @@ static void on_rw(struct dev_vsock *v, struct dev_vsock_conn *c, const struct de
 }
 
 static void on_response(struct dev_vsock *v, struct dev_vsock_conn *c,
-			const struct dev_vsock_hdr *h)
+			const struct virtio_vsock_hdr *h)
 {
 	int n;
 
@@ -70,38 +70,39 @@ static void on_response(struct dev_vsock *v, struct dev_vsock_conn *c,
 }
 
 static void on_shutdown(struct dev_vsock *v, struct dev_vsock_conn *c,
-			const struct dev_vsock_hdr *h)
+			const struct virtio_vsock_hdr *h)
 {
 	if (c->state != DEV_VSOCK_ESTABLISHED) {
 		violation(v, h, "SHUTDOWN before the connection was established");
 		vs_conn_close(v, c, true, "unexpected SHUTDOWN");
 		return;
 	}
-	if (h->flags & DEV_VSOCK_SHUTDOWN_RCV) {
+	if (h->flags & VIRTIO_VSOCK_SHUTDOWN_RCV) {
 		c->guest_no_rcv = true;
 		if (c->fd >= 0)
 			shutdown(c->fd, SHUT_RD);
 	}
-	if (h->flags & DEV_VSOCK_SHUTDOWN_SEND)
+	if (h->flags & VIRTIO_VSOCK_SHUTDOWN_SEND)
 		c->guest_no_send = true;
 	vs_conn_settle(v, c);
 }
 
-static void on_packet(struct dev_vsock *v, const struct dev_vsock_hdr *h, const struct vu_chain *ch)
+static void on_packet(struct dev_vsock *v, const struct virtio_vsock_hdr *h,
+		      const struct vu_chain *ch)
 {
 	struct dev_vsock_conn *c;
 
-	if (h->type != DEV_VSOCK_TYPE_STREAM) {
+	if (h->type != VIRTIO_VSOCK_TYPE_STREAM) {
 		violation(v, h, "not a stream packet");
-		if (h->op != DEV_VSOCK_OP_RST)
+		if (h->op != VIRTIO_VSOCK_OP_RST)
 			vs_rst_queue(v, h->dst_port, h->src_port);
 		return;
 	}
 	c = vs_conn_find(v, h->dst_port, h->src_port);
 	if (!c) {
-		if (h->op == DEV_VSOCK_OP_REQUEST)
+		if (h->op == VIRTIO_VSOCK_OP_REQUEST)
 			vs_unix_guest_connect(v, h);
-		else if (h->op != DEV_VSOCK_OP_RST)
+		else if (h->op != VIRTIO_VSOCK_OP_RST)
 			vs_rst_queue(v, h->dst_port, h->src_port);
 		return;
 	}
@@ -109,9 +110,9 @@ static void on_packet(struct dev_vsock *v, const struct dev_vsock_hdr *h, const 
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
 	switch (h->op) {
-	case DEV_VSOCK_OP_RW: on_rw(v, c, h, ch); break;
-	case DEV_VSOCK_OP_RESPONSE: on_response(v, c, h); break;
-	case DEV_VSOCK_OP_RST:
+	case VIRTIO_VSOCK_OP_RW: on_rw(v, c, h, ch); break;
+	case VIRTIO_VSOCK_OP_RESPONSE: on_response(v, c, h); break;
+	case VIRTIO_VSOCK_OP_RST:
 		v->st.rst_received++;
 		if (c->state == DEV_VSOCK_CONNECTING) {
 			v->st.conns_refused++;
@@ -120,10 +121,10 @@ static void on_packet(struct dev_vsock *v, const struct dev_vsock_hdr *h, const 
 			vs_conn_close(v, c, false, "guest reset");
 		}
 		break;
-	case DEV_VSOCK_OP_SHUTDOWN: on_shutdown(v, c, h); break;
-	case DEV_VSOCK_OP_CREDIT_UPDATE: break;
-	case DEV_VSOCK_OP_CREDIT_REQUEST: c->owed |= DEV_VSOCK_OWE_CREDIT; break;
-	case DEV_VSOCK_OP_REQUEST:
+	case VIRTIO_VSOCK_OP_SHUTDOWN: on_shutdown(v, c, h); break;
+	case VIRTIO_VSOCK_OP_CREDIT_UPDATE: break;
+	case VIRTIO_VSOCK_OP_CREDIT_REQUEST: c->owed |= DEV_VSOCK_OWE_CREDIT; break;
+	case VIRTIO_VSOCK_OP_REQUEST:
 		violation(v, h, "REQUEST for a connection that exists");
 		vs_conn_close(v, c, true, "duplicate REQUEST");
 		break;
@@ -138,7 +139,7 @@ static void on_packet(struct dev_vsock *v, const struct dev_vsock_hdr *h, const 
  * problem, not a reason to stop the ring for every other connection. */
 int vs_tx_chain(struct dev_vsock *v, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *ch)
 {
-	struct dev_vsock_hdr h;
+	struct virtio_vsock_hdr h;
 
 	if (ch->out_len < VS_HDR) {
 		violation(v, NULL, "chain shorter than a header");

@@ -165,7 +165,7 @@ int vs_unix_handshake(struct dev_vsock *v, struct dev_vsock_conn *c)
 	return 1;
 }
 
-void vs_unix_guest_connect(struct dev_vsock *v, const struct dev_vsock_hdr *h)
+void vs_unix_guest_connect(struct dev_vsock *v, const struct virtio_vsock_hdr *h)
 {
 	struct sockaddr_un a;
 	struct dev_vsock_conn *c;

@@ -133,7 +133,7 @@ static int poll_events(struct k_virtio_vsock *v)
 		v->stats.events++;
 		if (len >= K_VSOCK_EVENT_SIZE &&
 		    (e[0] | e[1] << 8 | e[2] << 16 | (uint32_t)e[3] << 24) ==
-			    K_VSOCK_EVENT_TRANSPORT_RESET) {
+			    VIRTIO_VSOCK_EVENT_TRANSPORT_RESET) {
 			v->stats.transport_resets++;
 			v->guest_cid = read_cid(v);
 			k_vsock_transport_reset(v->core, v->guest_cid);

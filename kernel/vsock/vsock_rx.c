@@ -9,7 +9,7 @@
 static int refuse(struct k_vsock_core *c, const struct k_vsock_hdr *h, uint64_t *counter, int err)
 {
 	(*counter)++;
-	if (h->op != K_VSOCK_OP_RST)
+	if (h->op != VIRTIO_VSOCK_OP_RST)
 		k_vsock_rstq_push(c, h->src_cid, h->src_port, h->dst_port);
 	return err;
 }
@@ -85,7 +85,7 @@ static int rx_data(struct k_vsock_core *c, struct k_vsock_conn *k, const struct 
 	uint32_t used = k_vsock_rx_used(k);
 	uint32_t room = used >= c->buf_alloc ? 0 : c->buf_alloc - used;
 
-	if (k->shut_peer & K_VSOCK_SHUTDOWN_SEND) {
+	if (k->shut_peer & VIRTIO_VSOCK_SHUTDOWN_SEND) {
 		c->stats.err_bad_op++;
 		return -EPROTO;
 	}
@@ -95,7 +95,7 @@ static int rx_data(struct k_vsock_core *c, struct k_vsock_conn *k, const struct 
 		return -ENOBUFS;
 	}
 	c->stats.rx_bytes += h->len;
-	if (k->state == K_VS_CLOSING || (k->shut_local & K_VSOCK_SHUTDOWN_RCV)) {
+	if (k->state == K_VS_CLOSING || (k->shut_local & VIRTIO_VSOCK_SHUTDOWN_RCV)) {
 		/* Nobody will read it: consume at once so credit keeps flowing. */
 		k->rx_cnt += h->len;
 		k->fwd_cnt = k->rx_cnt;
@@ -112,12 +112,12 @@ static int rx_connecting(struct k_vsock_core *c, struct k_vsock_conn *k,
 			 const struct k_vsock_hdr *h)
 {
 	switch (h->op) {
-	case K_VSOCK_OP_RESPONSE:
+	case VIRTIO_VSOCK_OP_RESPONSE:
 		k->state = K_VS_ESTABLISHED;
 		k->deadline_ns = 0;
 		k->pending &= (uint8_t)~K_VSOCK_PEND_REQUEST;
 		return 0;
-	case K_VSOCK_OP_RST:
+	case VIRTIO_VSOCK_OP_RST:
 		c->stats.rst_received++;
 		k_vsock_conn_close(c, k, ECONNREFUSED, false);
 		return 0;
@@ -132,16 +132,16 @@ static int rx_connected(struct k_vsock_core *c, struct k_vsock_conn *k, const st
 			const void *payload)
 {
 	switch (h->op) {
-	case K_VSOCK_OP_RW: return rx_data(c, k, h, payload);
-	case K_VSOCK_OP_CREDIT_UPDATE: return 0;
-	case K_VSOCK_OP_CREDIT_REQUEST: k->pending |= K_VSOCK_PEND_CREDIT_UPDATE; return 0;
-	case K_VSOCK_OP_SHUTDOWN:
-		k->shut_peer |= (uint8_t)(h->flags & K_VSOCK_SHUTDOWN_BOTH);
+	case VIRTIO_VSOCK_OP_RW: return rx_data(c, k, h, payload);
+	case VIRTIO_VSOCK_OP_CREDIT_UPDATE: return 0;
+	case VIRTIO_VSOCK_OP_CREDIT_REQUEST: k->pending |= K_VSOCK_PEND_CREDIT_UPDATE; return 0;
+	case VIRTIO_VSOCK_OP_SHUTDOWN:
+		k->shut_peer |= (uint8_t)(h->flags & VIRTIO_VSOCK_SHUTDOWN_BOTH);
 		/* Closing and the peer will read no more: finish now (as Linux). */
-		if (k->state == K_VS_CLOSING && (k->shut_peer & K_VSOCK_SHUTDOWN_RCV))
+		if (k->state == K_VS_CLOSING && (k->shut_peer & VIRTIO_VSOCK_SHUTDOWN_RCV))
 			k_vsock_conn_close(c, k, 0, true);
 		return 0;
-	case K_VSOCK_OP_RST:
+	case VIRTIO_VSOCK_OP_RST:
 		c->stats.rst_received++;
 		k_vsock_conn_close(c, k, ECONNRESET, false);
 		return 0;
@@ -167,25 +167,25 @@ int k_vsock_rx_packet(struct k_vsock_core *c, const struct k_vsock_hdr *h, const
 		c->stats.err_truncated++;
 		return -EINVAL;
 	}
-	if (h->type != K_VSOCK_TYPE_STREAM)
+	if (h->type != VIRTIO_VSOCK_TYPE_STREAM)
 		return refuse(c, h, &c->stats.err_bad_type, -EINVAL);
-	if (h->op < K_VSOCK_OP_REQUEST || h->op > K_VSOCK_OP_CREDIT_REQUEST) {
+	if (h->op < VIRTIO_VSOCK_OP_REQUEST || h->op > VIRTIO_VSOCK_OP_CREDIT_REQUEST) {
 		c->stats.err_bad_op++;
 		return -EINVAL;
 	}
-	if (h->op == K_VSOCK_OP_REQUEST)
+	if (h->op == VIRTIO_VSOCK_OP_REQUEST)
 		return rx_request(c, h);
 
 	k = k_vsock_conn_find(c, h->src_cid, h->src_port, h->dst_port);
 	if (!k) {
-		if (h->op == K_VSOCK_OP_RST) {
+		if (h->op == VIRTIO_VSOCK_OP_RST) {
 			/* The answer to our own RST, or a late one: nothing to do. */
 			c->stats.rst_received++;
 			return 0;
 		}
 		return refuse(c, h, &c->stats.err_unknown_conn, -ENOTCONN);
 	}
-	if (h->op != K_VSOCK_OP_RST && !rx_credit(c, k, h))
+	if (h->op != VIRTIO_VSOCK_OP_RST && !rx_credit(c, k, h))
 		return -EPROTO;
 	if (k->state == K_VS_CONNECTING)
 		return rx_connecting(c, k, h);

@@ -133,7 +133,7 @@ int k_vs_recv(struct k_vsock_core *c, int fd, void *buf, size_t len)
 	if (k->state == K_VS_CONNECTING)
 		return -EAGAIN;
 	n = k_vsock_rx_used(k);
-	if (n && !(k->shut_local & K_VSOCK_SHUTDOWN_RCV)) {
+	if (n && !(k->shut_local & VIRTIO_VSOCK_SHUTDOWN_RCV)) {
 		if (len > IO_MAX)
 			len = IO_MAX;
 		if (n > len)
@@ -145,8 +145,8 @@ int k_vs_recv(struct k_vsock_core *c, int fd, void *buf, size_t len)
 			k_vsock_credit_check(c, k);
 		return (int)n;
 	}
-	if (k->state == K_VS_CLOSED || (k->shut_peer & K_VSOCK_SHUTDOWN_SEND) ||
-	    (k->shut_local & K_VSOCK_SHUTDOWN_RCV) || len == 0)
+	if (k->state == K_VS_CLOSED || (k->shut_peer & VIRTIO_VSOCK_SHUTDOWN_SEND) ||
+	    (k->shut_local & VIRTIO_VSOCK_SHUTDOWN_RCV) || len == 0)
 		return 0;
 	return -EAGAIN;
 }
@@ -157,8 +157,8 @@ int k_vs_send(struct k_vsock_core *c, int fd, const void *buf, size_t len)
 	uint32_t room;
 	if (!k)
 		return listener_of(c, fd) ? -ENOTCONN : -EBADF;
-	if (k->state == K_VS_CLOSED || (k->shut_local & K_VSOCK_SHUTDOWN_SEND) ||
-	    (k->shut_peer & K_VSOCK_SHUTDOWN_RCV))
+	if (k->state == K_VS_CLOSED || (k->shut_local & VIRTIO_VSOCK_SHUTDOWN_SEND) ||
+	    (k->shut_peer & VIRTIO_VSOCK_SHUTDOWN_RCV))
 		return -EPIPE;
 	if (len == 0)
 		return 0;
@@ -180,7 +180,7 @@ int k_vs_shutdown(struct k_vsock_core *c, int fd, unsigned how)
 	struct k_vsock_conn *k = conn_of(c, fd);
 	if (!k)
 		return listener_of(c, fd) ? -ENOTCONN : -EBADF;
-	if (how == 0 || (how & ~K_VSOCK_SHUTDOWN_BOTH))
+	if (how == 0 || (how & ~VIRTIO_VSOCK_SHUTDOWN_BOTH))
 		return -EINVAL;
 	if (k->state != K_VS_ESTABLISHED)
 		return -ENOTCONN;
@@ -188,7 +188,7 @@ int k_vs_shutdown(struct k_vsock_core *c, int fd, unsigned how)
 		return 0;
 	k->shut_local |= (uint8_t)how;
 	k->pending |= K_VSOCK_PEND_SHUTDOWN;
-	if (how & K_VSOCK_SHUTDOWN_RCV) {
+	if (how & VIRTIO_VSOCK_SHUTDOWN_RCV) {
 		/* Unread data will never be read: hand its credit back. */
 		k->fwd_cnt = k->rx_cnt;
 		k_vsock_credit_check(c, k);
@@ -211,7 +211,7 @@ static void close_conn(struct k_vsock_core *c, struct k_vsock_conn *k)
 		}
 		break;
 	case K_VS_ESTABLISHED:
-		if (k->shut_peer & K_VSOCK_SHUTDOWN_RCV) {
+		if (k->shut_peer & VIRTIO_VSOCK_SHUTDOWN_RCV) {
 			k_vsock_conn_close(c, k, 0, true);
 			break;
 		}
@@ -219,7 +219,7 @@ static void close_conn(struct k_vsock_core *c, struct k_vsock_conn *k)
 		 * the peer's RST (or time out and send ours). */
 		k->state = K_VS_CLOSING;
 		k->fwd_cnt = k->rx_cnt;
-		k->shut_local = K_VSOCK_SHUTDOWN_BOTH;
+		k->shut_local = VIRTIO_VSOCK_SHUTDOWN_BOTH;
 		k->pending |= K_VSOCK_PEND_SHUTDOWN;
 		k->deadline_ns = c->now_ns + K_VSOCK_CLOSE_TIMEOUT_NS;
 		break;
@@ -263,13 +263,14 @@ int k_vs_poll(struct k_vsock_core *c, int fd)
 	switch (k->state) {
 	case K_VS_CLOSED: return K_VS_POLLIN | K_VS_POLLHUP | (k->err ? K_VS_POLLERR : 0);
 	case K_VS_ESTABLISHED:
-		if (k_vsock_rx_used(k) || (k->shut_peer & K_VSOCK_SHUTDOWN_SEND) ||
-		    (k->shut_local & K_VSOCK_SHUTDOWN_RCV))
+		if (k_vsock_rx_used(k) || (k->shut_peer & VIRTIO_VSOCK_SHUTDOWN_SEND) ||
+		    (k->shut_local & VIRTIO_VSOCK_SHUTDOWN_RCV))
 			ev |= K_VS_POLLIN;
-		if (!(k->shut_local & K_VSOCK_SHUTDOWN_SEND) &&
-		    !(k->shut_peer & K_VSOCK_SHUTDOWN_RCV) && k_vsock_tx_queued(k) < K_VSOCK_TX_BUF)
+		if (!(k->shut_local & VIRTIO_VSOCK_SHUTDOWN_SEND) &&
+		    !(k->shut_peer & VIRTIO_VSOCK_SHUTDOWN_RCV) &&
+		    k_vsock_tx_queued(k) < K_VSOCK_TX_BUF)
 			ev |= K_VS_POLLOUT;
-		if (k->shut_peer == K_VSOCK_SHUTDOWN_BOTH)
+		if (k->shut_peer == VIRTIO_VSOCK_SHUTDOWN_BOTH)
 			ev |= K_VS_POLLHUP;
 		return ev;
 	default: return 0;

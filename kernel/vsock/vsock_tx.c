@@ -15,7 +15,7 @@ static void fill(const struct k_vsock_core *c, struct k_vsock_hdr *h, uint64_t p
 	h->dst_cid = peer_cid;
 	h->src_port = local_port;
 	h->dst_port = peer_port;
-	h->type = K_VSOCK_TYPE_STREAM;
+	h->type = VIRTIO_VSOCK_TYPE_STREAM;
 	h->op = op;
 	h->buf_alloc = c->buf_alloc;
 }
@@ -44,25 +44,25 @@ static bool control_ready(const struct k_vsock_conn *k)
 static void control_one(struct k_vsock_core *c, struct k_vsock_conn *k, struct k_vsock_hdr *h)
 {
 	if (k->pending & K_VSOCK_PEND_RST) {
-		fill_conn(c, k, h, K_VSOCK_OP_RST);
+		fill_conn(c, k, h, VIRTIO_VSOCK_OP_RST);
 		k->pending = 0;
 		c->stats.rst_sent++;
 		k_vsock_conn_maybe_free(c, k);
 	} else if (k->pending & K_VSOCK_PEND_REQUEST) {
-		fill_conn(c, k, h, K_VSOCK_OP_REQUEST);
+		fill_conn(c, k, h, VIRTIO_VSOCK_OP_REQUEST);
 		k->pending &= (uint8_t)~K_VSOCK_PEND_REQUEST;
 	} else if (k->pending & K_VSOCK_PEND_RESPONSE) {
-		fill_conn(c, k, h, K_VSOCK_OP_RESPONSE);
+		fill_conn(c, k, h, VIRTIO_VSOCK_OP_RESPONSE);
 		k->pending &= (uint8_t)~K_VSOCK_PEND_RESPONSE;
 	} else if (k->pending & K_VSOCK_PEND_CREDIT_REQUEST) {
-		fill_conn(c, k, h, K_VSOCK_OP_CREDIT_REQUEST);
+		fill_conn(c, k, h, VIRTIO_VSOCK_OP_CREDIT_REQUEST);
 		k->pending &= (uint8_t)~K_VSOCK_PEND_CREDIT_REQUEST;
 		c->stats.credit_requests_sent++;
 	} else if (k->pending & K_VSOCK_PEND_CREDIT_UPDATE) {
-		fill_conn(c, k, h, K_VSOCK_OP_CREDIT_UPDATE);
+		fill_conn(c, k, h, VIRTIO_VSOCK_OP_CREDIT_UPDATE);
 		c->stats.credit_updates_sent++;
 	} else {
-		fill_conn(c, k, h, K_VSOCK_OP_SHUTDOWN);
+		fill_conn(c, k, h, VIRTIO_VSOCK_OP_SHUTDOWN);
 		h->flags = k->shut_local;
 		k->pending &= (uint8_t)~K_VSOCK_PEND_SHUTDOWN;
 	}
@@ -82,7 +82,7 @@ static int data_one(struct k_vsock_core *c, struct k_vsock_conn *k, struct k_vso
 	uint32_t n = k_vsock_tx_queued(k);
 	uint32_t credit = k_vsock_peer_credit(k);
 
-	if (k->shut_peer & K_VSOCK_SHUTDOWN_RCV) {
+	if (k->shut_peer & VIRTIO_VSOCK_SHUTDOWN_RCV) {
 		/* The peer will read no more: what is queued is moot. */
 		k->tx_app = k->tx_cnt;
 		return -EAGAIN;
@@ -93,7 +93,7 @@ static int data_one(struct k_vsock_core *c, struct k_vsock_conn *k, struct k_vso
 		k->credit_req_sent = true;
 		c->stats.credit_stalls++;
 		c->stats.credit_requests_sent++;
-		fill_conn(c, k, h, K_VSOCK_OP_CREDIT_REQUEST);
+		fill_conn(c, k, h, VIRTIO_VSOCK_OP_CREDIT_REQUEST);
 		return 0;
 	}
 	if (n > credit)
@@ -104,7 +104,7 @@ static int data_one(struct k_vsock_core *c, struct k_vsock_conn *k, struct k_vso
 		n = K_VSOCK_MAX_PKT_LEN;
 	if (n == 0)
 		return -EAGAIN;
-	fill_conn(c, k, h, K_VSOCK_OP_RW);
+	fill_conn(c, k, h, VIRTIO_VSOCK_OP_RW);
 	h->len = n;
 	k_vsock_ring_get(c->txbuf[k_vsock_conn_index(c, k)], K_VSOCK_TX_BUF, k->tx_cnt, buf, n);
 	k->tx_cnt += n;
@@ -116,7 +116,7 @@ int k_vsock_tx_next(struct k_vsock_core *c, struct k_vsock_hdr *h, void *buf, si
 {
 	if (c->rstq_len) {
 		struct k_vsock_rst_reply *r = &c->rstq[c->rstq_head];
-		fill(c, h, r->peer_cid, r->peer_port, r->local_port, K_VSOCK_OP_RST);
+		fill(c, h, r->peer_cid, r->peer_port, r->local_port, VIRTIO_VSOCK_OP_RST);
 		c->rstq_head = (c->rstq_head + 1) % K_VSOCK_RSTQ;
 		c->rstq_len--;
 		c->stats.rst_sent++;
@@ -158,7 +158,7 @@ bool k_vsock_tx_ready(const struct k_vsock_core *c)
 			continue;
 		if (control_ready(k))
 			return true;
-		if (data_ready(k) && !(k->shut_peer & K_VSOCK_SHUTDOWN_RCV) &&
+		if (data_ready(k) && !(k->shut_peer & VIRTIO_VSOCK_SHUTDOWN_RCV) &&
 		    (k_vsock_peer_credit(k) > 0 || !k->credit_req_sent))
 			return true;
 	}

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MEM_GPA 0x100000ull
 #define MEM_SIZE 0x200000ull
 #define MEM_UADDR 0x7f1000000000ull
-#define HDR ((uint32_t)sizeof(struct dev_vsock_hdr))
+#define HDR ((uint32_t)sizeof(struct virtio_vsock_hdr))
 #define MAX_CLIENTS 16
 
 static const uint64_t ring_off[3] = {0x0, 0x4000, 0x8000};
@@ -260,7 +260,7 @@ static void op_raw(struct input *in)
 static void op_packet(struct input *in)
 {
 	static const uint32_t gports[4] = {1024, 1025, 40000, 0xffffffffu};
-	struct dev_vsock_hdr hd;
+	struct virtio_vsock_hdr hd;
 	uint8_t sp = take8(in), dp = take8(in);
 	uint32_t len;
 
@@ -271,7 +271,7 @@ static void op_packet(struct input *in)
 	hd.src_port = gports[sp % 4];
 	/* 5000 has a listener, 5001 none, the rest are our ephemeral ports. */
 	hd.dst_port = dp % 4 < 2 ? 5000u + dp % 4 : DEV_VSOCK_EPHEMERAL_BASE + (dp >> 2) % 4;
-	hd.type = DEV_VSOCK_TYPE_STREAM;
+	hd.type = VIRTIO_VSOCK_TYPE_STREAM;
 	hd.flags = take8(in);
 	hd.buf_alloc = take32(in);
 	hd.fwd_cnt = take32(in);

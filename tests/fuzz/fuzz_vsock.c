@@ -95,7 +95,7 @@ static void packet(struct in *in, bool raw)
 		uint8_t sp = (uint8_t)take(in, 1), dp = (uint8_t)take(in, 1);
 		memset(&h, 0, sizeof(h));
 		h.op = op % 10;
-		h.type = type < 250 ? K_VSOCK_TYPE_STREAM : type;
+		h.type = type < 250 ? VIRTIO_VSOCK_TYPE_STREAM : type;
 		h.src_port = pick_port(sp, false);
 		h.dst_port = pick_port(dp, true);
 		h.flags = take(in, 1);

@@ -268,7 +268,7 @@ static void client_eof_after_replies_closes(void **state)
 	struct rig *r = rig_new(0);
 	int fd = client(r);
 	say(r, fd, "echo bye\npartial");
-	assert_int_equal(k_vs_shutdown(r->p->host, fd, K_VSOCK_SHUTDOWN_SEND), 0);
+	assert_int_equal(k_vs_shutdown(r->p->host, fd, VIRTIO_VSOCK_SHUTDOWN_SEND), 0);
 	assert_int_equal(hear(r, fd, buf, 4), 4);
 	assert_string_equal(buf, "bye\n");
 	for (int t = 0; t < 4; t++)

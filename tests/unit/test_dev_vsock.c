@@ -36,7 +36,7 @@
 #define MEM_GPA 0x40000000ull
 #define MEM_SIZE 0x800000ull
 #define MEM_UADDR 0x7f3400000000ull
-#define HDR ((uint32_t)sizeof(struct dev_vsock_hdr))
+#define HDR ((uint32_t)sizeof(struct virtio_vsock_hdr))
 #define RXBUF 4096u
 #define UVH_TEST_MAX_FDS 256
 
@@ -184,9 +184,9 @@ static int teardown(void **state)
 
 /* ---- the guest's side --------------------------------------------------- */
 
-static struct dev_vsock_hdr hdr(uint16_t op, uint32_t src_port, uint32_t dst_port, uint32_t len)
+static struct virtio_vsock_hdr hdr(uint16_t op, uint32_t src_port, uint32_t dst_port, uint32_t len)
 {
-	struct dev_vsock_hdr h;
+	struct virtio_vsock_hdr h;
 
 	memset(&h, 0, sizeof(h));
 	h.src_cid = CID;
@@ -194,7 +194,7 @@ static struct dev_vsock_hdr hdr(uint16_t op, uint32_t src_port, uint32_t dst_por
 	h.src_port = src_port;
 	h.dst_port = dst_port;
 	h.len = len;
-	h.type = DEV_VSOCK_TYPE_STREAM;
+	h.type = VIRTIO_VSOCK_TYPE_STREAM;
 	h.op = op;
 	h.buf_alloc = 256 * 1024;
 	return h;
@@ -226,7 +226,7 @@ static void tx_cut(struct fx *f, const void *pkt, uint32_t len, const uint32_t *
 	assert_false(f->b.vq[1].broken);
 }
 
-static void tx(struct fx *f, struct dev_vsock_hdr h, const void *payload, uint32_t len)
+static void tx(struct fx *f, struct virtio_vsock_hdr h, const void *payload, uint32_t len)
 {
 	static uint8_t pkt[512 * 1024];
 
@@ -262,7 +262,7 @@ static void post_rx(struct fx *f, unsigned n, uint32_t room, bool split)
 }
 
 /* The next packet the device gave the guest: header, payload into buf. */
-static bool rx(struct fx *f, struct dev_vsock_hdr *h, uint8_t *buf, uint32_t max)
+static bool rx(struct fx *f, struct virtio_vsock_hdr *h, uint8_t *buf, uint32_t max)
 {
 	struct vring_desc *d = test_ring_desc(&f->ring[0]);
 	uint32_t id, len, at = 0;
@@ -286,7 +286,7 @@ static bool rx(struct fx *f, struct dev_vsock_hdr *h, uint8_t *buf, uint32_t max
 		memcpy(buf, pkt + HDR, h->len);
 	assert_int_equal(h->src_cid, DEV_VSOCK_HOST_CID);
 	assert_int_equal(h->dst_cid, CID);
-	assert_int_equal(h->type, DEV_VSOCK_TYPE_STREAM);
+	assert_int_equal(h->type, VIRTIO_VSOCK_TYPE_STREAM);
 	return true;
 }
 
@@ -313,7 +313,7 @@ static void pump(struct fx *f)
 
 static void expect_rx_op(struct fx *f, uint16_t op, uint32_t host_port, uint32_t guest_port)
 {
-	struct dev_vsock_hdr h;
+	struct virtio_vsock_hdr h;
 	uint8_t b[8];
 
 	assert_true(rx(f, &h, b, 0));
@@ -324,7 +324,7 @@ static void expect_rx_op(struct fx *f, uint16_t op, uint32_t host_port, uint32_t
 
 static void expect_no_rx(struct fx *f)
 {
-	struct dev_vsock_hdr h;
+	struct virtio_vsock_hdr h;
 	uint8_t b[8];
 
 	pump(f);
@@ -384,11 +384,11 @@ static int guest_connects(struct fx *f, int lfd, uint32_t gport)
 	int fd;
 
 	post_rx(f, 1, RXBUF, false);
-	tx(f, hdr(DEV_VSOCK_OP_REQUEST, gport, 5000, 0), NULL, 0);
+	tx(f, hdr(VIRTIO_VSOCK_OP_REQUEST, gport, 5000, 0), NULL, 0);
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(fd >= 0);
 	pump(f);
-	expect_rx_op(f, DEV_VSOCK_OP_RESPONSE, 5000, gport);
+	expect_rx_op(f, VIRTIO_VSOCK_OP_RESPONSE, 5000, gport);
 	return fd;
 }
 
@@ -434,7 +434,7 @@ static void test_zero_length_chain(void **state)
 static void test_short_header(void **state)
 {
 	struct fx *f = *state;
-	struct dev_vsock_hdr h = hdr(DEV_VSOCK_OP_REQUEST, 1, 5000, 0);
+	struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_REQUEST, 1, 5000, 0);
 
 	post_rx(f, 2, RXBUF, false);
 	tx_cut(f, &h, HDR - 1, NULL);
@@ -450,7 +450,7 @@ static void test_len_larger_than_chain(void **state)
 	uint8_t data[100];
 
 	memset(data, 'x', sizeof(data));
-	struct dev_vsock_hdr h = hdr(DEV_VSOCK_OP_RW, 7, 5000, sizeof(data) + 1);
+	struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_RW, 7, 5000, sizeof(data) + 1);
 	tx(f, h, data, sizeof(data));
 	assert_int_equal(f->v.st.violations, 1);
 	assert_int_equal(f->v.conns[0].buf_used, 0);
@@ -463,7 +463,7 @@ static void test_wrong_src_cid(void **state)
 {
 	struct fx *f = *state;
 	int lfd = host_listen(f, 5000);
-	struct dev_vsock_hdr h = hdr(DEV_VSOCK_OP_REQUEST, 7, 5000, 0);
+	struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_REQUEST, 7, 5000, 0);
 
 	post_rx(f, 2, RXBUF, false);
 	h.src_cid = CID + 1;
@@ -477,7 +477,7 @@ static void test_wrong_src_cid(void **state)
 static void test_dst_cid_not_host(void **state)
 {
 	struct fx *f = *state;
-	struct dev_vsock_hdr h = hdr(DEV_VSOCK_OP_REQUEST, 7, 5000, 0);
+	struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_REQUEST, 7, 5000, 0);
 
 	post_rx(f, 2, RXBUF, false);
 	h.dst_cid = 1;
@@ -489,16 +489,16 @@ static void test_dst_cid_not_host(void **state)
 static void test_unknown_type_gets_rst(void **state)
 {
 	struct fx *f = *state;
-	struct dev_vsock_hdr h = hdr(DEV_VSOCK_OP_REQUEST, 7, 5000, 0);
+	struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_REQUEST, 7, 5000, 0);
 
 	post_rx(f, 2, RXBUF, false);
 	h.type = 2; /* SEQPACKET: never offered */
 	tx(f, h, NULL, 0);
 	assert_int_equal(f->v.st.violations, 1);
 	pump(f);
-	expect_rx_op(f, DEV_VSOCK_OP_RST, 5000, 7);
+	expect_rx_op(f, VIRTIO_VSOCK_OP_RST, 5000, 7);
 	/* ...but an RST of an unknown type is not answered. */
-	h.op = DEV_VSOCK_OP_RST;
+	h.op = VIRTIO_VSOCK_OP_RST;
 	tx(f, h, NULL, 0);
 	expect_no_rx(f);
 }
@@ -508,12 +508,12 @@ static void test_unknown_connection_gets_rst(void **state)
 	struct fx *f = *state;
 
 	post_rx(f, 4, RXBUF, false);
-	tx(f, hdr(DEV_VSOCK_OP_RW, 9, 4000, 3), "abc", 3);
-	tx(f, hdr(DEV_VSOCK_OP_SHUTDOWN, 10, 4000, 0), NULL, 0);
+	tx(f, hdr(VIRTIO_VSOCK_OP_RW, 9, 4000, 3), "abc", 3);
+	tx(f, hdr(VIRTIO_VSOCK_OP_SHUTDOWN, 10, 4000, 0), NULL, 0);
 	pump(f);
-	expect_rx_op(f, DEV_VSOCK_OP_RST, 4000, 9);
-	expect_rx_op(f, DEV_VSOCK_OP_RST, 4000, 10);
-	tx(f, hdr(DEV_VSOCK_OP_RST, 11, 4000, 0), NULL, 0);
+	expect_rx_op(f, VIRTIO_VSOCK_OP_RST, 4000, 9);
+	expect_rx_op(f, VIRTIO_VSOCK_OP_RST, 4000, 10);
+	tx(f, hdr(VIRTIO_VSOCK_OP_RST, 11, 4000, 0), NULL, 0);
 	expect_no_rx(f);
 	assert_int_equal(f->v.st.rst_sent, 2);
 }
@@ -529,7 +529,7 @@ static void test_unknown_op_resets_connection(void **state)
 	tx(f, hdr(99, 7, 5000, 0), NULL, 0);
 	assert_int_equal(f->v.st.violations, 1);
 	pump(f);
-	expect_rx_op(f, DEV_VSOCK_OP_RST, 5000, 7);
+	expect_rx_op(f, VIRTIO_VSOCK_OP_RST, 5000, 7);
 	assert_int_equal(dev_vsock_active(&f->v), 0);
 	assert_int_equal(read_some(fd, b, sizeof(b)), 0); /* the Unix side sees EOF */
 	close(fd);
@@ -541,9 +541,9 @@ static void test_guest_connect_refused(void **state)
 	struct fx *f = *state;
 
 	post_rx(f, 2, RXBUF, false);
-	tx(f, hdr(DEV_VSOCK_OP_REQUEST, 7, 5001, 0), NULL, 0); /* nobody on PATH_5001 */
+	tx(f, hdr(VIRTIO_VSOCK_OP_REQUEST, 7, 5001, 0), NULL, 0); /* nobody on PATH_5001 */
 	pump(f);
-	expect_rx_op(f, DEV_VSOCK_OP_RST, 5001, 7);
+	expect_rx_op(f, VIRTIO_VSOCK_OP_RST, 5001, 7);
 	assert_int_equal(f->v.st.conns_refused, 1);
 	assert_int_equal(dev_vsock_active(&f->v), 0);
 }
@@ -556,7 +556,7 @@ static void test_split_header_and_payload(void **state)
 	int lfd = host_listen(f, 5000);
 	int fd;
 	uint8_t pkt[HDR + 300], got[300];
-	struct dev_vsock_hdr h = hdr(DEV_VSOCK_OP_REQUEST, 7, 5000, 0);
+	struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_REQUEST, 7, 5000, 0);
 	static const uint32_t cuts_req[] = {1, 8, 9, 30, 43, 0};
 	static const uint32_t cuts_rw[] = {3, 20, 44, 45, 100, 0};
 
@@ -566,8 +566,8 @@ static void test_split_header_and_payload(void **state)
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(fd >= 0);
 	pump(f);
-	expect_rx_op(f, DEV_VSOCK_OP_RESPONSE, 5000, 7);
-	h = hdr(DEV_VSOCK_OP_RW, 7, 5000, 300);
+	expect_rx_op(f, VIRTIO_VSOCK_OP_RESPONSE, 5000, 7);
+	h = hdr(VIRTIO_VSOCK_OP_RW, 7, 5000, 300);
 	memcpy(pkt, &h, HDR);
 	for (int i = 0; i < 300; i++)
 		pkt[HDR + i] = (uint8_t)(i * 13 + 1);
@@ -591,12 +591,12 @@ static void test_guest_exceeds_credit(void **state)
 	 * whatever the socket takes), then one byte more is a violation. */
 	post_rx(f, 2, RXBUF, false);
 	memset(big, 0x5a, sizeof(big));
-	tx(f, hdr(DEV_VSOCK_OP_RW, 7, 5000, sizeof(big)), big, sizeof(big));
+	tx(f, hdr(VIRTIO_VSOCK_OP_RW, 7, 5000, sizeof(big)), big, sizeof(big));
 	assert_int_equal(f->v.st.violations, 0);
-	tx(f, hdr(DEV_VSOCK_OP_RW, 7, 5000, 1), big, 1);
+	tx(f, hdr(VIRTIO_VSOCK_OP_RW, 7, 5000, 1), big, 1);
 	assert_int_equal(f->v.st.violations, 1);
 	pump(f);
-	expect_rx_op(f, DEV_VSOCK_OP_RST, 5000, 7);
+	expect_rx_op(f, VIRTIO_VSOCK_OP_RST, 5000, 7);
 	assert_int_equal(dev_vsock_active(&f->v), 0);
 	close(fd);
 	close(lfd);
@@ -611,7 +611,7 @@ static void test_slow_unix_reader_loses_nothing(void **state)
 	int fd = guest_connects(f, lfd, 7);
 	static uint8_t sent[4 * DEV_VSOCK_BUF_ALLOC], got[4 * DEV_VSOCK_BUF_ALLOC];
 	uint32_t total = 0, read_total = 0, guest_credit_used = 0, fwd = 0;
-	struct dev_vsock_hdr h;
+	struct virtio_vsock_hdr h;
 	uint8_t b[8];
 
 	for (uint32_t i = 0; i < sizeof(sent); i++)
@@ -625,13 +625,13 @@ static void test_slow_unix_reader_loses_nothing(void **state)
 				n = 65536;
 			if (n > sizeof(sent) - total)
 				n = sizeof(sent) - total;
-			tx(f, hdr(DEV_VSOCK_OP_RW, 7, 5000, n), sent + total, n);
+			tx(f, hdr(VIRTIO_VSOCK_OP_RW, 7, 5000, n), sent + total, n);
 			total += n;
 			guest_credit_used += n;
 		}
 		pump(f);
 		while (rx(f, &h, b, 0)) {
-			assert_int_equal(h.op, DEV_VSOCK_OP_CREDIT_UPDATE);
+			assert_int_equal(h.op, VIRTIO_VSOCK_OP_CREDIT_UPDATE);
 			assert_true(h.fwd_cnt - fwd <= total - fwd);
 			fwd = h.fwd_cnt;
 			post_rx(f, 1, RXBUF, false);
@@ -657,7 +657,7 @@ static void test_host_data_respects_credit_and_buffers(void **state)
 {
 	struct fx *f = *state;
 	int lfd = host_listen(f, 5000);
-	struct dev_vsock_hdr h = hdr(DEV_VSOCK_OP_REQUEST, 7, 5000, 0);
+	struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_REQUEST, 7, 5000, 0);
 	uint8_t data[5000], got[5000];
 	uint32_t have = 0;
 	int fd, asked = 0;
@@ -670,13 +670,13 @@ static void test_host_data_respects_credit_and_buffers(void **state)
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	assert_int_equal(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
 	pump(f);
-	expect_rx_op(f, DEV_VSOCK_OP_RESPONSE, 5000, 7);
+	expect_rx_op(f, VIRTIO_VSOCK_OP_RESPONSE, 5000, 7);
 	while (rx(f, &h, got + have, 100)) {
-		if (h.op == DEV_VSOCK_OP_CREDIT_REQUEST) {
+		if (h.op == VIRTIO_VSOCK_OP_CREDIT_REQUEST) {
 			asked++;
 			continue;
 		}
-		assert_int_equal(h.op, DEV_VSOCK_OP_RW);
+		assert_int_equal(h.op, VIRTIO_VSOCK_OP_RW);
 		assert_true(h.len <= 100);
 		have += h.len;
 	}
@@ -684,14 +684,14 @@ static void test_host_data_respects_credit_and_buffers(void **state)
 	assert_int_equal(f->v.st.stalls, 1);
 	assert_int_equal(asked, 1);
 	/* The guest read it all: 2000 more. */
-	h = hdr(DEV_VSOCK_OP_CREDIT_UPDATE, 7, 5000, 0);
+	h = hdr(VIRTIO_VSOCK_OP_CREDIT_UPDATE, 7, 5000, 0);
 	h.buf_alloc = 1000;
 	h.fwd_cnt = 1000;
 	tx(f, h, NULL, 0);
 	post_rx(f, 16, 100, false);
 	pump(f);
 	while (rx(f, &h, got + have, 100))
-		if (h.op == DEV_VSOCK_OP_RW)
+		if (h.op == VIRTIO_VSOCK_OP_RW)
 			have += h.len;
 	assert_int_equal(have, 2000);
 	assert_memory_equal(got, data, 2000);
@@ -705,7 +705,7 @@ static void test_host_connect_and_ok_line(void **state)
 {
 	struct fx *f = *state;
 	int fd = host_connect(f, "CONNECT 1234\nhello");
-	struct dev_vsock_hdr h;
+	struct virtio_vsock_hdr h;
 	uint8_t b[64];
 	char line[64];
 	uint32_t hp;
@@ -714,11 +714,11 @@ static void test_host_connect_and_ok_line(void **state)
 	post_rx(f, 4, RXBUF, false);
 	pump(f);
 	assert_true(rx(f, &h, b, 0));
-	assert_int_equal(h.op, DEV_VSOCK_OP_REQUEST);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_REQUEST);
 	assert_int_equal(h.dst_port, 1234);
 	hp = h.src_port;
 	assert_true(hp >= DEV_VSOCK_EPHEMERAL_BASE);
-	h = hdr(DEV_VSOCK_OP_RESPONSE, 1234, hp, 0);
+	h = hdr(VIRTIO_VSOCK_OP_RESPONSE, 1234, hp, 0);
 	tx(f, h, NULL, 0);
 	pump(f);
 	n = read_some(fd, line, sizeof(line) - 1);
@@ -729,7 +729,7 @@ static void test_host_connect_and_ok_line(void **state)
 	/* The bytes after the CONNECT line are the first payload. */
 	pump(f);
 	assert_true(rx(f, &h, b, sizeof(b)));
-	assert_int_equal(h.op, DEV_VSOCK_OP_RW);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RW);
 	assert_int_equal(h.len, 5);
 	assert_memory_equal(b, "hello", 5);
 	assert_int_equal(f->v.st.conns_host, 1);
@@ -737,14 +737,14 @@ static void test_host_connect_and_ok_line(void **state)
 	shutdown(fd, SHUT_WR);
 	pump(f);
 	assert_true(rx(f, &h, b, 0));
-	assert_int_equal(h.op, DEV_VSOCK_OP_SHUTDOWN);
-	assert_int_equal(h.flags, DEV_VSOCK_SHUTDOWN_SEND);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_SHUTDOWN);
+	assert_int_equal(h.flags, VIRTIO_VSOCK_SHUTDOWN_SEND);
 	/* The guest closes: RST, and the Unix side sees EOF. */
-	h = hdr(DEV_VSOCK_OP_SHUTDOWN, 1234, hp, 0);
-	h.flags = DEV_VSOCK_SHUTDOWN_RCV | DEV_VSOCK_SHUTDOWN_SEND;
+	h = hdr(VIRTIO_VSOCK_OP_SHUTDOWN, 1234, hp, 0);
+	h.flags = VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND;
 	tx(f, h, NULL, 0);
 	pump(f);
-	expect_rx_op(f, DEV_VSOCK_OP_RST, hp, 1234);
+	expect_rx_op(f, VIRTIO_VSOCK_OP_RST, hp, 1234);
 	assert_int_equal(read_some(fd, line, sizeof(line)), 0);
 	assert_int_equal(dev_vsock_active(&f->v), 0);
 	close(fd);
@@ -754,14 +754,14 @@ static void test_host_connect_refused_by_guest(void **state)
 {
 	struct fx *f = *state;
 	int fd = host_connect(f, "CONNECT 77\n");
-	struct dev_vsock_hdr h;
+	struct virtio_vsock_hdr h;
 	uint8_t b[8];
 
 	post_rx(f, 2, RXBUF, false);
 	pump(f);
 	assert_true(rx(f, &h, b, 0));
-	assert_int_equal(h.op, DEV_VSOCK_OP_REQUEST);
-	tx(f, hdr(DEV_VSOCK_OP_RST, 77, h.src_port, 0), NULL, 0);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_REQUEST);
+	tx(f, hdr(VIRTIO_VSOCK_OP_RST, 77, h.src_port, 0), NULL, 0);
 	assert_int_equal(read_some(fd, b, sizeof(b)), 0); /* closed, no OK */
 	assert_int_equal(f->v.st.conns_refused, 1);
 	expect_no_rx(f);
@@ -772,18 +772,18 @@ static void test_host_connect_timeout(void **state)
 {
 	struct fx *f = *state;
 	int fd = host_connect(f, "CONNECT 77\n");
-	struct dev_vsock_hdr h;
+	struct virtio_vsock_hdr h;
 	uint8_t b[8];
 
 	post_rx(f, 2, RXBUF, false);
 	pump(f);
 	assert_true(rx(f, &h, b, 0));
-	assert_int_equal(h.op, DEV_VSOCK_OP_REQUEST);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_REQUEST);
 	fake_now += DEV_VSOCK_CONNECT_TIMEOUT_NS + 1;
 	pump(f);
 	assert_int_equal(read_some(fd, b, sizeof(b)), 0);
 	/* The guest may still answer: it must learn the connection is gone. */
-	expect_rx_op(f, DEV_VSOCK_OP_RST, h.src_port, 77);
+	expect_rx_op(f, VIRTIO_VSOCK_OP_RST, h.src_port, 77);
 	close(fd);
 }
 
@@ -852,7 +852,7 @@ static void test_reset_device_closes_all_and_reports(void **state)
 	assert_true(test_ring_pop_used(&f->ring[2], &id, &len));
 	assert_int_equal(len, 4);
 	memcpy(&ev, test_ring_ptr(&f->ring[2], s.gpa), 4);
-	assert_int_equal(ev, DEV_VSOCK_EVENT_TRANSPORT_RESET);
+	assert_int_equal(ev, VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
 	assert_int_equal(f->v.st.events_sent, 1);
 }
 
@@ -922,14 +922,14 @@ static void test_credit_request_answered(void **state)
 	struct fx *f = *state;
 	int lfd = host_listen(f, 5000);
 	int fd = guest_connects(f, lfd, 7);
-	struct dev_vsock_hdr h;
+	struct virtio_vsock_hdr h;
 	uint8_t b[8];
 
 	post_rx(f, 2, RXBUF, false);
-	tx(f, hdr(DEV_VSOCK_OP_CREDIT_REQUEST, 7, 5000, 0), NULL, 0);
+	tx(f, hdr(VIRTIO_VSOCK_OP_CREDIT_REQUEST, 7, 5000, 0), NULL, 0);
 	pump(f);
 	assert_true(rx(f, &h, b, 0));
-	assert_int_equal(h.op, DEV_VSOCK_OP_CREDIT_UPDATE);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_CREDIT_UPDATE);
 	assert_int_equal(h.buf_alloc, DEV_VSOCK_BUF_ALLOC);
 	assert_int_equal(h.fwd_cnt, 0);
 	close(fd);

@@ -42,7 +42,7 @@ static void expect_op(struct k_vsock_core *c, uint16_t op)
 	struct k_vsock_hdr h;
 	assert_true(take(c, &h) >= 0);
 	assert_int_equal(h.op, op);
-	assert_int_equal(h.type, K_VSOCK_TYPE_STREAM);
+	assert_int_equal(h.type, VIRTIO_VSOCK_TYPE_STREAM);
 	assert_int_equal(h.src_cid, G);
 	assert_int_equal(h.dst_cid, H);
 }
@@ -61,9 +61,9 @@ static struct k_vsock_core *accepted(int *lfd, int *fd)
 	struct k_vsock_hdr h;
 	*lfd = k_vs_listen(c, LPORT, 4);
 	assert_true(*lfd >= 0);
-	assert_int_equal(feed(c, K_VSOCK_OP_REQUEST, 0, 0, NULL, 0), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_REQUEST, 0, 0, NULL, 0), 0);
 	assert_int_equal(take(c, &h), 0);
-	assert_int_equal(h.op, K_VSOCK_OP_RESPONSE);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RESPONSE);
 	assert_int_equal(h.src_port, LPORT);
 	assert_int_equal(h.dst_port, PPORT);
 	assert_int_equal(h.buf_alloc, K_VSOCK_BUF_ALLOC);
@@ -102,16 +102,17 @@ static void connect_sends_request_and_response_establishes(void **state)
 	assert_int_equal(k_vs_send(c, fd, "x", 1), -EAGAIN);
 	assert_int_equal(k_vs_recv(c, fd, pay, 1), -EAGAIN);
 	assert_int_equal(take(c, &h), 0);
-	assert_int_equal(h.op, K_VSOCK_OP_REQUEST);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_REQUEST);
 	assert_int_equal(h.dst_port, 7000);
 	assert_true(h.src_port >= K_VSOCK_EPHEMERAL_FIRST);
 	expect_quiet(c);
-	struct k_vsock_hdr r = vp_hdr(H, 7000, G, h.src_port, K_VSOCK_OP_RESPONSE, PEER_BUF, 0);
+	struct k_vsock_hdr r =
+		vp_hdr(H, 7000, G, h.src_port, VIRTIO_VSOCK_OP_RESPONSE, PEER_BUF, 0);
 	assert_int_equal(k_vsock_rx_packet(c, &r, NULL, 0), 0);
 	assert_int_equal(k_vs_poll(c, fd), K_VS_POLLOUT);
 	assert_int_equal(k_vs_send(c, fd, "hi", 2), 2);
 	assert_int_equal(take(c, &h), 2);
-	assert_int_equal(h.op, K_VSOCK_OP_RW);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RW);
 	assert_memory_equal(pay, "hi", 2);
 	free(c);
 }
@@ -123,7 +124,7 @@ static void connect_refused_by_rst(void **state)
 	(void)state;
 	int fd = k_vs_connect(c, H, 7000);
 	assert_int_equal(take(c, &h), 0);
-	struct k_vsock_hdr r = vp_hdr(H, 7000, G, h.src_port, K_VSOCK_OP_RST, 0, 0);
+	struct k_vsock_hdr r = vp_hdr(H, 7000, G, h.src_port, VIRTIO_VSOCK_OP_RST, 0, 0);
 	assert_int_equal(k_vsock_rx_packet(c, &r, NULL, 0), 0);
 	assert_int_equal(k_vs_poll(c, fd), K_VS_POLLIN | K_VS_POLLHUP | K_VS_POLLERR);
 	assert_int_equal(k_vs_error(c, fd), ECONNREFUSED);
@@ -150,14 +151,15 @@ static void connect_times_out_with_rst(void **state)
 	assert_int_equal(k_vs_error(c, fd), ETIMEDOUT);
 	assert_true(k_vs_poll(c, fd) & K_VS_POLLERR);
 	assert_int_equal(c->stats.connect_timeouts, 1);
-	expect_op(c, K_VSOCK_OP_RST);
+	expect_op(c, VIRTIO_VSOCK_OP_RST);
 	expect_quiet(c);
 	/* A RESPONSE that arrives too late finds no connection. */
-	struct k_vsock_hdr r = vp_hdr(H, 7000, G, h.src_port, K_VSOCK_OP_RESPONSE, PEER_BUF, 0);
+	struct k_vsock_hdr r =
+		vp_hdr(H, 7000, G, h.src_port, VIRTIO_VSOCK_OP_RESPONSE, PEER_BUF, 0);
 	assert_int_equal(k_vsock_rx_packet(c, &r, NULL, 0), -ENOTCONN);
 	assert_int_equal(c->stats.err_unknown_conn, 1);
 	k_vs_close(c, fd);
-	expect_op(c, K_VSOCK_OP_RST); /* the reply to the late RESPONSE */
+	expect_op(c, VIRTIO_VSOCK_OP_RST); /* the reply to the late RESPONSE */
 	assert_int_equal(c->stats.conns_open, 0);
 	free(c);
 }
@@ -174,23 +176,23 @@ static void data_to_peer_respects_credit_and_requests_once(void **state)
 	assert_int_equal(k_vs_send(c, fd, src, sizeof(src)), sizeof(src));
 	/* The peer granted PEER_BUF bytes. */
 	assert_int_equal(vp_take(c, &h, pay, 5000), 5000);
-	assert_int_equal(h.op, K_VSOCK_OP_RW);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RW);
 	assert_int_equal(take(c, &h), PEER_BUF - 5000);
 	assert_memory_equal(pay, src + 5000, PEER_BUF - 5000);
 	/* Stalled: exactly one CREDIT_REQUEST, then silence. */
-	expect_op(c, K_VSOCK_OP_CREDIT_REQUEST);
+	expect_op(c, VIRTIO_VSOCK_OP_CREDIT_REQUEST);
 	assert_int_equal(c->stats.credit_stalls, 1);
 	expect_quiet(c);
 	/* The peer read 4096 bytes. */
-	assert_int_equal(feed(c, K_VSOCK_OP_CREDIT_UPDATE, 0, 4096, NULL, 0), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, 4096, NULL, 0), 0);
 	assert_int_equal(take(c, &h), 4096);
 	assert_memory_equal(pay, src + PEER_BUF, 4096);
-	expect_op(c, K_VSOCK_OP_CREDIT_REQUEST);
+	expect_op(c, VIRTIO_VSOCK_OP_CREDIT_REQUEST);
 	assert_int_equal(c->stats.credit_stalls, 2);
 	assert_int_equal(c->stats.credit_requests_sent, 2);
 	expect_quiet(c);
 	/* An update that grants nothing new does not restart the requests. */
-	assert_int_equal(feed(c, K_VSOCK_OP_CREDIT_UPDATE, 0, 4096, NULL, 0), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, 4096, NULL, 0), 0);
 	expect_quiet(c);
 	assert_int_equal(c->stats.tx_bytes, PEER_BUF + 4096);
 	free(c);
@@ -209,14 +211,14 @@ static void data_from_peer_is_buffered_and_credit_returned(void **state)
 	memcpy(in, pay, sizeof(in));
 	/* Fill our whole buffer in 16 packets. */
 	for (unsigned i = 0; i < 16; i++)
-		assert_int_equal(feed(c, K_VSOCK_OP_RW, 0, 0, in + i * 4096, 4096), 0);
+		assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RW, 0, 0, in + i * 4096, 4096), 0);
 	assert_int_equal(c->stats.rx_bytes, K_VSOCK_BUF_ALLOC);
 	assert_int_equal(k_vs_poll(c, fd), K_VS_POLLIN | K_VS_POLLOUT);
 	expect_quiet(c); /* nothing read: no credit to give */
 	assert_int_equal(k_vs_recv(c, fd, got, 100), 100);
 	/* The peer is blocked on us: even 100 bytes are worth an update. */
 	assert_int_equal(take(c, &h), 0);
-	assert_int_equal(h.op, K_VSOCK_OP_CREDIT_UPDATE);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_CREDIT_UPDATE);
 	assert_int_equal(h.fwd_cnt, 100);
 	assert_int_equal(k_vs_recv(c, fd, got + 100, sizeof(got)), sizeof(got) - 100);
 	assert_memory_equal(got, in, sizeof(got));
@@ -225,8 +227,8 @@ static void data_from_peer_is_buffered_and_credit_returned(void **state)
 	assert_int_equal(c->stats.credit_updates_sent, 2);
 	assert_int_equal(k_vs_recv(c, fd, got, 1), -EAGAIN);
 	/* The peer asks: we answer with an update even with nothing new. */
-	assert_int_equal(feed(c, K_VSOCK_OP_CREDIT_REQUEST, 0, 0, NULL, 0), 0);
-	expect_op(c, K_VSOCK_OP_CREDIT_UPDATE);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_CREDIT_REQUEST, 0, 0, NULL, 0), 0);
+	expect_op(c, VIRTIO_VSOCK_OP_CREDIT_UPDATE);
 	expect_quiet(c);
 	free(c);
 }
@@ -237,11 +239,11 @@ static void data_beyond_credit_is_reset_not_buffered(void **state)
 	(void)state;
 	struct k_vsock_core *c = accepted(&lfd, &fd);
 	for (unsigned i = 0; i < 15; i++)
-		assert_int_equal(feed(c, K_VSOCK_OP_RW, 0, 0, pay, 4096), 0);
-	assert_int_equal(feed(c, K_VSOCK_OP_RW, 0, 0, pay, 4097), -ENOBUFS);
+		assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RW, 0, 0, pay, 4096), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RW, 0, 0, pay, 4097), -ENOBUFS);
 	assert_int_equal(c->stats.err_credit_overflow, 1);
 	assert_int_equal(c->stats.rx_bytes, 15 * 4096);
-	expect_op(c, K_VSOCK_OP_RST);
+	expect_op(c, VIRTIO_VSOCK_OP_RST);
 	expect_quiet(c);
 	assert_int_equal(k_vs_error(c, fd), ECONNRESET);
 	assert_int_equal(k_vs_send(c, fd, "x", 1), -EPIPE);
@@ -260,13 +262,13 @@ static void small_buf_alloc_is_enforced(void **state)
 	assert_int_equal(k_vsock_set_buf_alloc(c, K_VSOCK_BUF_ALLOC + 1), -EINVAL);
 	assert_int_equal(k_vsock_set_buf_alloc(c, 1000), 0);
 	lfd = k_vs_listen(c, LPORT, 1);
-	assert_int_equal(feed(c, K_VSOCK_OP_REQUEST, 0, 0, NULL, 0), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_REQUEST, 0, 0, NULL, 0), 0);
 	fd = k_vs_accept(c, lfd);
 	struct k_vsock_hdr h;
 	assert_int_equal(take(c, &h), 0);
 	assert_int_equal(h.buf_alloc, 1000);
-	assert_int_equal(feed(c, K_VSOCK_OP_RW, 0, 0, pay, 1000), 0);
-	assert_int_equal(feed(c, K_VSOCK_OP_RW, 0, 0, pay, 1), -ENOBUFS);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RW, 0, 0, pay, 1000), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RW, 0, 0, pay, 1), -ENOBUFS);
 	assert_int_equal(c->stats.err_credit_overflow, 1);
 	(void)fd;
 	free(c);
@@ -278,10 +280,11 @@ static void peer_shutdown_send_gives_eof_after_data(void **state)
 	struct k_vsock_hdr h;
 	(void)state;
 	struct k_vsock_core *c = accepted(&lfd, &fd);
-	assert_int_equal(feed(c, K_VSOCK_OP_RW, 0, 0, "abc", 3), 0);
-	assert_int_equal(feed(c, K_VSOCK_OP_SHUTDOWN, K_VSOCK_SHUTDOWN_SEND, 0, NULL, 0), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RW, 0, 0, "abc", 3), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_SHUTDOWN, VIRTIO_VSOCK_SHUTDOWN_SEND, 0, NULL, 0),
+			 0);
 	/* Data after SHUTDOWN SEND is a protocol error. */
-	assert_int_equal(feed(c, K_VSOCK_OP_RW, 0, 0, "d", 1), -EPROTO);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RW, 0, 0, "d", 1), -EPROTO);
 	assert_int_equal(c->stats.err_bad_op, 1);
 	assert_int_equal(k_vs_poll(c, fd), K_VS_POLLIN | K_VS_POLLOUT);
 	uint8_t b[8];
@@ -292,21 +295,22 @@ static void peer_shutdown_send_gives_eof_after_data(void **state)
 	assert_int_equal(take(c, &h), 2);
 	/* Our own SHUTDOWN SEND goes out after the queued data. */
 	assert_int_equal(k_vs_send(c, fd, "z", 1), 1);
-	assert_int_equal(k_vs_shutdown(c, fd, K_VSOCK_SHUTDOWN_SEND), 0);
+	assert_int_equal(k_vs_shutdown(c, fd, VIRTIO_VSOCK_SHUTDOWN_SEND), 0);
 	assert_int_equal(k_vs_send(c, fd, "w", 1), -EPIPE);
 	assert_int_equal(take(c, &h), 1);
-	assert_int_equal(h.op, K_VSOCK_OP_RW);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RW);
 	assert_int_equal(take(c, &h), 0);
-	assert_int_equal(h.op, K_VSOCK_OP_SHUTDOWN);
-	assert_int_equal(h.flags, K_VSOCK_SHUTDOWN_SEND);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_SHUTDOWN);
+	assert_int_equal(h.flags, VIRTIO_VSOCK_SHUTDOWN_SEND);
 	expect_quiet(c);
 	assert_int_equal(k_vs_shutdown(c, fd, 4), -EINVAL);
 	assert_int_equal(k_vs_shutdown(c, fd, 0), -EINVAL);
 	/* Peer finishes: close sends RST since it reads no more. */
-	assert_int_equal(feed(c, K_VSOCK_OP_SHUTDOWN, K_VSOCK_SHUTDOWN_BOTH, 0, NULL, 0), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_SHUTDOWN, VIRTIO_VSOCK_SHUTDOWN_BOTH, 0, NULL, 0),
+			 0);
 	assert_true(k_vs_poll(c, fd) & K_VS_POLLHUP);
 	assert_int_equal(k_vs_close(c, fd), 0);
-	expect_op(c, K_VSOCK_OP_RST);
+	expect_op(c, VIRTIO_VSOCK_OP_RST);
 	expect_quiet(c);
 	assert_int_equal(c->stats.conns_open, 0);
 	free(c);
@@ -318,7 +322,8 @@ static void peer_shutdown_rcv_makes_send_fail(void **state)
 	(void)state;
 	struct k_vsock_core *c = accepted(&lfd, &fd);
 	assert_int_equal(k_vs_send(c, fd, "abc", 3), 3);
-	assert_int_equal(feed(c, K_VSOCK_OP_SHUTDOWN, K_VSOCK_SHUTDOWN_RCV, 0, NULL, 0), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_SHUTDOWN, VIRTIO_VSOCK_SHUTDOWN_RCV, 0, NULL, 0),
+			 0);
 	assert_int_equal(k_vs_send(c, fd, "x", 1), -EPIPE);
 	assert_false(k_vs_poll(c, fd) & K_VS_POLLOUT);
 	expect_quiet(c); /* queued data is dropped: the peer reads no more */
@@ -330,7 +335,7 @@ static void rst_from_peer_closes(void **state)
 	int lfd, fd;
 	(void)state;
 	struct k_vsock_core *c = accepted(&lfd, &fd);
-	assert_int_equal(feed(c, K_VSOCK_OP_RST, 0, 0, NULL, 0), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RST, 0, 0, NULL, 0), 0);
 	assert_int_equal(c->stats.rst_received, 1);
 	assert_int_equal(k_vs_recv(c, fd, pay, 10), 0);
 	assert_int_equal(k_vs_send(c, fd, "x", 1), -EPIPE);
@@ -355,18 +360,18 @@ static void close_flushes_then_shuts_down_and_lingers(void **state)
 	assert_int_equal(k_vs_send(c, fd, "x", 1), -EBADF);
 	/* Data keeps flowing within credit after close. */
 	assert_int_equal(take(c, &h), PEER_BUF);
-	expect_op(c, K_VSOCK_OP_CREDIT_REQUEST);
+	expect_op(c, VIRTIO_VSOCK_OP_CREDIT_REQUEST);
 	expect_quiet(c);
 	/* Data the peer sends now is consumed (nobody reads it). */
-	assert_int_equal(feed(c, K_VSOCK_OP_RW, 0, PEER_BUF, pay, 100), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RW, 0, PEER_BUF, pay, 100), 0);
 	assert_int_equal(take(c, &h), 10000 - PEER_BUF);
 	assert_int_equal(take(c, &h), 0);
-	assert_int_equal(h.op, K_VSOCK_OP_SHUTDOWN);
-	assert_int_equal(h.flags, K_VSOCK_SHUTDOWN_BOTH);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_SHUTDOWN);
+	assert_int_equal(h.flags, VIRTIO_VSOCK_SHUTDOWN_BOTH);
 	assert_int_equal(h.fwd_cnt, 100);
 	expect_quiet(c);
 	assert_int_equal(c->stats.conns_open, 1);
-	assert_int_equal(feed(c, K_VSOCK_OP_RST, 0, 10000, NULL, 0), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RST, 0, 10000, NULL, 0), 0);
 	assert_int_equal(c->stats.conns_open, 0);
 	expect_quiet(c);
 	free(c);
@@ -379,10 +384,10 @@ static void close_linger_times_out_with_rst(void **state)
 	struct k_vsock_core *c = accepted(&lfd, &fd);
 	k_vsock_tick(c, 10);
 	assert_int_equal(k_vs_close(c, fd), 0);
-	expect_op(c, K_VSOCK_OP_SHUTDOWN);
+	expect_op(c, VIRTIO_VSOCK_OP_SHUTDOWN);
 	assert_int_equal(k_vsock_tick(c, 10 + K_VSOCK_CLOSE_TIMEOUT_NS), 1);
 	assert_int_equal(c->stats.close_timeouts, 1);
-	expect_op(c, K_VSOCK_OP_RST);
+	expect_op(c, VIRTIO_VSOCK_OP_RST);
 	expect_quiet(c);
 	assert_int_equal(c->stats.conns_open, 0);
 	free(c);
@@ -394,9 +399,10 @@ static void peer_shutdown_while_closing_finishes_with_rst(void **state)
 	(void)state;
 	struct k_vsock_core *c = accepted(&lfd, &fd);
 	assert_int_equal(k_vs_close(c, fd), 0);
-	expect_op(c, K_VSOCK_OP_SHUTDOWN);
-	assert_int_equal(feed(c, K_VSOCK_OP_SHUTDOWN, K_VSOCK_SHUTDOWN_BOTH, 0, NULL, 0), 0);
-	expect_op(c, K_VSOCK_OP_RST);
+	expect_op(c, VIRTIO_VSOCK_OP_SHUTDOWN);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_SHUTDOWN, VIRTIO_VSOCK_SHUTDOWN_BOTH, 0, NULL, 0),
+			 0);
+	expect_op(c, VIRTIO_VSOCK_OP_RST);
 	expect_quiet(c);
 	assert_int_equal(c->stats.conns_open, 0);
 	free(c);
@@ -410,7 +416,7 @@ static void transport_reset_drops_every_connection_silently(void **state)
 	int cfd = k_vs_connect(c, H, 9000);
 	assert_int_equal(k_vs_send(c, fd, "abc", 3), 3);
 	/* A second REQUEST waits for accept. */
-	struct k_vsock_hdr r = vp_hdr(H, PPORT + 1, G, LPORT, K_VSOCK_OP_REQUEST, PEER_BUF, 0);
+	struct k_vsock_hdr r = vp_hdr(H, PPORT + 1, G, LPORT, VIRTIO_VSOCK_OP_REQUEST, PEER_BUF, 0);
 	assert_int_equal(k_vsock_rx_packet(c, &r, NULL, 0), 0);
 	assert_int_equal(c->stats.conns_open, 3);
 	k_vsock_transport_reset(c, 7);
@@ -426,7 +432,7 @@ static void transport_reset_drops_every_connection_silently(void **state)
 	expect_quiet(c);
 	assert_int_equal(c->stats.conns_open, 0);
 	/* The listener survived, and the new CID is ours. */
-	struct k_vsock_hdr q = vp_hdr(H, PPORT, 7, LPORT, K_VSOCK_OP_REQUEST, PEER_BUF, 0);
+	struct k_vsock_hdr q = vp_hdr(H, PPORT, 7, LPORT, VIRTIO_VSOCK_OP_REQUEST, PEER_BUF, 0);
 	assert_int_equal(k_vsock_rx_packet(c, &q, NULL, 0), 0);
 	assert_true(k_vs_accept(c, lfd) >= 0);
 	free(c);
@@ -439,7 +445,7 @@ static void wrong_dst_cid_is_dropped(void **state)
 	struct k_vsock_core *c = vp_core_new(G);
 	(void)state;
 	k_vs_listen(c, LPORT, 4);
-	struct k_vsock_hdr h = vp_hdr(H, PPORT, G + 1, LPORT, K_VSOCK_OP_REQUEST, PEER_BUF, 0);
+	struct k_vsock_hdr h = vp_hdr(H, PPORT, G + 1, LPORT, VIRTIO_VSOCK_OP_REQUEST, PEER_BUF, 0);
 	assert_int_equal(k_vsock_rx_packet(c, &h, NULL, 0), -EINVAL);
 	assert_int_equal(c->stats.err_bad_cid, 1);
 	assert_int_equal(c->stats.conns_open, 0);
@@ -452,12 +458,12 @@ static void unknown_type_gets_rst(void **state)
 	struct k_vsock_core *c = vp_core_new(G);
 	(void)state;
 	k_vs_listen(c, LPORT, 4);
-	struct k_vsock_hdr h = vp_hdr(H, PPORT, G, LPORT, K_VSOCK_OP_REQUEST, PEER_BUF, 0);
+	struct k_vsock_hdr h = vp_hdr(H, PPORT, G, LPORT, VIRTIO_VSOCK_OP_REQUEST, PEER_BUF, 0);
 	h.type = 2; /* SEQPACKET: not supported */
 	assert_int_equal(k_vsock_rx_packet(c, &h, NULL, 0), -EINVAL);
 	assert_int_equal(c->stats.err_bad_type, 1);
 	assert_int_equal(c->stats.conns_open, 0);
-	expect_op(c, K_VSOCK_OP_RST);
+	expect_op(c, VIRTIO_VSOCK_OP_RST);
 	expect_quiet(c);
 	free(c);
 }
@@ -472,7 +478,7 @@ static void unknown_op_is_dropped(void **state)
 	assert_int_equal(feed(c, 0xffff, 0, 0, NULL, 0), -EINVAL);
 	assert_int_equal(c->stats.err_bad_op, 3);
 	/* RESPONSE on an open connection is not valid either. */
-	assert_int_equal(feed(c, K_VSOCK_OP_RESPONSE, 0, 0, NULL, 0), -EPROTO);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RESPONSE, 0, 0, NULL, 0), -EPROTO);
 	assert_int_equal(c->stats.err_bad_op, 4);
 	expect_quiet(c);
 	assert_int_equal(k_vs_poll(c, fd), K_VS_POLLOUT);
@@ -484,7 +490,7 @@ static void len_beyond_bytes_present_is_dropped(void **state)
 	int lfd, fd;
 	(void)state;
 	struct k_vsock_core *c = accepted(&lfd, &fd);
-	struct k_vsock_hdr h = vp_hdr(H, PPORT, G, LPORT, K_VSOCK_OP_RW, PEER_BUF, 0);
+	struct k_vsock_hdr h = vp_hdr(H, PPORT, G, LPORT, VIRTIO_VSOCK_OP_RW, PEER_BUF, 0);
 	h.len = 100;
 	assert_int_equal(k_vsock_rx_packet(c, &h, pay, 99), -EINVAL);
 	assert_int_equal(k_vsock_rx_packet(c, &h, NULL, 100), -EINVAL);
@@ -498,7 +504,7 @@ static void len_over_64k_is_dropped(void **state)
 	int lfd, fd;
 	(void)state;
 	struct k_vsock_core *c = accepted(&lfd, &fd);
-	struct k_vsock_hdr h = vp_hdr(H, PPORT, G, LPORT, K_VSOCK_OP_RW, PEER_BUF, 0);
+	struct k_vsock_hdr h = vp_hdr(H, PPORT, G, LPORT, VIRTIO_VSOCK_OP_RW, PEER_BUF, 0);
 	h.len = K_VSOCK_MAX_PKT_LEN + 1;
 	assert_int_equal(k_vsock_rx_packet(c, &h, pay, sizeof(pay)), -EINVAL);
 	h.len = 0xffffffffu;
@@ -513,15 +519,15 @@ static void packet_for_unknown_connection_gets_rst(void **state)
 	struct k_vsock_core *c = vp_core_new(G);
 	struct k_vsock_hdr h;
 	(void)state;
-	assert_int_equal(feed(c, K_VSOCK_OP_RW, 0, 0, "x", 1), -ENOTCONN);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RW, 0, 0, "x", 1), -ENOTCONN);
 	assert_int_equal(c->stats.err_unknown_conn, 1);
 	assert_int_equal(take(c, &h), 0);
-	assert_int_equal(h.op, K_VSOCK_OP_RST);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RST);
 	assert_int_equal(h.src_port, LPORT);
 	assert_int_equal(h.dst_port, PPORT);
 	assert_int_equal(h.dst_cid, H);
 	/* An RST for an unknown connection is never answered. */
-	assert_int_equal(feed(c, K_VSOCK_OP_RST, 0, 0, NULL, 0), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_RST, 0, 0, NULL, 0), 0);
 	assert_int_equal(c->stats.err_unknown_conn, 1);
 	expect_quiet(c);
 	free(c);
@@ -533,7 +539,7 @@ static void rst_replies_are_bounded(void **state)
 	struct k_vsock_hdr h;
 	(void)state;
 	for (unsigned i = 0; i < K_VSOCK_RSTQ + 5; i++)
-		feed(c, K_VSOCK_OP_CREDIT_UPDATE, 0, 0, NULL, 0);
+		feed(c, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, 0, NULL, 0);
 	assert_int_equal(c->stats.err_unknown_conn, K_VSOCK_RSTQ + 5);
 	assert_int_equal(c->stats.err_rstq_full, 5);
 	for (unsigned i = 0; i < K_VSOCK_RSTQ; i++)
@@ -547,10 +553,10 @@ static void request_without_listener_gets_rst(void **state)
 {
 	struct k_vsock_core *c = vp_core_new(G);
 	(void)state;
-	assert_int_equal(feed(c, K_VSOCK_OP_REQUEST, 0, 0, NULL, 0), -ECONNREFUSED);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_REQUEST, 0, 0, NULL, 0), -ECONNREFUSED);
 	assert_int_equal(c->stats.err_no_listener, 1);
 	assert_int_equal(c->stats.conns_open, 0);
-	expect_op(c, K_VSOCK_OP_RST);
+	expect_op(c, VIRTIO_VSOCK_OP_RST);
 	expect_quiet(c);
 	free(c);
 }
@@ -562,20 +568,20 @@ static void request_beyond_backlog_gets_rst(void **state)
 	int lfd = k_vs_listen(c, LPORT, 2);
 	for (uint32_t p = 0; p < 3; p++) {
 		struct k_vsock_hdr h =
-			vp_hdr(H, 100 + p, G, LPORT, K_VSOCK_OP_REQUEST, PEER_BUF, 0);
+			vp_hdr(H, 100 + p, G, LPORT, VIRTIO_VSOCK_OP_REQUEST, PEER_BUF, 0);
 		assert_int_equal(k_vsock_rx_packet(c, &h, NULL, 0), p < 2 ? 0 : -ECONNREFUSED);
 	}
 	assert_int_equal(c->stats.err_backlog_full, 1);
-	expect_op(c, K_VSOCK_OP_RST); /* replies without a connection go first */
-	expect_op(c, K_VSOCK_OP_RESPONSE);
-	expect_op(c, K_VSOCK_OP_RESPONSE);
+	expect_op(c, VIRTIO_VSOCK_OP_RST); /* replies without a connection go first */
+	expect_op(c, VIRTIO_VSOCK_OP_RESPONSE);
+	expect_op(c, VIRTIO_VSOCK_OP_RESPONSE);
 	/* Accept is FIFO, and frees a backlog place. */
 	int fd = k_vs_accept(c, lfd);
 	uint64_t cid;
 	uint32_t port;
 	k_vs_peer(c, fd, &cid, &port);
 	assert_int_equal(port, 100);
-	struct k_vsock_hdr h = vp_hdr(H, 103, G, LPORT, K_VSOCK_OP_REQUEST, PEER_BUF, 0);
+	struct k_vsock_hdr h = vp_hdr(H, 103, G, LPORT, VIRTIO_VSOCK_OP_REQUEST, PEER_BUF, 0);
 	assert_int_equal(k_vsock_rx_packet(c, &h, NULL, 0), 0);
 	free(c);
 }
@@ -588,7 +594,7 @@ static void request_with_full_table_gets_rst(void **state)
 		assert_true(k_vs_connect(c, H, 9000) >= 0);
 	assert_int_equal(k_vs_connect(c, H, 9000), -ENOMEM);
 	k_vs_listen(c, LPORT, 4);
-	assert_int_equal(feed(c, K_VSOCK_OP_REQUEST, 0, 0, NULL, 0), -ENOBUFS);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_REQUEST, 0, 0, NULL, 0), -ENOBUFS);
 	assert_int_equal(c->stats.err_table_full, 1);
 	free(c);
 }
@@ -598,7 +604,7 @@ static void duplicate_request_keeps_the_connection(void **state)
 	int lfd, fd;
 	(void)state;
 	struct k_vsock_core *c = accepted(&lfd, &fd);
-	assert_int_equal(feed(c, K_VSOCK_OP_REQUEST, 0, 0, NULL, 0), -EPROTO);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_REQUEST, 0, 0, NULL, 0), -EPROTO);
 	assert_int_equal(c->stats.err_dup_request, 1);
 	assert_int_equal(c->stats.conns_open, 1);
 	expect_quiet(c);
@@ -612,11 +618,11 @@ static void fwd_cnt_beyond_sent_resets(void **state)
 	(void)state;
 	struct k_vsock_core *c = accepted(&lfd, &fd);
 	assert_int_equal(k_vs_send(c, fd, pay, 100), 100);
-	expect_op(c, K_VSOCK_OP_RW);
-	assert_int_equal(feed(c, K_VSOCK_OP_CREDIT_UPDATE, 0, 100, NULL, 0), 0);
-	assert_int_equal(feed(c, K_VSOCK_OP_CREDIT_UPDATE, 0, 101, NULL, 0), -EPROTO);
+	expect_op(c, VIRTIO_VSOCK_OP_RW);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, 100, NULL, 0), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, 101, NULL, 0), -EPROTO);
 	assert_int_equal(c->stats.err_bad_fwd_cnt, 1);
-	expect_op(c, K_VSOCK_OP_RST);
+	expect_op(c, VIRTIO_VSOCK_OP_RST);
 	assert_int_equal(k_vs_error(c, fd), EPROTO);
 	free(c);
 }
@@ -627,11 +633,11 @@ static void fwd_cnt_going_backwards_resets(void **state)
 	(void)state;
 	struct k_vsock_core *c = accepted(&lfd, &fd);
 	assert_int_equal(k_vs_send(c, fd, pay, 100), 100);
-	expect_op(c, K_VSOCK_OP_RW);
-	assert_int_equal(feed(c, K_VSOCK_OP_CREDIT_UPDATE, 0, 50, NULL, 0), 0);
-	assert_int_equal(feed(c, K_VSOCK_OP_CREDIT_UPDATE, 0, 49, NULL, 0), -EPROTO);
+	expect_op(c, VIRTIO_VSOCK_OP_RW);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, 50, NULL, 0), 0);
+	assert_int_equal(feed(c, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, 49, NULL, 0), -EPROTO);
 	assert_int_equal(c->stats.err_bad_fwd_cnt, 1);
-	expect_op(c, K_VSOCK_OP_RST);
+	expect_op(c, VIRTIO_VSOCK_OP_RST);
 	free(c);
 }
 
@@ -643,11 +649,11 @@ static void buf_alloc_changes_move_credit(void **state)
 	struct k_vsock_core *c = accepted(&lfd, &fd);
 	assert_int_equal(k_vs_send(c, fd, pay, 3000), 3000);
 	/* The peer shrinks its buffer to 1000: that is all we may send. */
-	struct k_vsock_hdr u = vp_hdr(H, PPORT, G, LPORT, K_VSOCK_OP_CREDIT_UPDATE, 1000, 0);
+	struct k_vsock_hdr u = vp_hdr(H, PPORT, G, LPORT, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 1000, 0);
 	assert_int_equal(k_vsock_rx_packet(c, &u, NULL, 0), 0);
 	assert_int_equal(c->stats.peer_buf_alloc_changes, 1);
 	assert_int_equal(take(c, &h), 1000);
-	expect_op(c, K_VSOCK_OP_CREDIT_REQUEST);
+	expect_op(c, VIRTIO_VSOCK_OP_CREDIT_REQUEST);
 	expect_quiet(c);
 	/* Shrinking below what is in flight leaves no credit, never a wrap. */
 	u.buf_alloc = 10;
@@ -668,12 +674,12 @@ static void bad_op_while_connecting_resets(void **state)
 	(void)state;
 	int fd = k_vs_connect(c, H, 7000);
 	assert_int_equal(take(c, &h), 0);
-	struct k_vsock_hdr r = vp_hdr(H, 7000, G, h.src_port, K_VSOCK_OP_RW, PEER_BUF, 0);
+	struct k_vsock_hdr r = vp_hdr(H, 7000, G, h.src_port, VIRTIO_VSOCK_OP_RW, PEER_BUF, 0);
 	r.len = 1;
 	assert_int_equal(k_vsock_rx_packet(c, &r, "x", 1), -EPROTO);
 	assert_int_equal(c->stats.err_bad_op, 1);
 	assert_int_equal(k_vs_error(c, fd), EPROTO);
-	expect_op(c, K_VSOCK_OP_RST);
+	expect_op(c, VIRTIO_VSOCK_OP_RST);
 	free(c);
 }
 

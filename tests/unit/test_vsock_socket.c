@@ -47,7 +47,7 @@ static void eagain_paths(void **state)
 	/* Listeners carry no data. */
 	assert_int_equal(k_vs_recv(p->host, lfd, b, 1), -ENOTCONN);
 	assert_int_equal(k_vs_send(p->host, lfd, b, 1), -ENOTCONN);
-	assert_int_equal(k_vs_shutdown(p->host, lfd, K_VSOCK_SHUTDOWN_BOTH), -ENOTCONN);
+	assert_int_equal(k_vs_shutdown(p->host, lfd, VIRTIO_VSOCK_SHUTDOWN_BOTH), -ENOTCONN);
 	assert_int_equal(k_vs_accept(p->host, hfd), -EBADF);
 	vp_free(p);
 }

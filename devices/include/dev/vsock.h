@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "virtio/vsock_wire.h"
+
 #include "vu/device.h"
 #include "vu/vq.h"
 
@@ -41,38 +43,6 @@
 #define DEV_VSOCK_RXQ 0u
 #define DEV_VSOCK_TXQ 1u
 #define DEV_VSOCK_EVQ 2u
-
-/* struct virtio_vsock_hdr, little endian on the wire. */
-struct dev_vsock_hdr {
-	uint64_t src_cid;
-	uint64_t dst_cid;
-	uint32_t src_port;
-	uint32_t dst_port;
-	uint32_t len;
-	uint16_t type;
-	uint16_t op;
-	uint32_t flags;
-	uint32_t buf_alloc;
-	uint32_t fwd_cnt;
-} __attribute__((packed));
-_Static_assert(sizeof(struct dev_vsock_hdr) == 44, "virtio_vsock_hdr");
-_Static_assert(offsetof(struct dev_vsock_hdr, type) == 28, "virtio_vsock_hdr.type");
-_Static_assert(offsetof(struct dev_vsock_hdr, fwd_cnt) == 40, "virtio_vsock_hdr.fwd_cnt");
-
-#define DEV_VSOCK_TYPE_STREAM 1u
-enum {
-	DEV_VSOCK_OP_INVALID = 0,
-	DEV_VSOCK_OP_REQUEST = 1,
-	DEV_VSOCK_OP_RESPONSE = 2,
-	DEV_VSOCK_OP_RST = 3,
-	DEV_VSOCK_OP_SHUTDOWN = 4,
-	DEV_VSOCK_OP_RW = 5,
-	DEV_VSOCK_OP_CREDIT_UPDATE = 6,
-	DEV_VSOCK_OP_CREDIT_REQUEST = 7,
-};
-#define DEV_VSOCK_SHUTDOWN_RCV 1u
-#define DEV_VSOCK_SHUTDOWN_SEND 2u
-#define DEV_VSOCK_EVENT_TRANSPORT_RESET 0u
 
 enum dev_vsock_state {
 	DEV_VSOCK_FREE = 0,

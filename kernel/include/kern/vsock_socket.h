@@ -48,7 +48,7 @@ int k_vs_recv(struct k_vsock_core *c, int fd, void *buf, size_t len);
  * connecting), -EPIPE, -EBADF. len == 0 returns 0. */
 int k_vs_send(struct k_vsock_core *c, int fd, const void *buf, size_t len);
 
-/* Shut K_VSOCK_SHUTDOWN_RCV and/or _SEND; SEND takes effect on the wire
+/* Shut VIRTIO_VSOCK_SHUTDOWN_RCV and/or _SEND; SEND takes effect on the wire
  * once queued data is sent. Returns 0, -EINVAL, -ENOTCONN or -EBADF. */
 int k_vs_shutdown(struct k_vsock_core *c, int fd, unsigned how);
 

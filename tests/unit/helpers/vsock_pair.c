@@ -69,7 +69,7 @@ struct k_vsock_hdr vp_hdr(uint64_t src_cid, uint32_t src_port, uint64_t dst_cid,
 	h.src_port = src_port;
 	h.dst_cid = dst_cid;
 	h.dst_port = dst_port;
-	h.type = K_VSOCK_TYPE_STREAM;
+	h.type = VIRTIO_VSOCK_TYPE_STREAM;
 	h.op = op;
 	h.buf_alloc = buf_alloc;
 	h.fwd_cnt = fwd_cnt;
