@@ -26,6 +26,7 @@ struct uvm_listener {
 	struct dev_storage store; /* blk: the RAM disk, kept across connections */
 	char serial[DEV_BLK_ID_BYTES + 1];
 	uint64_t accepted, refused;
+	char key_accepted[32], key_refused[32]; /* stats keys, made at set-up */
 };
 
 struct uvm_session {
@@ -45,6 +46,8 @@ static struct k_vsock_core *uvm_vh_vs;
 static struct uvm_listener uvm_listeners[K_BOOTARGS_MAX_VHOST];
 static unsigned uvm_nlisteners;
 static struct uvm_session uvm_sessions[UVM_VHOST_SESSIONS];
+/* Messages and refusals of sessions that ended; live ones add their own. */
+static uint64_t uvm_vh_msgs_done, uvm_vh_rejected_done;
 
 static const char *dev_name(uint8_t dev)
 {
@@ -59,6 +62,8 @@ static void session_end(struct uvm_session *s, const char *why, int err)
 	 * platform), then the sockets. */
 	vu_backend_disconnect(&s->b);
 	uvm_vu_conn_close(&s->conn);
+	uvm_vh_msgs_done += s->b.n_msgs;
+	uvm_vh_rejected_done += s->b.n_rejected;
 	s->active = false;
 }
 
@@ -165,6 +170,8 @@ static int listener_setup(struct uvm_listener *l, const struct k_vhost_listener 
 {
 	l->cfg = cfg;
 	l->lfd = -1;
+	snprintf(l->key_accepted, sizeof(l->key_accepted), "vhost_%" PRIu32 "_accepted", cfg->port);
+	snprintf(l->key_refused, sizeof(l->key_refused), "vhost_%" PRIu32 "_refused", cfg->port);
 	if (cfg->dev == K_VHOST_DEV_BLK) {
 		uint64_t size = (cfg->size ? cfg->size : UVM_VHOST_BLK_DEFAULT) & ~511ull;
 		uint8_t *disk = size ? uvm_ram_alloc(size, 4096) : NULL;
@@ -195,6 +202,53 @@ static int listener_setup(struct uvm_listener *l, const struct k_vhost_listener 
 		       l->store.size >> 10);
 	else
 		k_info("vhost: %s on port %" PRIu32, dev_name(cfg->dev), cfg->port);
+	return 0;
+}
+
+int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val)
+{
+	enum { SESSIONS_USED, SESSIONS_MAX, MESSAGES, REJECTED, FIXED };
+	uint64_t used = 0, msgs = uvm_vh_msgs_done, rej = uvm_vh_rejected_done;
+
+	(void)ctx;
+	if (!uvm_nlisteners)
+		return -ENOENT;
+	if (i >= FIXED) {
+		const struct uvm_listener *l;
+
+		i -= FIXED;
+		if (i >= 2 * uvm_nlisteners)
+			return -ENOENT;
+		l = &uvm_listeners[i / 2];
+		*key = i % 2 ? l->key_refused : l->key_accepted;
+		*val = i % 2 ? l->refused : l->accepted;
+		return 0;
+	}
+	for (unsigned k = 0; k < UVM_VHOST_SESSIONS; k++) {
+		if (!uvm_sessions[k].active)
+			continue;
+		used++;
+		msgs += uvm_sessions[k].b.n_msgs;
+		rej += uvm_sessions[k].b.n_rejected;
+	}
+	switch (i) {
+	case SESSIONS_USED:
+		*key = "pool_vhost_sessions_used";
+		*val = used;
+		break;
+	case SESSIONS_MAX:
+		*key = "pool_vhost_sessions_max";
+		*val = UVM_VHOST_SESSIONS;
+		break;
+	case MESSAGES:
+		*key = "vhost_messages";
+		*val = msgs;
+		break;
+	default:
+		*key = "vhost_rejected";
+		*val = rej;
+		break;
+	}
 	return 0;
 }
 

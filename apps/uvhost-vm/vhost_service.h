@@ -25,9 +25,18 @@
 #define UVM_VHOST_RING_BUDGET 32
 #define UVM_VHOST_BLK_DEFAULT (16u << 20)
 
+#include <stdint.h>
+
 /* Open the listeners and register the pollers. Returns the number of
  * listeners opened (>= 0; a listener that cannot be set up is logged and
  * skipped), or -ENODEV without a vsock core. */
 int uvm_vhost_start(void);
+
+/* The control service's extra `stats` entries (k_control_extra_fn): the
+ * session pool (pool_vhost_sessions_used/max), messages handled and
+ * refused by every session so far (vhost_messages, vhost_rejected), then
+ * per listener vhost_<port>_accepted and vhost_<port>_refused. -ENOENT past
+ * the last entry, and for all of them before uvm_vhost_start(). */
+int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val);
 
 #endif

@@ -8,96 +8,81 @@
 #include "kern/ivshmem.h"
 #include "kern/log.h"
 #include "kern/vsock_socket.h"
+#include "vu/stream.h"
 
 static void chan_reset(struct uvm_chan *ch, int fd)
 {
 	ch->fd = fd;
-	ch->rx_len = 0;
-	ch->tx_start = ch->tx_end = 0;
+	/* Both buffers are sized from VU_STREAM_MSG_MAX: init cannot fail. */
+	(void)vu_stream_rx_init(&ch->rx, ch->rx_buf, sizeof(ch->rx_buf));
+	(void)vu_stream_tx_init(&ch->tx, ch->tx_buf, sizeof(ch->tx_buf));
 }
 
 bool uvm_chan_tx_room(const struct uvm_chan *ch)
 {
-	return UVM_CHAN_TX - (ch->tx_end - ch->tx_start) >= UVM_MSG_MAX;
+	return vu_stream_tx_room(&ch->tx) >= UVM_MSG_MAX;
 }
 
-int uvm_chan_flush(struct uvm_vu_conn *c, struct uvm_chan *ch)
+/* Write queued bytes until the socket is full or the queue empty. */
+static int chan_push(struct uvm_vu_conn *c, struct uvm_chan *ch, struct vu_stream_tx *tx)
 {
-	while (ch->tx_start < ch->tx_end) {
-		int r = k_vs_send(c->vs, ch->fd, ch->tx + ch->tx_start, ch->tx_end - ch->tx_start);
+	const uint8_t *src;
+	uint32_t n;
+
+	while ((n = vu_stream_tx_peek(tx, &src)) > 0) {
+		int r = k_vs_send(c->vs, ch->fd, src, n);
 
 		if (r == -EAGAIN)
 			break;
 		if (r < 0)
 			return r;
-		ch->tx_start += (uint32_t)r;
+		if (vu_stream_tx_consume(tx, (size_t)r))
+			return -EIO; /* the socket claims more than it was given */
 	}
-	if (ch->tx_start == ch->tx_end)
-		ch->tx_start = ch->tx_end = 0;
 	return 0;
+}
+
+int uvm_chan_flush(struct uvm_vu_conn *c, struct uvm_chan *ch)
+{
+	return chan_push(c, ch, &ch->tx);
 }
 
 int uvm_chan_send(struct uvm_vu_conn *c, struct uvm_chan *ch, const struct vu_msg *msg)
 {
-	uint32_t total;
 	int r;
 
 	if (ch->fd < 0)
 		return -EBADF;
 	if (msg->hdr.size > VU_MAX_PAYLOAD)
 		return -EINVAL;
-	total = VU_HDR_SIZE + msg->hdr.size;
-	r = uvm_chan_flush(c, ch);
-	if (r < 0)
-		return r;
-	if (UVM_CHAN_TX - (ch->tx_end - ch->tx_start) < total)
-		return -EAGAIN;
-	if (UVM_CHAN_TX - ch->tx_end < total) {
-		memmove(ch->tx, ch->tx + ch->tx_start, ch->tx_end - ch->tx_start);
-		ch->tx_end -= ch->tx_start;
-		ch->tx_start = 0;
-	}
-	memcpy(ch->tx + ch->tx_end, &msg->hdr, VU_HDR_SIZE);
-	memcpy(ch->tx + ch->tx_end + VU_HDR_SIZE, msg->p.raw, msg->hdr.size);
-	ch->tx_end += total;
-	return uvm_chan_flush(c, ch);
+	r = chan_push(c, ch, &ch->tx);
+	if (r == 0)
+		r = vu_stream_tx_put(&ch->tx, msg);
+	if (r == 0)
+		r = chan_push(c, ch, &ch->tx);
+	return r;
 }
 
 int uvm_chan_recv(struct uvm_vu_conn *c, struct uvm_chan *ch, struct vu_msg *msg)
 {
-	struct vu_hdr h = {0};
-	uint32_t want = VU_HDR_SIZE;
+	struct vu_stream_rx *rx = &ch->rx;
+	uint8_t *dst;
+	int want, r = 0;
 
 	if (ch->fd < 0)
 		return -EBADF;
-	for (;;) {
-		int r;
-
-		if (ch->rx_len >= VU_HDR_SIZE) {
-			memcpy(&h, ch->rx, VU_HDR_SIZE);
-			/* Checked before a byte of payload is read: a size the
-			 * buffer cannot hold never makes us wait for it. */
-			if (h.size > VU_MAX_PAYLOAD)
-				return -EMSGSIZE;
-			want = VU_HDR_SIZE + h.size;
-			if (ch->rx_len == want)
-				break;
-		}
-		r = k_vs_recv(c->vs, ch->fd, ch->rx + ch->rx_len, want - ch->rx_len);
+	/* Read exactly what the current message still needs, so a byte of the
+	 * next one never leaves the socket early. */
+	while (r == 0 && (want = vu_stream_rx_want(rx, &dst)) > 0) {
+		r = k_vs_recv(c->vs, ch->fd, dst, (size_t)want);
 		if (r == 0)
-			return -ECONNRESET;
-		if (r < 0)
-			return r;
-		ch->rx_len += (uint32_t)r;
+			r = -ECONNRESET;
+		else if (r > 0)
+			r = vu_stream_rx_commit(rx, (size_t)r) ? -EIO : 0;
 	}
-	memset(msg, 0, offsetof(struct vu_msg, fds));
-	memcpy(&msg->hdr, &h, VU_HDR_SIZE);
-	memcpy(msg->p.raw, ch->rx + VU_HDR_SIZE, h.size);
-	for (unsigned i = 0; i < VU_MAX_FDS; i++)
-		msg->fds[i] = -1;
-	msg->nfds = 0;
-	ch->rx_len = 0;
-	return 0;
+	if (r == 0)
+		r = vu_stream_rx_take(rx, msg);
+	return r;
 }
 
 static struct uvm_chan *back_chan(struct uvm_vu_conn *c, int fd)

@@ -18,9 +18,10 @@
 
 #include "kern/vsock.h"
 #include "vu/platform.h"
+#include "vu/stream.h"
 #include "vu/wire.h"
 
-#define UVM_MSG_MAX (VU_HDR_SIZE + VU_MAX_PAYLOAD)
+#define UVM_MSG_MAX VU_STREAM_MSG_MAX
 /* Two whole replies: one draining while the next is queued. */
 #define UVM_CHAN_TX (2u * UVM_MSG_MAX)
 #define UVM_BACKEND_CHANS 2
@@ -28,10 +29,10 @@
 /* One framed vhost-user stream on a vsock fd. */
 struct uvm_chan {
 	int fd; /* -1: unused */
-	uint32_t rx_len;
-	uint32_t tx_start, tx_end;
-	uint8_t rx[UVM_MSG_MAX];
-	uint8_t tx[UVM_CHAN_TX];
+	struct vu_stream_rx rx;
+	struct vu_stream_tx tx;
+	uint8_t rx_buf[UVM_MSG_MAX];
+	uint8_t tx_buf[UVM_CHAN_TX];
 };
 
 struct uvm_vu_conn {

@@ -14,6 +14,8 @@ int k_control_init(struct k_control *ctl, struct k_vsock_core *vs, uint32_t port
 	memset(&ctl->prov, 0, sizeof(ctl->prov));
 	if (prov)
 		ctl->prov = *prov;
+	ctl->extra = NULL;
+	ctl->extra_ctx = NULL;
 	ctl->vs = vs;
 	ctl->lfd = -1;
 	ctl->stats.clients_max = K_CONTROL_MAX_CLIENTS;
@@ -23,6 +25,12 @@ int k_control_init(struct k_control *ctl, struct k_vsock_core *vs, uint32_t port
 		return 0;
 	ctl->lfd = k_vs_listen(vs, port, K_VSOCK_BACKLOG_MAX);
 	return ctl->lfd < 0 ? ctl->lfd : 0;
+}
+
+void k_control_set_extra(struct k_control *ctl, k_control_extra_fn fn, void *ctx)
+{
+	ctl->extra = fn;
+	ctl->extra_ctx = ctx;
 }
 
 static void drop_client(struct k_control *ctl, struct k_control_client *cl)

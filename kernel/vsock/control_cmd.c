@@ -74,6 +74,42 @@ static unsigned window_count(const struct k_control *ctl)
 	return n > K_CONTROL_MAX_WINDOWS ? K_CONTROL_MAX_WINDOWS : n;
 }
 
+/* Every extra line is at most key, space, 20 digits, newline; the fixed part
+ * of the block is under 1 KiB. */
+_Static_assert(K_CONTROL_MAX_EXTRA *(K_CONTROL_EXTRA_KEY_MAX + 22u) + 1024u <= K_CONTROL_MAX_REPLY,
+	       "the stats block with every extra entry must fit one reply");
+
+static bool extra_key_ok(const char *key)
+{
+	size_t n = 0;
+	if (!key)
+		return false;
+	for (; key[n]; n++) {
+		char c = key[n];
+		if (n >= K_CONTROL_EXTRA_KEY_MAX ||
+		    !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return n > 0;
+}
+
+static void put_extra(struct k_control *ctl, struct out *o)
+{
+	if (!ctl->extra)
+		return;
+	for (unsigned i = 0; i < K_CONTROL_MAX_EXTRA; i++) {
+		const char *key = NULL;
+		uint64_t v = 0;
+		if (ctl->extra(ctl->extra_ctx, i, &key, &v))
+			return;
+		if (!extra_key_ok(key)) {
+			ctl->stats.extra_skipped++;
+			continue;
+		}
+		kv(o, key, v);
+	}
+}
+
 static void cmd_stats(struct k_control *ctl, struct out *o)
 {
 	const struct k_sched *s = ctl->prov.sched ? ctl->prov.sched(ctl->prov.ctx) : NULL;
@@ -110,6 +146,7 @@ static void cmd_stats(struct k_control *ctl, struct out *o)
 	kv(o, "control_lines", ctl->stats.lines);
 	kv(o, "control_stalls", ctl->stats.stalls);
 	kv(o, "windows", window_count(ctl));
+	put_extra(ctl, o);
 	puts_(o, ".\n");
 }
 

@@ -4,7 +4,7 @@
     run_system.py [--image build/aarch64/uvhost.elf] [--uvhostd build/host/uvhostd] TEST
     run_system.py --demo      (the same as TEST = demo)
 
-Tests: boot, crash_report, vsock_control, vsock_echo, vsock_many, vhost_basic; demo boots
+Tests: boot, crash_report, vsock_control, vsock_echo, vsock_many, vhost_basic, vhost_robust; demo boots
 the VM with the vsock device and two windows and tells what happens.
 
 Exit codes: 0 pass, 1 fail, 77 skipped (no qemu-system-aarch64 or no image).
@@ -49,6 +49,7 @@ import time
 import struct
 import zlib
 
+import vhost_corpus
 import vhost_frontend as vf
 from vsock_host import (CTL_PORT, ECHO_LINE, MiB, EchoLines, LineClient, VsockDevice,
                         VsockError, echo_stream)
@@ -704,6 +705,178 @@ def test_vhost_basic(args):
             w.remove()
 
 
+# Pools that must return to their baseline once every test connection closed.
+POOL_KEYS = ("pool_vhost_sessions_used", "pool_vsock_conns_used", "pool_control_clients_used")
+
+
+def vhost_alive(vm, dev, c, feats, what):
+    """After hostile input: a new blk connection still negotiates and the
+    control port still answers `version`."""
+    try:
+        fe = vhost_connect(dev, VHOST_BLK_PORT)
+        got = fe.call_u64(vf.GET_FEATURES)
+        fe.sock.close()
+    except (vf.FrontendError, OSError) as e:
+        raise TestFailure("after %s: a new connection does not negotiate: %s" % (what, e))
+    check(got == feats, "after %s: GET_FEATURES %#x, was %#x" % (what, got, feats))
+    v = c.cmd("version")
+    check(v.startswith("uvhost "), "after %s: version answered %r" % (what, v))
+    check(vm.proc.poll() is None, "after %s: QEMU exited" % what)
+
+
+def send_hostile(dev, port, data, negotiate, timeout=3):
+    """Send `data` on a fresh connection (after negotiating, if asked), then
+    read until the VM closes it or `timeout` passes. Returns "closed" or
+    "kept open" (the session refused the request and goes on)."""
+    s = dev.connect(port)
+    try:
+        if negotiate:
+            vf.Frontend(s).negotiate(vhost_corpus.WANT_PF)
+        s.sendall(data)
+        s.settimeout(timeout)
+        try:
+            while s.recv(4096):
+                pass
+            return "closed"
+        except ConnectionResetError:
+            return "closed"
+        except socket.timeout:
+            return "kept open"
+    finally:
+        s.close()
+
+
+def hostile_ring(vm, dev, w0, reg, gpa, uaddr, chain):
+    """A started blk ring whose next avail entry is a hostile chain: the VM
+    must stop the ring (logged) or complete it without touching memory
+    outside the region; never crash or hang."""
+    name, descs, head, tables = chain
+    fe = vhost_connect(dev, VHOST_BLK_PORT)
+    fe.negotiate(vhost_corpus.WANT_PF)
+    check(fe.ack(vf.ADD_MEM_REG, reg) == 0, "%s: ADD_MEM_REG refused" % name)
+    ring = vf.SplitRing(w0, 0x40000, gpa + 0x40000, uaddr + 0x40000)
+    ring.setup(fe)
+    check(fe.call_u64(vf.GET_FEATURES) & vf.F_VERSION_1, "%s: ring set up" % name)
+    for slot, d in descs:
+        w0.write(ring.woff + ring.DESC + 16 * slot, d)
+    for off, t in tables:
+        w0.write(ring.woff + ring.BUF + off, t)
+    vm.drain(0.05)
+    stops = len(vm.find_all(r"ring 0: malformed chain"))
+    a = ring.woff + ring.AVAIL
+    w0.write(a + 4, struct.pack("<H", head))
+    w0.write(a + 2, struct.pack("<H", 1))
+    u = ring.woff + ring.USED
+    deadline = time.monotonic() + 10
+    outcome = None
+    while outcome is None:
+        vm.drain(0.05)
+        if len(vm.find_all(r"ring 0: malformed chain")) > stops:
+            outcome = "ring stopped"
+        elif struct.unpack("<H", w0.read(u + 2, 2))[0] != 0:
+            outcome = "completed"
+        elif time.monotonic() > deadline:
+            raise TestFailure("%s: neither refused nor completed in 10 s" % name)
+    fe.sock.close()
+    return outcome
+
+
+def test_vhost_robust(args, cycles=200):
+    windows = [ShmWindow("w0", 1 << 20, 41)]
+    w0 = None
+    try:
+        with vsock_vm(args, windows, append="log=info ctl=%d vhost=%d:blk:16M,%d:rng"
+                      % (CTL_PORT, VHOST_BLK_PORT, VHOST_RNG_PORT), allow=VHOST_ALLOWED) \
+                as (vm, dev):
+            w0 = vf.WindowFile(windows[0].path, windows[0].size)
+            c = ctl(dev)
+            base = c.stats()
+            check_stats_sane(base, "baseline")
+            for k in POOL_KEYS + ("pool_vhost_sessions_max", "vhost_messages", "vhost_rejected",
+                                  "vhost_5000_accepted", "vhost_5000_refused",
+                                  "vhost_5001_accepted", "vhost_5001_refused"):
+                check(k in base, "baseline stats has no %s (%s)" % (k, sorted(base)))
+            check(base["pool_vhost_sessions_used"] == 0 and
+                  base["pool_vhost_sessions_max"] == 4,
+                  "vhost pool at boot: %d of %d" % (base["pool_vhost_sessions_used"],
+                                                    base["pool_vhost_sessions_max"]))
+            print("baseline: " + ", ".join("%s %d" % (k, base[k]) for k in POOL_KEYS))
+            fe = vhost_connect(dev, VHOST_BLK_PORT)
+            feats = fe.call_u64(vf.GET_FEATURES)
+            fe.sock.close()
+
+            gpa, uaddr = 0x40000000, 0x7f0000000000
+            reg = vf.region(gpa, windows[0].size, uaddr, 0, 0)
+            t0 = time.monotonic()
+            corpus = vhost_corpus.messages(reg)
+            for name, negotiate, data in corpus:
+                for port in (VHOST_BLK_PORT, VHOST_RNG_PORT):
+                    how = send_hostile(dev, port, data, negotiate)
+                    vhost_alive(vm, dev, c, feats, "%s on %d" % (name, port))
+                print("corpus: %-48s VM %s, still serving" % (name, how))
+            chains = vhost_corpus.hostile_chains(
+                vf.SplitRing(w0, 0x40000, gpa + 0x40000, uaddr + 0x40000))
+            for chain in chains:
+                how = hostile_ring(vm, dev, w0, reg, gpa, uaddr, chain)
+                vhost_alive(vm, dev, c, feats, chain[0])
+                print("descriptors: %-45s %s, still serving" % (chain[0], how))
+            mid = c.stats()
+            check(mid["vhost_rejected"] > base["vhost_rejected"],
+                  "the corpus was refused: vhost_rejected %d -> %d"
+                  % (base["vhost_rejected"], mid["vhost_rejected"]))
+            print("corpus: %d messages x 2 ports, %d hostile rings, %.1f s; vhost_messages "
+                  "%d, vhost_rejected %d" % (len(corpus), len(chains), time.monotonic() - t0,
+                                             mid["vhost_messages"], mid["vhost_rejected"]))
+
+            t0 = time.monotonic()
+            retries = 0
+            for k in range(cycles):
+                while True:
+                    try:
+                        fe = vhost_connect(dev, VHOST_BLK_PORT if k % 2 else VHOST_RNG_PORT)
+                        got = fe.call_u64(vf.GET_FEATURES)
+                        fe.sock.close()
+                        break
+                    except (vf.FrontendError, OSError) as e:
+                        # The pool is 4: a close the VM has not seen yet can
+                        # refuse the next connection. Bounded, so a leak fails.
+                        retries += 1
+                        check(retries <= 20, "cycle %d: %d refusals: %s" % (k, retries, e))
+                        time.sleep(0.05)
+                check(got & vf.F_VERSION_1, "cycle %d: GET_FEATURES %#x" % (k, got))
+            dt = time.monotonic() - t0
+            print("cycles: %d connect/GET_FEATURES/close in %.1f s (%.0f ms each), %d retried"
+                  % (cycles, dt, dt * 1000 / cycles, retries))
+
+            deadline = time.monotonic() + 15
+            while True:
+                end = c.stats()
+                if all(end[k] == base[k] for k in POOL_KEYS):
+                    break
+                check(time.monotonic() < deadline, "pools not back at baseline after 15 s: %s"
+                      % ", ".join("%s %d (baseline %d)" % (k, end[k], base[k])
+                                  for k in POOL_KEYS))
+                time.sleep(0.2)
+            acc = sum(end["vhost_%d_accepted" % p] - base["vhost_%d_accepted" % p]
+                      for p in (VHOST_BLK_PORT, VHOST_RNG_PORT))
+            check(acc >= cycles + 2 * len(corpus) + len(chains),
+                  "%d vhost connections accepted, want at least %d"
+                  % (acc, cycles + 2 * len(corpus) + len(chains)))
+            check(end["vsock_errors"] == 0, "%d vsock protocol errors" % end["vsock_errors"])
+            print("end: " + ", ".join("%s %d" % (k, end[k]) for k in POOL_KEYS) +
+                  "; %d vhost connections accepted, %d refused" %
+                  (acc, sum(end["vhost_%d_refused" % p] for p in (VHOST_BLK_PORT,
+                                                                  VHOST_RNG_PORT))))
+            c.close()
+            vm.drain(0.5)
+            check(not vm.find_all(r"PANIC|CRASH"), "a crash report on the console")
+    finally:
+        if w0:
+            w0.close()
+        for w in windows:
+            w.remove()
+
+
 def demo(args):
     """The story for `make demo`: boot, console, then the control service."""
     def section(title):
@@ -766,7 +939,8 @@ def demo(args):
 
 TESTS = {"boot": test_boot, "crash_report": test_crash_report,
          "vsock_control": test_vsock_control, "vsock_echo": test_vsock_echo,
-         "vsock_many": test_vsock_many, "vhost_basic": test_vhost_basic, "demo": demo}
+         "vsock_many": test_vsock_many, "vhost_basic": test_vhost_basic, "vhost_robust": test_vhost_robust,
+         "demo": demo}
 
 
 def main():

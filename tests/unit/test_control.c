@@ -362,6 +362,68 @@ static void parser_without_sockets(void **state)
 	assert_int_equal(total, (size_t)fed * (K_CONTROL_LINE_MAX - 4));
 }
 
+/* A provider's extra counters: printed after the service's own keys, bad
+ * keys skipped and counted, the list cut at K_CONTROL_MAX_EXTRA. */
+static const char *extra_keys[] = {
+	"pool_vhost_sessions_used",
+	"vhost_5000_accepted",
+	"",
+	"bad key",
+	"Upper",
+	NULL,
+	"k_0123456789_0123456789_0123456789_0123456789",
+	"vhost_messages",
+};
+static unsigned extra_limit;
+
+static int get_extra(void *ctx, unsigned i, const char **key, uint64_t *val)
+{
+	(void)ctx;
+	if (i >= extra_limit)
+		return -ENOENT;
+	*key = i < sizeof(extra_keys) / sizeof(extra_keys[0]) ? extra_keys[i] : "many";
+	*val = i == 7 ? UINT64_MAX : 100 + i;
+	return 0;
+}
+
+static void stats_prints_provider_extras(void **state)
+{
+	(void)state;
+	static struct k_control ctl;
+	static char buf[K_CONTROL_OUT_BUF];
+	extra_limit = 8;
+	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
+	k_control_set_extra(&ctl, get_extra, NULL);
+	struct k_control_client *cl = &ctl.clients[0];
+	assert_int_equal(k_control_feed(&ctl, cl, "stats\n", 6), 6);
+	size_t n = k_control_drain(cl, buf, sizeof(buf) - 1);
+	buf[n] = 0;
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "pool_control_clients_used 0\npool_control_clients_max %d\n"
+		 "control_lines 1\ncontrol_stalls 0\nwindows 0\n"
+		 "pool_vhost_sessions_used 100\nvhost_5000_accepted 101\n"
+		 "vhost_messages 18446744073709551615\n.\n",
+		 K_CONTROL_MAX_CLIENTS);
+	assert_string_equal(buf, want);
+	/* "", "bad key", "Upper", NULL and a 45-byte key. */
+	assert_int_equal(ctl.stats.extra_skipped, 5);
+
+	/* A provider that never ends is cut at K_CONTROL_MAX_EXTRA entries,
+	 * and the block still fits one reply. */
+	extra_limit = 1000;
+	assert_int_equal(k_control_feed(&ctl, cl, "stats\n", 6), 6);
+	n = k_control_drain(cl, buf, sizeof(buf) - 1);
+	buf[n] = 0;
+	unsigned many = 0;
+	for (const char *s = buf; (s = strstr(s, "\nmany ")); s++)
+		many++;
+	assert_int_equal(many, K_CONTROL_MAX_EXTRA - 8);
+	assert_non_null(strstr(buf, "\n.\n"));
+	assert_int_equal(ctl.stats.reply_truncated, 0);
+	assert_int_equal(ctl.stats.extra_skipped, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +435,7 @@ int main(void)
 		cmocka_unit_test(client_eof_after_replies_closes),
 		cmocka_unit_test(slow_reader_gets_everything_in_order),
 		cmocka_unit_test(parser_without_sockets),
+		cmocka_unit_test(stats_prints_provider_extras),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,10 @@
 #endif
 #define K_CONTROL_LINE_MAX 4096u /* bytes before the newline */
 #define K_CONTROL_MAX_WINDOWS 16u
+/* Extra `stats` entries a provider may add, and the longest key: bounded so
+ * the stats block still fits K_CONTROL_MAX_REPLY. */
+#define K_CONTROL_MAX_EXTRA 32u
+#define K_CONTROL_EXTRA_KEY_MAX 40u
 /* Room a reply may need: an echo of a full line, or the stats block. */
 #define K_CONTROL_MAX_REPLY (K_CONTROL_LINE_MAX + 512u)
 #define K_CONTROL_OUT_BUF 16384u
@@ -50,6 +54,14 @@ struct k_control_provider {
 	int (*window_get)(void *ctx, unsigned i, struct k_control_window *w);
 };
 
+/* Counters of other services, printed by `stats` after its own as
+ * `key value`: entry i (0, 1, ...) until it returns nonzero, at most
+ * K_CONTROL_MAX_EXTRA. A key that is empty, longer than
+ * K_CONTROL_EXTRA_KEY_MAX or not [a-z0-9_] is skipped and counted in
+ * stats.extra_skipped, so a bad provider cannot break the format. Kept out
+ * of struct k_control_provider so positional initializers of it stay valid. */
+typedef int (*k_control_extra_fn)(void *ctx, unsigned i, const char **key, uint64_t *val);
+
 struct k_control_client {
 	bool active;
 	bool discarding; /* inside a too-long line: skip to its newline */
@@ -66,6 +78,7 @@ struct k_control_stats {
 	uint64_t lines, too_long, unknown;
 	uint64_t stalls;	  /* turns a client's input waited for its replies to drain */
 	uint64_t reply_truncated; /* must stay 0: K_CONTROL_MAX_REPLY too small */
+	uint64_t extra_skipped;	  /* provider extra entries with an unusable key */
 	uint32_t clients_open, clients_max;
 };
 
@@ -73,6 +86,8 @@ struct k_control {
 	struct k_vsock_core *vs; /* NULL: parser only (fuzzing, tests) */
 	int lfd;
 	struct k_control_provider prov;
+	k_control_extra_fn extra; /* NULL: no extra entries */
+	void *extra_ctx;
 	struct k_control_stats stats;
 	struct k_control_client clients[K_CONTROL_MAX_CLIENTS];
 };
@@ -81,6 +96,9 @@ struct k_control {
  * copied; it may be NULL. Returns 0 or the negative errno of k_vs_listen. */
 int k_control_init(struct k_control *ctl, struct k_vsock_core *vs, uint32_t port,
 		   const struct k_control_provider *prov);
+
+/* Set (or with fn NULL, clear) the extra `stats` entries; after init. */
+void k_control_set_extra(struct k_control *ctl, k_control_extra_fn fn, void *ctx);
 
 /* The poller: accept, then per client at most one read and one write.
  * Returns work done (0 = idle). */
