@@ -11,8 +11,11 @@ cppcheck)
 		-I devices/include \
 		$(ls -d virtio vhost/src kernel arch apps devices 2>/dev/null) ;;
 format)
+	# Tracked files still on disk: one deleted in the working tree is gone
+	# from the next commit too.
 	# shellcheck disable=SC2046
-	exec clang-format --dry-run --Werror $(git ls-files '*.c' '*.h') ;;
+	exec clang-format --dry-run --Werror $(for f in $(git ls-files '*.c' '*.h'); do
+		[ -e "$f" ] && echo "$f"; done) ;;
 *)
 	echo "usage: $0 cppcheck|format" >&2
 	exit 2 ;;

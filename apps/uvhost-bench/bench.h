@@ -6,8 +6,12 @@
  * all of them, optional region churn, data verification, and the report.
  * Never: trusts the back-end: ring garbage, bad status bytes, short used
  * lengths and protocol errors are all counted as errors (exit 1).
+ * Transports: a Unix socket with fds (--socket), or the fd-less vsock
+ * transport of docs/vsock-transport.md (--vsock, RAM in --window-file
+ * windows, NOFD kicks, in-band calls on the backend channel).
  * Used by: bench/compare.sh and tests/frontend against any vhost-user-blk
- * back-end (uvhostd, qemu-storage-daemon).
+ * back-end (uvhostd, qemu-storage-daemon), and tests/system against the
+ * service VM.
  */
 #ifndef UVHOST_BENCH_H
 #define UVHOST_BENCH_H
@@ -17,6 +21,8 @@
 
 #include "fe_wiring.h"
 #include "uvh/fe_host.h"
+#include "uvh/fe_vsock.h"
+#include "uvh/window_ram.h"
 #include "virtio/split_driver.h"
 #include "vu/frontend.h"
 
@@ -29,11 +35,16 @@ enum bench_phase { PHASE_FILL, PHASE_RUN, PHASE_CHECK };
 
 struct bench_opts {
 	const char *socket;
+	const char *vsock_path; /* --vsock PATH:PORT */
+	uint32_t vsock_port;
+	struct uvh_window_file windows[UVH_WINDOW_RAM_MAX];
+	uint32_t nwindows;
+	uint32_t backend_port; /* vsock: where we listen for the backend channel */
 	enum bench_rw rw;
 	uint32_t bs, qd, num_queues, slots;
-	double time_s, churn_hz;
+	double time_s, churn_hz, half_churn_hz;
 	uint64_t size; /* 0: capacity */
-	bool verify, json, poll, no_event_idx, quiet;
+	bool verify, json, poll, no_event_idx, quiet, no_mem_slots, no_inband;
 };
 
 struct bench_req {
@@ -44,6 +55,7 @@ struct bench_req {
 	uint64_t block;	  /* block index (bs units) */
 	uint64_t t0;	  /* submit time, ns */
 	uint32_t version; /* verify: pattern version written or expected */
+	uint32_t region;  /* where its buffers live */
 	bool write, busy;
 };
 
@@ -58,7 +70,16 @@ struct bench_queue {
 	struct bench_req *reqs; /* qd of them */
 	uint16_t free_idx[BENCH_MAX_QD];
 	uint32_t nfree;
+	/* Free requests whose region is (about to be) removed: --half-churn. */
+	uint16_t parked_idx[BENCH_MAX_QD];
+	uint32_t nparked;
 };
+
+/* --half-churn: FULL -(period)-> DRAINING -(the upper half's requests all
+ * completed)-> REMOVING (one REM_MEM_REG per loop turn, I/O on the lower
+ * half in between) -> REMOVED -(period)-> ADDING (one ADD_MEM_REG per turn)
+ * -> FULL. */
+enum bench_half { HALF_FULL, HALF_DRAINING, HALF_REMOVING, HALF_REMOVED, HALF_ADDING };
 
 struct bench_lat {
 	uint32_t *v; /* ns, capped at UINT32_MAX */
@@ -67,14 +88,24 @@ struct bench_lat {
 
 struct bench {
 	struct bench_opts o;
-	struct uvh_fe_conn conn;
+	bool vsock;
+	struct uvh_fe_conn conn;   /* --socket */
+	struct uvh_fe_vsock vconn; /* --vsock */
 	struct vu_frontend *fe;
-	struct bench_wiring wire; /* backend requests, SHMEM windows, reset */
-	struct uvh_guest_ram ram;
+	struct bench_wiring wire;   /* backend requests, SHMEM windows, reset */
+	struct uvh_guest_ram ram;   /* --socket: a memfd */
+	struct uvh_window_ram wram; /* --vsock: window files */
+	uint8_t *ram_base;
 	uint64_t gpa_base, region_size, main_bytes;
 	struct vu_fe_region regions[VU_FE_MAX_REGIONS];
 	uint32_t nregions;
 	bool churn_present;
+	/* --half-churn: requests in regions >= live_regions are not submitted;
+	 * inflight_high counts those still in flight. */
+	enum bench_half half;
+	uint32_t live_regions, inflight_high;
+	uint32_t half_count; /* regions in the back-end's table */
+	uint64_t half_rems, half_adds;
 	bool drained; /* every request completed: rings may be stopped cleanly */
 
 	uint64_t capacity; /* bytes */
@@ -91,6 +122,7 @@ struct bench {
 	bool phase_stop; /* no new requests */
 	uint64_t seq_next, rng;
 	uint64_t ios, bytes, errors, mismatches;
+	uint64_t *region_ios; /* completions per region, every phase */
 	/* Notification traffic of the timed run: eventfd kicks sent, submit
 	 * batches that needed none, sleeps, sleeps that ended by timeout, and
 	 * wake-ups that found nothing to reap (spurious calls). */
@@ -103,7 +135,17 @@ int bench_parse(struct bench_opts *o, int argc, char **argv);
 /* setup.c */
 int bench_setup(struct bench *b);
 void bench_teardown(struct bench *b);
+/* The region for RAM bytes [off, off + region_size). 0 or -ERANGE. */
+int bench_region(struct bench *b, uint64_t off, struct vu_fe_region *out);
+
+/* churn.c. --churn: add or remove the one extra region. */
 int bench_churn(struct bench *b);
+/* --half-churn: one step, each loop turn; `tick` when the period elapsed.
+ * bench_half_restore() brings every region back (end of the timed run). */
+int bench_half_churn(struct bench *b, bool tick);
+int bench_half_restore(struct bench *b);
+/* The fd to poll for backend-channel traffic, or -1. */
+int bench_backend_pollfd(const struct bench *b);
 
 /* io.c. PHASE_FILL writes every block once (verify), PHASE_RUN is the
  * timed workload (measured, with churn), PHASE_CHECK reads every block back

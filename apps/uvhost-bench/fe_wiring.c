@@ -10,6 +10,13 @@ int bench_wiring_backend_req(void *ctx, struct vu_msg *req)
 
 	switch (req->hdr.request) {
 	case VU_BREQ_CONFIG_CHANGE_MSG: w->config_changes++; return 0;
+	/* The wake-up itself is the backend channel becoming readable; the
+	 * caller reaps every ring after it, so only counting is left. */
+	case VU_BREQ_VRING_CALL: w->vring_calls++; return 0;
+	case VU_BREQ_VRING_ERR:
+		w->vring_errs++;
+		w->last_err_index = req->p.state.index;
+		return 0;
 	case VU_BREQ_SHMEM_MAP:
 	case VU_BREQ_SHMEM_UNMAP:
 		/* Only reachable with SHMEM negotiated (the library checks), but

@@ -1,14 +1,13 @@
 /* fe_wiring.h - what uvhost-bench answers on the backend channel, and what
  * it drops on RESET_DEVICE.
  *
- * Owns: the front-end's handlers for back-end requests (CONFIG_CHANGE_MSG
- * counted; SHMEM_MAP/UNMAP checked by vu_fe_shmem and mapped into VA
- * windows reserved per VIRTIO Shared Memory Region by uvh_shmem_window) and
- * the reset hook that drops every SHMEM mapping.
- * Never: sends requests of its own beyond GET_SHMEM_CONFIG, or keeps an fd
- * a request carried (the front-end library closes them after the handler).
- * Used by: uvhost-bench (setup.c) and tests/frontend/fe_shmem_e2e.c, which
- * drives this exact wiring against a SHMEM-capable back-end.
+ * Owns: the front-end's handlers for back-end requests (CONFIG_CHANGE_MSG,
+ * in-band BACKEND_VRING_CALL and BACKEND_VRING_ERR counted; SHMEM_MAP/UNMAP checked by vu_fe_shmem
+ * and mapped into VA windows reserved per VIRTIO Shared Memory Region by uvh_shmem_window) and the
+ * reset hook that drops every SHMEM mapping. Never: sends requests of its own beyond
+ * GET_SHMEM_CONFIG, or keeps an fd a request carried (the front-end library closes them after the
+ * handler). Used by: uvhost-bench (setup.c) and tests/frontend/fe_shmem_e2e.c, which drives this
+ * exact wiring against a SHMEM-capable back-end.
  */
 #ifndef UVHOST_BENCH_FE_WIRING_H
 #define UVHOST_BENCH_FE_WIRING_H
@@ -27,6 +26,8 @@ struct bench_wiring {
 	struct uvh_shmem_window win;
 	struct vu_fe_shmem shm;
 	uint64_t config_changes, resets;
+	uint64_t vring_calls, vring_errs; /* in-band: INBAND_NOTIFICATIONS */
+	uint32_t last_err_index;
 };
 
 /* Plug the handlers into fe (after SET_BACKEND_REQ_FD). With SHMEM

@@ -77,14 +77,20 @@ static int submit(struct bench *b, struct bench_queue *q)
 	int n = 0;
 
 	while (q->nfree) {
-		struct bench_req *r;
+		uint16_t k = q->free_idx[q->nfree - 1];
+		struct bench_req *r = &q->reqs[k];
 		uint64_t block, sector;
 		uint32_t type;
 		bool write;
 		int head;
+		if (r->region >= b->live_regions) {
+			/* --half-churn: its memory is going away */
+			q->parked_idx[q->nparked++] = k;
+			q->nfree--;
+			continue;
+		}
 		if (!pick(b, &block, &write))
 			break;
-		r = &q->reqs[q->free_idx[q->nfree - 1]];
 		r->block = block;
 		r->write = write;
 		r->version = 0;
@@ -118,6 +124,8 @@ static int submit(struct bench *b, struct bench_queue *q)
 		}
 		q->nfree--;
 		q->inflight++;
+		if (r->region >= b->nregions / 2)
+			b->inflight_high++;
 		r->busy = true;
 		r->t0 = uvh_now_ns();
 		n++;
@@ -169,6 +177,7 @@ static int reap(struct bench *b, struct bench_queue *q)
 		}
 		if (b->block_busy)
 			b->block_busy[r->block] = 0;
+		b->region_ios[r->region]++;
 		if (b->phase == PHASE_RUN && !b->phase_stop) {
 			b->ios++;
 			b->bytes += b->o.bs;
@@ -176,6 +185,8 @@ static int reap(struct bench *b, struct bench_queue *q)
 				return -ENOMEM;
 		}
 		r->busy = false;
+		if (r->region >= b->nregions / 2)
+			b->inflight_high--;
 		q->free_idx[q->nfree++] = (uint16_t)(r - q->reqs);
 		q->inflight--;
 		n++;
@@ -207,8 +218,8 @@ static int sleep_on_calls(struct bench *b, int timeout_ms)
 	}
 	for (uint32_t i = 0; i < b->o.num_queues; i++)
 		pfd[n++] = (struct pollfd){.fd = b->q[i].call_fd, .events = POLLIN};
-	if (b->conn.backend_fd >= 0)
-		pfd[n++] = (struct pollfd){.fd = b->conn.backend_fd, .events = POLLIN};
+	if (bench_backend_pollfd(b) >= 0)
+		pfd[n++] = (struct pollfd){.fd = bench_backend_pollfd(b), .events = POLLIN};
 	b->sleeps++;
 	rc = poll(pfd, (nfds_t)n, timeout_ms);
 	if (rc < 0 && errno != EINTR)
@@ -218,7 +229,7 @@ static int sleep_on_calls(struct bench *b, int timeout_ms)
 	if (rc > 0 && !used_waiting(b))
 		b->empty_wakeups++;
 	for (uint32_t i = 0; i < b->o.num_queues; i++) {
-		if (pfd[i].revents & POLLIN)
+		if (pfd[i].fd >= 0 && (pfd[i].revents & POLLIN))
 			uvh_eventfd_drain(b->q[i].call_fd);
 	}
 wake:
@@ -240,7 +251,8 @@ static int poll_backend(struct bench *b)
 
 int bench_run(struct bench *b, enum bench_phase phase)
 {
-	uint64_t period = b->o.churn_hz > 0 ? (uint64_t)(1e9 / b->o.churn_hz) : 0;
+	double hz = b->o.churn_hz > 0 ? b->o.churn_hz : b->o.half_churn_hz;
+	uint64_t period = hz > 0 ? (uint64_t)(1e9 / hz) : 0;
 	uint64_t start = uvh_now_ns();
 	uint32_t turn = 0;
 	int rc;
@@ -256,13 +268,19 @@ int bench_run(struct bench *b, enum bench_phase phase)
 		int progress = 0;
 		if (phase == PHASE_RUN && !b->phase_stop && now >= b->phase_end_ns)
 			b->phase_stop = true;
-		if (phase == PHASE_RUN && period && !b->phase_stop && now >= b->next_churn_ns) {
-			rc = bench_churn(b);
+		if (phase == PHASE_RUN && period && !b->phase_stop) {
+			bool tick = now >= b->next_churn_ns;
+			if (b->o.half_churn_hz > 0)
+				rc = bench_half_churn(b, tick);
+			else
+				rc = tick ? bench_churn(b) : 0;
 			if (rc)
 				return rc;
-			b->next_churn_ns += period;
-			if (b->next_churn_ns < now)
-				b->next_churn_ns = now + period;
+			if (tick) {
+				b->next_churn_ns += period;
+				if (b->next_churn_ns < now)
+					b->next_churn_ns = now + period;
+			}
 		}
 		for (uint32_t i = 0; i < b->o.num_queues; i++) {
 			struct bench_queue *q = &b->q[i];

@@ -38,12 +38,22 @@ int main(int argc, char **argv)
 		goto out;
 	t1 = b.phase_end_ns < uvh_now_ns() ? b.phase_end_ns : uvh_now_ns();
 	secs = (double)(t1 - t0) / 1e9;
+	rc = bench_half_restore(&b);
+	if (rc)
+		goto out;
 	if (b.o.verify) {
 		rc = bench_run(&b, PHASE_CHECK);
 		if (rc)
 			goto out;
 	}
 	b.drained = true;
+	/* A ring the back-end stopped serving is an error even if every
+	 * request happened to complete before it. */
+	if (b.wire.vring_errs) {
+		bench_err("the back-end reported %llu ring error(s), the last on queue %u",
+			  (unsigned long long)b.wire.vring_errs, b.wire.last_err_index);
+		b.errors += b.wire.vring_errs;
+	}
 	if (!b.o.quiet && b.wire.config_changes)
 		fprintf(stderr, "uvhost-bench: %llu CONFIG_CHANGE_MSG\n",
 			(unsigned long long)b.wire.config_changes);

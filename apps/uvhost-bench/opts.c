@@ -1,9 +1,11 @@
 /* opts.c - uvhost-bench command line. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -11,6 +13,18 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: uvhost-bench --socket PATH [options]\n"
+		"       uvhost-bench --vsock PATH:PORT --window-file [N=]FILE... [options]\n"
+		"  --socket PATH     vhost-user over a Unix socket, RAM in a memfd\n"
+		"  --vsock PATH:PORT vhost-user over hybrid vsock (uvhostd --device vsock\n"
+		"                    --uds-path PATH) to a service VM listening on PORT\n"
+		"  --window-file [N=]FILE  guest RAM from this shared file, which the VM\n"
+		"                    sees as window N (default: the order given); repeat\n"
+		"  --backend-port N  vsock: host port of our backend-channel listener\n"
+		"                    (PATH_N; default 50000 + pid %% 10000)\n"
+		"  --no-inband       vsock: no in-band calls; spin on the used rings\n"
+		"  --no-mem-slots    do not negotiate CONFIGURE_MEM_SLOTS: SET_MEM_TABLE\n"
+		"  --half-churn HZ   remove the upper half of the regions HZ times a second\n"
+		"                    while I/O continues on the lower half, then re-add\n"
 		"  --rw read|write|randread|randwrite   workload (default randread)\n"
 		"  --bs BYTES        request size, multiple of 512 (default 4096)\n"
 		"  --qd N            requests in flight per queue (default 32, max %u)\n"
@@ -69,11 +83,111 @@ static int real(const char *arg, const char *name, double min, double max, doubl
 	return 0;
 }
 
+/* PATH:PORT, split at the last colon (a path may hold colons). */
+static int vsock_addr(struct bench_opts *o, char *arg)
+{
+	char *colon = strrchr(arg, ':');
+	uint64_t port;
+
+	if (!colon || colon == arg) {
+		fprintf(stderr, "uvhost-bench: --vsock wants PATH:PORT, not '%s'\n", arg);
+		return -1;
+	}
+	*colon = 0;
+	if (num(colon + 1, "--vsock PORT", 0, 0xfffffffeu, &port))
+		return -1;
+	o->vsock_path = arg;
+	o->vsock_port = (uint32_t)port;
+	return 0;
+}
+
+/* [N=]FILE: N is the window's index in the service VM. */
+static int window_file(struct bench_opts *o, char *arg)
+{
+	struct uvh_window_file *w;
+	char *eq = strchr(arg, '=');
+	uint64_t idx = o->nwindows;
+
+	if (o->nwindows == UVH_WINDOW_RAM_MAX) {
+		fprintf(stderr, "uvhost-bench: at most %u --window-file\n", UVH_WINDOW_RAM_MAX);
+		return -1;
+	}
+	if (eq && eq > arg && isdigit((unsigned char)arg[0])) {
+		*eq = 0;
+		if (num(arg, "--window-file N", 0, (1u << (64 - VU_WINDOW_SHIFT)) - 1, &idx))
+			return -1;
+		arg = eq + 1;
+	}
+	for (uint32_t i = 0; i < o->nwindows; i++) {
+		if (o->windows[i].index == idx) {
+			fprintf(stderr, "uvhost-bench: window %llu given twice\n",
+				(unsigned long long)idx);
+			return -1;
+		}
+	}
+	if (!*arg) {
+		fprintf(stderr, "uvhost-bench: --window-file needs a file\n");
+		return -1;
+	}
+	w = &o->windows[o->nwindows++];
+	w->path = arg;
+	w->index = (uint32_t)idx;
+	return 0;
+}
+
+static int check_combination(struct bench_opts *o)
+{
+	const char *bad = NULL;
+
+	if (!o->socket == !o->vsock_path)
+		bad = "give exactly one of --socket and --vsock";
+	else if (o->vsock_path && !o->nwindows)
+		bad = "--vsock needs at least one --window-file (the guest RAM)";
+	else if (o->socket && (o->nwindows || o->backend_port || o->no_inband))
+		bad = "--window-file, --backend-port and --no-inband go with --vsock";
+	else if (o->churn_hz > 0 && o->half_churn_hz > 0)
+		bad = "--churn and --half-churn exclude each other";
+	else if (o->half_churn_hz > 0 && o->slots < 2)
+		bad = "--half-churn needs --slots 2 or more";
+	else if (o->no_mem_slots && o->slots + (o->churn_hz > 0) > VU_MEM_TABLE_MAX_REGIONS)
+		bad = "--no-mem-slots: SET_MEM_TABLE carries at most 8 regions";
+	if (bad) {
+		fprintf(stderr, "uvhost-bench: %s\n", bad);
+		return -1;
+	}
+	if (o->vsock_path && !o->backend_port)
+		o->backend_port = 50000u + (uint32_t)getpid() % 10000u;
+	return 0;
+}
+
 int bench_parse(struct bench_opts *o, int argc, char **argv)
 {
-	enum { O_SOCK = 256, O_RW, O_BS, O_QD, O_NQ, O_TIME, O_SIZE, O_SLOTS, O_CHURN, O_NOEI };
+	enum {
+		O_SOCK = 256,
+		O_RW,
+		O_BS,
+		O_QD,
+		O_NQ,
+		O_TIME,
+		O_SIZE,
+		O_SLOTS,
+		O_CHURN,
+		O_NOEI,
+		O_VSOCK,
+		O_WIN,
+		O_BPORT,
+		O_NOINB,
+		O_NOSLOTS,
+		O_HALF,
+	};
 	static const struct option longs[] = {
 		{"socket", required_argument, 0, O_SOCK},
+		{"vsock", required_argument, 0, O_VSOCK},
+		{"window-file", required_argument, 0, O_WIN},
+		{"backend-port", required_argument, 0, O_BPORT},
+		{"no-inband", no_argument, 0, O_NOINB},
+		{"no-mem-slots", no_argument, 0, O_NOSLOTS},
+		{"half-churn", required_argument, 0, O_HALF},
 		{"rw", required_argument, 0, O_RW},
 		{"bs", required_argument, 0, O_BS},
 		{"qd", required_argument, 0, O_QD},
@@ -103,6 +217,25 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (c) {
 		case O_SOCK: o->socket = optarg; break;
+		case O_VSOCK:
+			if (vsock_addr(o, optarg))
+				return -1;
+			break;
+		case O_WIN:
+			if (window_file(o, optarg))
+				return -1;
+			break;
+		case O_BPORT:
+			if (num(optarg, "--backend-port", 1, 0xfffffffeu, &v))
+				return -1;
+			o->backend_port = (uint32_t)v;
+			break;
+		case O_NOINB: o->no_inband = true; break;
+		case O_NOSLOTS: o->no_mem_slots = true; break;
+		case O_HALF:
+			if (real(optarg, "--half-churn", 0.001, 100000, &o->half_churn_hz))
+				return -1;
+			break;
 		case O_RW:
 			if (!strcmp(optarg, "read"))
 				o->rw = RW_READ;
@@ -163,9 +296,9 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 		default: usage(stderr); return -1;
 		}
 	}
-	if (optind != argc || !o->socket) {
+	if (optind != argc || (!o->socket && !o->vsock_path)) {
 		usage(stderr);
 		return -1;
 	}
-	return 0;
+	return check_combination(o);
 }

@@ -22,6 +22,20 @@ static uint64_t round_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
+int bench_region(struct bench *b, uint64_t off, struct vu_fe_region *out)
+{
+	if (!b->vsock) {
+		*out = uvh_guest_ram_region(&b->ram, b->gpa_base, off, b->region_size);
+		return 0;
+	}
+	return uvh_window_ram_region(&b->wram, b->gpa_base, off, b->region_size, out);
+}
+
+int bench_backend_pollfd(const struct bench *b)
+{
+	return b->vsock ? uvh_fe_vsock_backend_pollfd(&b->vconn) : b->conn.backend_fd;
+}
+
 static int negotiate(struct bench *b)
 {
 	struct vu_frontend *fe = b->fe;
@@ -37,6 +51,15 @@ static int negotiate(struct bench *b)
 
 	if (!b->o.no_event_idx)
 		want_f |= VU_BIT(VU_F_RING_EVENT_IDX);
+	if (b->o.no_mem_slots)
+		want_pf &= ~VU_BIT(VU_PF_CONFIGURE_MEM_SLOTS);
+	if (b->vsock) {
+		/* Window addressing is what makes regions meaningful without
+		 * fds; in-band notifications let us sleep instead of spin. */
+		want_pf |= VU_BIT(VU_PF_WINDOW_ADDR);
+		if (!b->o.no_inband && !b->o.poll)
+			want_pf |= VU_BIT(VU_PF_INBAND_NOTIFICATIONS);
+	}
 	rc = vu_fe_connect(fe, want_pf, 0);
 	if (rc)
 		return rc;
@@ -44,15 +67,36 @@ static int negotiate(struct bench *b)
 		fe->why = "back-end does not offer VIRTIO_F_VERSION_1";
 		return -ENOTSUP;
 	}
+	if (b->vsock && !(fe->pfeatures & VU_BIT(VU_PF_WINDOW_ADDR))) {
+		fe->why = "back-end does not offer WINDOW_ADDR (protocol feature 63): "
+			  "it cannot take window-addressed memory";
+		return -ENOTSUP;
+	}
 	if (fe->pfeatures & VU_BIT(VU_PF_BACKEND_REQ)) {
-		rc = uvh_fe_backend_pair(&b->conn, &peer);
-		if (rc)
-			return rc;
-		rc = vu_fe_set_backend_req(fe, peer, 0);
-		close(peer);
+		if (b->vsock) {
+			rc = uvh_fe_vsock_backend_listen(&b->vconn, b->o.vsock_path,
+							 b->o.backend_port);
+			if (rc) {
+				bench_err("backend channel: cannot listen at %s_%u: %s",
+					  b->o.vsock_path, b->o.backend_port, strerror(-rc));
+				return rc;
+			}
+			rc = vu_fe_set_backend_req(fe, -1, b->o.backend_port);
+		} else {
+			rc = uvh_fe_backend_pair(&b->conn, &peer);
+			if (rc)
+				return rc;
+			rc = vu_fe_set_backend_req(fe, peer, 0);
+			close(peer);
+		}
 		if (rc)
 			return rc;
 	}
+	/* Without in-band calls over a backend channel nothing can wake us:
+	 * spin on the used rings. */
+	if (b->vsock && !((fe->pfeatures & VU_BIT(VU_PF_INBAND_NOTIFICATIONS)) &&
+			  (fe->pfeatures & VU_BIT(VU_PF_BACKEND_REQ))))
+		b->o.poll = true;
 	/* SHMEM needs the backend channel: without it the back-end sends no
 	 * SHMEM_MAP, and any other back-end request has nowhere to go. */
 	rc = bench_wiring_attach(&b->wire, fe);
@@ -107,17 +151,37 @@ static int layout(struct bench *b)
 	b->main_bytes = b->region_size * slots;
 	extra = b->o.churn_hz > 0 ? b->region_size : 0;
 	b->gpa_base = 1ull << 30;
-	rc = uvh_guest_ram_create(&b->ram, b->main_bytes + extra);
-	if (rc)
-		return rc;
-	for (uint32_t r = 0; r < slots; r++)
-		b->regions[r] = uvh_guest_ram_region(&b->ram, b->gpa_base,
-						     (uint64_t)r * b->region_size, b->region_size);
+	if (b->vsock) {
+		rc = uvh_window_ram_create(&b->wram, b->o.windows, b->o.nwindows, b->region_size,
+					   slots + (extra != 0));
+		if (rc) {
+			bench_err("%s: %u regions of %llu bytes over %u window file(s)",
+				  rc == -ENOSPC ? "the windows are too small" : strerror(-rc),
+				  slots + (extra != 0), (unsigned long long)b->region_size,
+				  b->o.nwindows);
+			return rc;
+		}
+		b->ram_base = b->wram.base;
+	} else {
+		rc = uvh_guest_ram_create(&b->ram, b->main_bytes + extra);
+		if (rc)
+			return rc;
+		b->ram_base = b->ram.base;
+	}
+	for (uint32_t r = 0; r < slots; r++) {
+		rc = bench_region(b, (uint64_t)r * b->region_size, &b->regions[r]);
+		if (rc)
+			return rc;
+	}
 	b->nregions = slots;
+	b->live_regions = slots;
 
 	bump = calloc(slots, sizeof(*bump));
-	if (!bump)
+	b->region_ios = calloc(slots, sizeof(*b->region_ios));
+	if (!bump || !b->region_ios) {
+		free(bump);
 		return -ENOMEM;
+	}
 	bump[0] = ring * b->o.num_queues;
 	for (uint32_t qi = 0; qi < b->o.num_queues; qi++) {
 		struct bench_queue *q = &b->q[qi];
@@ -132,7 +196,7 @@ static int layout(struct bench *b)
 			free(bump);
 			return -ENOMEM;
 		}
-		rc = virtq_drv_init(&q->vq, b->qsize, b->ram.base + off, b->gpa_base + off,
+		rc = virtq_drv_init(&q->vq, b->qsize, b->ram_base + off, b->gpa_base + off,
 				    q->cookie, q->chain_len, q->max_write,
 				    (b->fe->acked_features & VU_BIT(VU_F_RING_EVENT_IDX)) != 0);
 		if (rc == 0)
@@ -151,9 +215,10 @@ static int layout(struct bench *b)
 			uint64_t cell_off = base + cell_area + (i / slots) * CELL;
 			bump[r] += round_up(b->o.bs, BENCH_PAGE);
 			rq->q = q;
-			rq->data = b->ram.base + data_off;
+			rq->region = r;
+			rq->data = b->ram_base + data_off;
 			rq->data_gpa = b->gpa_base + data_off;
-			rq->hdr = b->ram.base + cell_off;
+			rq->hdr = b->ram_base + cell_off;
 			rq->hdr_gpa = b->gpa_base + cell_off;
 			q->free_idx[q->nfree++] = (uint16_t)k;
 		}
@@ -173,7 +238,9 @@ static int start_rings(struct bench *b)
 	for (uint32_t qi = 0; qi < b->o.num_queues; qi++) {
 		struct bench_queue *q = &b->q[qi];
 		q->kick_fd = q->call_fd = -1;
-		if (!b->o.poll) {
+		/* vsock: NOFD both ways; the service VM polls the avail ring and
+		 * calls in-band (or we spin, --poll). */
+		if (!b->o.poll && !b->vsock) {
 			q->kick_fd = uvh_eventfd_create();
 			q->call_fd = uvh_eventfd_create();
 			if (q->kick_fd < 0 || q->call_fd < 0)
@@ -200,7 +267,7 @@ static int start_rings(struct bench *b)
 
 static const struct vu_fe_transport *transport(struct bench *b)
 {
-	return &b->conn.t;
+	return b->vsock ? &b->vconn.t : &b->conn.t;
 }
 
 int bench_setup(struct bench *b)
@@ -211,10 +278,23 @@ int bench_setup(struct bench *b)
 	b->fe = calloc(1, sizeof(*b->fe));
 	if (!b->fe)
 		return -ENOMEM;
-	rc = uvh_fe_connect(&b->conn, b->o.socket);
-	if (rc) {
-		bench_err("connect %s: %s", b->o.socket, strerror(-rc));
-		return rc;
+	b->vsock = b->o.vsock_path != NULL;
+	b->conn.sock = b->conn.backend_fd = -1;
+	if (b->vsock) {
+		rc = uvh_fe_vsock_connect(&b->vconn, b->o.vsock_path, b->o.vsock_port);
+		if (rc) {
+			bench_err("connect %s port %u: %s", b->o.vsock_path, b->o.vsock_port,
+				  rc == -ECONNREFUSED ? "refused (does the VM listen on that port?)"
+						      : strerror(-rc));
+			return rc;
+		}
+	} else {
+		b->vconn.sock = b->vconn.listen_fd = b->vconn.backend_fd = -1;
+		rc = uvh_fe_connect(&b->conn, b->o.socket);
+		if (rc) {
+			bench_err("connect %s: %s", b->o.socket, strerror(-rc));
+			return rc;
+		}
 	}
 	vu_fe_init(b->fe, transport(b));
 	rc = negotiate(b);
@@ -250,30 +330,6 @@ fail:
 	return rc;
 }
 
-int bench_churn(struct bench *b)
-{
-	uint64_t t0 = uvh_now_ns();
-	int rc;
-
-	if (!b->churn_present) {
-		b->regions[b->nregions] =
-			uvh_guest_ram_region(&b->ram, b->gpa_base, b->main_bytes, b->region_size);
-		rc = vu_fe_set_mem(b->fe, b->regions, b->nregions + 1);
-		if (rc == 0)
-			bench_lat_add(&b->add_lat, uvh_now_ns() - t0);
-	} else {
-		rc = vu_fe_set_mem(b->fe, b->regions, b->nregions);
-		if (rc == 0)
-			bench_lat_add(&b->rem_lat, uvh_now_ns() - t0);
-	}
-	if (rc) {
-		bench_err("churn: %s (%s)", strerror(-rc), b->fe->why);
-		return rc;
-	}
-	b->churn_present = !b->churn_present;
-	return 0;
-}
-
 void bench_teardown(struct bench *b)
 {
 	for (uint32_t qi = 0; qi < b->o.num_queues; qi++) {
@@ -299,10 +355,17 @@ void bench_teardown(struct bench *b)
 		free(q->max_write);
 		free(q->reqs);
 	}
-	uvh_fe_close(&b->conn);
+	if (b->vsock)
+		uvh_fe_vsock_close(&b->vconn);
+	else
+		uvh_fe_close(&b->conn);
 	bench_wiring_fini(&b->wire);
-	uvh_guest_ram_destroy(&b->ram);
+	if (b->vsock)
+		uvh_window_ram_destroy(&b->wram);
+	else
+		uvh_guest_ram_destroy(&b->ram);
 	free(b->fe);
+	free(b->region_ios);
 	free(b->block_version);
 	free(b->block_busy);
 	free(b->lat.v);

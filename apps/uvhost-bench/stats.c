@@ -53,6 +53,15 @@ double bench_lat_pct(struct bench_lat *l, double pct)
 	return l->v[rank - 1] / 1000.0;
 }
 
+static uint32_t regions_with_io(const struct bench *b)
+{
+	uint32_t n = 0;
+
+	for (uint32_t r = 0; r < b->nregions; r++)
+		n += b->region_ios && b->region_ios[r] != 0;
+	return n;
+}
+
 void bench_report(struct bench *b, double secs)
 {
 	double iops = secs > 0 ? (double)b->ios / secs : 0;
@@ -73,7 +82,10 @@ void bench_report(struct bench *b, double secs)
 		       "\"regions\": %u, \"queues\": %u, \"shmem_regions\": %u, "
 		       "\"shmem_maps\": %llu, \"shmem_unmaps\": %llu, \"shmem_refused\": %llu, "
 		       "\"kicks\": %llu, \"kicks_saved\": %llu, \"sleeps\": %llu, "
-		       "\"sleep_timeouts\": %llu, \"empty_wakeups\": %llu}\n",
+		       "\"sleep_timeouts\": %llu, \"empty_wakeups\": %llu, "
+		       "\"config_changes\": %llu, \"vring_calls\": %llu, \"vring_errs\": %llu, "
+		       "\"backend_accepts\": %llu, \"half_rems\": %llu, \"half_adds\": %llu, "
+		       "\"transport\": \"%s\", \"poll\": %s, \"regions_with_io\": %u}\n",
 		       iops, mibps, p50, p99, p999, a50, a99, r50, r99,
 		       (unsigned long long)b->errors, (unsigned long long)b->mismatches,
 		       (unsigned long long)b->ios, secs, (unsigned long long)s->add_mem_reg,
@@ -82,21 +94,39 @@ void bench_report(struct bench *b, double secs)
 		       (unsigned long long)w->shm.n_mapped, (unsigned long long)w->shm.n_unmapped,
 		       (unsigned long long)w->shm.n_refused, (unsigned long long)b->kicks,
 		       (unsigned long long)b->kicks_saved, (unsigned long long)b->sleeps,
-		       (unsigned long long)b->sleep_timeouts, (unsigned long long)b->empty_wakeups);
+		       (unsigned long long)b->sleep_timeouts, (unsigned long long)b->empty_wakeups,
+		       (unsigned long long)w->config_changes, (unsigned long long)w->vring_calls,
+		       (unsigned long long)w->vring_errs,
+		       (unsigned long long)(b->vsock ? b->vconn.backend_accepts : 0),
+		       (unsigned long long)b->half_rems, (unsigned long long)b->half_adds,
+		       b->vsock ? "vsock" : "unix", b->o.poll ? "true" : "false",
+		       regions_with_io(b));
 		return;
 	}
 	printf("iops %.0f  MiB/s %.2f  lat us p50 %.2f p99 %.2f p99.9 %.2f  (%llu ios in %.2f s)\n",
 	       iops, mibps, p50, p99, p999, (unsigned long long)b->ios, secs);
-	if (b->add_lat.n || b->rem_lat.n)
+	if (b->half_rems || b->half_adds)
+		printf("half-churn: %u of %u regions removed %llu times (REM_MEM_REG us p50 %.2f "
+		       "p99 %.2f) and re-added %llu times (ADD_MEM_REG us p50 %.2f p99 %.2f), "
+		       "one per loop turn, I/O running on the rest\n",
+		       b->nregions - b->nregions / 2, b->nregions, (unsigned long long)b->half_rems,
+		       r50, r99, (unsigned long long)b->half_adds, a50, a99);
+	else if (b->add_lat.n || b->rem_lat.n)
 		printf("churn: ADD_MEM_REG us p50 %.2f p99 %.2f (%llu)  REM_MEM_REG us p50 %.2f "
 		       "p99 %.2f (%llu)\n",
 		       a50, a99, (unsigned long long)b->add_lat.n, r50, r99,
 		       (unsigned long long)b->rem_lat.n);
-	printf("memory messages: ADD_MEM_REG %llu REM_MEM_REG %llu SET_MEM_TABLE %llu; "
-	       "errors %llu mismatches %llu\n",
+	if (b->vsock)
+		printf("vsock: %u window(s), backend channel %s, in-band calls %llu, ring errors "
+		       "%llu, CONFIG_CHANGE_MSG %llu%s\n",
+		       b->wram.nseg, b->vconn.backend_accepts ? "connected" : "not connected",
+		       (unsigned long long)w->vring_calls, (unsigned long long)w->vring_errs,
+		       (unsigned long long)w->config_changes, b->o.poll ? ", polling" : "");
+	printf("memory messages: ADD_MEM_REG %llu REM_MEM_REG %llu SET_MEM_TABLE %llu; I/O in "
+	       "%u of %u regions; errors %llu mismatches %llu\n",
 	       (unsigned long long)s->add_mem_reg, (unsigned long long)s->rem_mem_reg,
-	       (unsigned long long)s->set_mem_table, (unsigned long long)b->errors,
-	       (unsigned long long)b->mismatches);
+	       (unsigned long long)s->set_mem_table, regions_with_io(b), b->nregions,
+	       (unsigned long long)b->errors, (unsigned long long)b->mismatches);
 	printf("notifications: kicks %llu (%llu batches needed none), sleeps %llu "
 	       "(%llu timed out, %llu woke to nothing)\n",
 	       (unsigned long long)b->kicks, (unsigned long long)b->kicks_saved,

@@ -28,12 +28,12 @@
  * Only what is listed is mapped; any other access is a crash report.
  *
  * Boot: banner, DTB, console from the DTB, bootargs, RAM, GIC (idle
- * wake-up), PCI enumeration and BAR assignment, virtio-pci probing (and one
- * virtio-rng request when present), ivshmem windows with CRC-32, the vsock
- * device and the control service (vsock_service.c), the vhost-user
- * listeners of `vhost=` (vhost_service.c; blk RAM disks come from the RAM
- * past the image, uvm_ram_alloc), then "ready in N ms" and the scheduler
- * loop.
+ * wake-up), PCI enumeration and BAR assignment, virtio-pci probing (and the
+ * virtio-rng entropy pool's first fill when present, virtio_rng.c), ivshmem
+ * windows with CRC-32, the vsock device and the control service
+ * (vsock_service.c), the vhost-user listeners of `vhost=` (vhost_service.c;
+ * blk RAM disks come from the RAM past the image, uvm_ram_alloc), then
+ * "ready in N ms" and the scheduler loop.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -61,6 +61,7 @@
 #endif
 
 #define HEARTBEAT_NS (60ull * 1000 * 1000 * 1000)
+#define UVM_BUSY_POLL_NS (300ull * 1000)
 
 static struct k_sched uvm_sched;
 static struct k_bootargs uvm_bootargs;
@@ -68,6 +69,7 @@ static struct virtio_pci_dev uvm_vdevs[UVM_MAX_VIRTIO];
 static unsigned uvm_nvdevs;
 /* RAM past the image, handed out once at init (uvm_ram_alloc). */
 static uint64_t uvm_ram_next, uvm_ram_end;
+static uint64_t uvm_ram_start; /* the DTB's /memory base */
 
 int uvm_add_poller(const char *name, k_poller_fn fn, void *ctx)
 {
@@ -106,6 +108,11 @@ void *uvm_ram_alloc(uint64_t size, uint64_t align)
 	return (void *)(uintptr_t)at;
 }
 
+uint64_t uvm_ram_base(void)
+{
+	return uvm_ram_start;
+}
+
 uint64_t uvm_ram_free(void)
 {
 	return uvm_ram_end > uvm_ram_next ? uvm_ram_end - uvm_ram_next : 0;
@@ -141,6 +148,7 @@ static void memory_from_dtb(const struct k_fdt *f)
 		k_panic("the image does not fit in RAM: run QEMU with more -m");
 	if (k_mmu_map(base, size, K_MEM_NORMAL))
 		k_panic("cannot map RAM");
+	uvm_ram_start = base;
 	uvm_ram_next = k_image_end();
 	uvm_ram_end = base + size;
 }
@@ -260,8 +268,7 @@ int main(void)
 	k_platform_init_irq(&fdt);
 	pci_from_dtb(&fdt);
 	virtio_probe_all();
-	if (uvm_virtio(VIRTIO_RNG_PCI_ID, 0))
-		uvm_rng_selftest(uvm_virtio(VIRTIO_RNG_PCI_ID, 0));
+	uvm_rng_init(uvm_virtio(VIRTIO_RNG_PCI_ID, 0));
 	windows_log();
 	k_info("mmu: %u of %u page tables", k_mmu_tables_used(), k_mmu_tables_total());
 
@@ -270,14 +277,22 @@ int main(void)
 
 	k_sched_init(&uvm_sched, k_now_ns);
 	uvm_add_poller("heartbeat", heartbeat_poll, &hb);
-	/* Services register their pollers here (vsock driver, control
-	 * service, vhost-user listeners) before the loop starts. */
+	/* Services register their pollers here (entropy pool, vsock driver,
+	 * control service, vhost-user listeners) before the loop starts; the
+	 * pool first, so what it collects is there for the rng sessions in
+	 * the same turn. */
+	uvm_rng_start();
 	if (uvm_vsock_start() == 0)
 		uvm_vhost_start();
 
 	k_info("ready in %" PRIu64 " ms", k_now_ns() / 1000000);
-	for (;;) {
-		if (k_sched_turn(&uvm_sched) == 0)
+	for (uint64_t last_work = 0;;) {
+		/* NOFD kicks raise no interrupt: a ring is seen only by polling.
+		 * Keep polling for a while after work (a request often follows
+		 * a completion) and only then sleep, as uvhostd's busy-poll. */
+		if (k_sched_turn(&uvm_sched) != 0)
+			last_work = k_now_ns();
+		else if (k_now_ns() - last_work >= UVM_BUSY_POLL_NS)
 			k_idle((uint64_t)uvm_bootargs.idle_us * 1000);
 	}
 }

@@ -38,5 +38,9 @@ const struct k_bootargs *uvm_args(void);
 void *uvm_ram_alloc(uint64_t size, uint64_t align);
 /* Bytes uvm_ram_alloc could still hand out (ignoring alignment). */
 uint64_t uvm_ram_free(void);
+/* Physical address where RAM starts (0x4000_0000 on QEMU virt). RAM is
+ * identity-mapped, so an address from uvm_ram_alloc minus this is its
+ * offset in the file a hypervisor backs RAM with (SHMEM over windows). */
+uint64_t uvm_ram_base(void);
 
 #endif

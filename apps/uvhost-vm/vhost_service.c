@@ -10,20 +10,27 @@
 #include "dev/blk.h"
 #include "dev/rng.h"
 #include "dev/storage.h"
+#include "kern/control.h"
 #include "kern/log.h"
 #include "kern/vsock_socket.h"
 #include "uvm.h"
-#include "vm_entropy.h"
+#include "vhost_commands.h"
+#include "virtio_rng.h"
 #include "vm_platform.h"
 #include "vsock_service.h"
 #include "vu/backend.h"
 
 #define UVM_VHOST_BACKLOG 4
 
+/* A listener's q<n> goes straight to dev_blk_init(). */
+_Static_assert(K_BOOTARGS_MAX_QUEUES == VU_MAX_QUEUES, "bootargs queue limit is VU_MAX_QUEUES");
+
 struct uvm_listener {
 	const struct k_vhost_listener *cfg;
 	int lfd;
 	struct dev_storage store; /* blk: the RAM disk, kept across connections */
+	uint8_t *disk;
+	uint64_t shmem_size; /* blk: shmid 0 = the RAM disk (vhost_commands.h); 0: none */
 	char serial[DEV_BLK_ID_BYTES + 1];
 	uint64_t accepted, refused;
 	char key_accepted[32], key_refused[32]; /* stats keys, made at set-up */
@@ -76,14 +83,17 @@ static int session_start(struct uvm_session *s, struct uvm_listener *l, int fd, 
 	snprintf(s->tag, sizeof(s->tag), "vhost %" PRIu32 "#%u", l->cfg->port, slot);
 	uvm_vu_conn_init(&s->conn, uvm_vh_vs, fd, s->tag);
 	if (l->cfg->dev == K_VHOST_DEV_BLK) {
-		int r = dev_blk_init(&s->dev.blk, &l->store, 1, l->serial);
+		int r = dev_blk_init(&s->dev.blk, &l->store, l->cfg->queues, l->serial);
 
 		if (r < 0)
 			return r;
+		/* On this session's copy of the ops: uvhostd's blk declares none. */
+		s->dev.blk.ops.num_shmem = l->shmem_size ? 1 : 0;
+		s->dev.blk.ops.shmem_sizes = &l->shmem_size;
 		ops = &s->dev.blk.ops;
 		dev = &s->dev.blk;
 	} else {
-		dev_rng_init(&s->dev.rng, uvm_entropy);
+		dev_rng_init(&s->dev.rng, uvm_rng_take, uvm_rng_level);
 		ops = &s->dev.rng.ops;
 		dev = &s->dev.rng;
 	}
@@ -162,7 +172,10 @@ static int session_poll(void *ctx)
 		if (s->conn.back[i].fd >= 0)
 			(void)uvm_chan_flush(&s->conn, &s->conn.back[i]);
 	work += vu_backend_handle_backend_reply(&s->b);
-	work += vu_backend_poll(&s->b, UVM_VHOST_RING_BUDGET);
+	if (s->l->cfg->dev == K_VHOST_DEV_RNG)
+		work += dev_rng_poll(&s->dev.rng, &s->b, UVM_VHOST_RING_BUDGET);
+	else
+		work += vu_backend_poll(&s->b, UVM_VHOST_RING_BUDGET);
 	return work;
 }
 
@@ -170,6 +183,9 @@ static int listener_setup(struct uvm_listener *l, const struct k_vhost_listener 
 {
 	l->cfg = cfg;
 	l->lfd = -1;
+	/* The slot of a listener that failed is reused by the next one. */
+	l->disk = NULL;
+	l->shmem_size = 0;
 	snprintf(l->key_accepted, sizeof(l->key_accepted), "vhost_%" PRIu32 "_accepted", cfg->port);
 	snprintf(l->key_refused, sizeof(l->key_refused), "vhost_%" PRIu32 "_refused", cfg->port);
 	if (cfg->dev == K_VHOST_DEV_BLK) {
@@ -184,9 +200,17 @@ static int listener_setup(struct uvm_listener *l, const struct k_vhost_listener 
 		}
 		memset(disk, 0, size);
 		dev_storage_ram(&l->store, disk, size, false);
+		l->disk = disk;
+		l->shmem_size = uvm_vhost_disk_region(disk, l->store.size);
 		snprintf(l->serial, sizeof(l->serial), "uvhost-vm-%" PRIu32, cfg->port);
 	} else if (cfg->dev != K_VHOST_DEV_RNG) {
 		return -EINVAL;
+	} else if (!uvm_rng_ready()) {
+		/* Never a made-up stream in place of entropy. */
+		k_err("vhost %" PRIu32 ": rng refused: no entropy source (no working virtio-rng "
+		      "device)",
+		      cfg->port);
+		return -ENODEV;
 	}
 	l->lfd = k_vs_listen(uvm_vh_vs, cfg->port, UVM_VHOST_BACKLOG);
 	if (l->lfd < 0) {
@@ -198,10 +222,33 @@ static int listener_setup(struct uvm_listener *l, const struct k_vhost_listener 
 		return -ENOMEM;
 	}
 	if (cfg->dev == K_VHOST_DEV_BLK)
-		k_info("vhost: blk on port %" PRIu32 ", %" PRIu64 " KiB RAM disk", cfg->port,
-		       l->store.size >> 10);
+		k_info("vhost: blk on port %" PRIu32 ", %" PRIu64 " KiB RAM disk, %u queue%s",
+		       cfg->port, l->store.size >> 10, (unsigned)cfg->queues,
+		       cfg->queues == 1 ? "" : "s");
 	else
 		k_info("vhost: %s on port %" PRIu32, dev_name(cfg->dev), cfg->port);
+	return 0;
+}
+
+/* rng_requests_waiting (chains rng sessions leave in their rings until the
+ * pool refills), then the pool's own entries; none without an entropy
+ * source. */
+static int rng_stat(unsigned i, const char **key, uint64_t *val)
+{
+	uint64_t waiting = 0;
+
+	/* After the 4 session-pool entries and 2 per listener: all must fit. */
+	_Static_assert(4 + 2 * K_BOOTARGS_MAX_VHOST + 1 + UVM_RNG_NSTATS <= K_CONTROL_MAX_EXTRA,
+		       "every stats entry fits the control service's extra block");
+	if (!uvm_rng_ready())
+		return -ENOENT;
+	if (i > 0)
+		return uvm_rng_stat(i - 1, key, val);
+	for (unsigned k = 0; k < UVM_VHOST_SESSIONS; k++)
+		if (uvm_sessions[k].active && uvm_sessions[k].l->cfg->dev == K_VHOST_DEV_RNG)
+			waiting += uvm_sessions[k].dev.rng.waiting;
+	*key = "rng_requests_waiting";
+	*val = waiting;
 	return 0;
 }
 
@@ -218,7 +265,7 @@ int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val)
 
 		i -= FIXED;
 		if (i >= 2 * uvm_nlisteners)
-			return -ENOENT;
+			return rng_stat(i - 2 * uvm_nlisteners, key, val);
 		l = &uvm_listeners[i / 2];
 		*key = i % 2 ? l->key_refused : l->key_accepted;
 		*val = i % 2 ? l->refused : l->accepted;
@@ -249,6 +296,25 @@ int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val)
 		*val = rej;
 		break;
 	}
+	return 0;
+}
+
+int uvm_vhost_view(uint32_t port, struct uvm_vhost_view *v)
+{
+	const struct uvm_listener *l = NULL;
+
+	for (unsigned i = 0; i < uvm_nlisteners && !l; i++)
+		if (uvm_listeners[i].cfg->port == port)
+			l = &uvm_listeners[i];
+	if (!l)
+		return -ENOENT;
+	v->dev = l->cfg->dev;
+	v->disk_addr = (uint64_t)(uintptr_t)l->disk;
+	v->shmem_size = l->shmem_size;
+	v->nsessions = 0;
+	for (unsigned i = 0; i < UVM_VHOST_SESSIONS; i++)
+		if (uvm_sessions[i].active && uvm_sessions[i].l == l)
+			v->sessions[v->nsessions++] = &uvm_sessions[i].b;
 	return 0;
 }
 

@@ -2,8 +2,9 @@
  *
  * Owns: one listener per `vhost=` boot argument entry and a static pool of
  * UVM_VHOST_SESSIONS sessions. An accepted connection takes a free session:
- * a device instance (blk on the listener's RAM disk, or rng) behind its own
- * struct vu_backend and vm_platform.h transport. Every session is a poller:
+ * a device instance (blk on the listener's RAM disk, or rng fed by the
+ * virtio-rng pool, virtio_rng.h) behind its own struct vu_backend and
+ * vm_platform.h transport. Every session is a poller:
  * it reads at most UVM_VHOST_MSGS_PER_POLL requests (only while a whole
  * reply fits its transmit buffer), serves started rings with a bounded
  * budget, and ends on EOF, a socket error, a hostile header size or a
@@ -16,6 +17,13 @@
  * A blk listener's RAM disk belongs to the listener: it keeps its contents
  * across connections, like a disk across front-end restarts. Two connections
  * on the same blk port at once both see it (as two front-ends on one file).
+ * Its q<n> (default 1) is each session's queue count: the config space's
+ * num_queues and GET_QUEUE_NUM.
+ *
+ * An rng listener exists only with an entropy source (a virtio-rng device
+ * that answered at boot); otherwise it is refused with an error line, never
+ * served from something weaker. Its sessions poll through dev_rng_poll(): a
+ * request waits in the ring while the pool is empty.
  */
 #ifndef UVM_VHOST_SERVICE_H
 #define UVM_VHOST_SERVICE_H
@@ -35,8 +43,27 @@ int uvm_vhost_start(void);
 /* The control service's extra `stats` entries (k_control_extra_fn): the
  * session pool (pool_vhost_sessions_used/max), messages handled and
  * refused by every session so far (vhost_messages, vhost_rejected), then
- * per listener vhost_<port>_accepted and vhost_<port>_refused. -ENOENT past
- * the last entry, and for all of them before uvm_vhost_start(). */
+ * per listener vhost_<port>_accepted and vhost_<port>_refused, then with a
+ * virtio-rng entropy source rng_requests_waiting and the pool's rng_*
+ * entries (virtio_rng.h). -ENOENT past the last entry, and for all of them
+ * before uvm_vhost_start(). */
 int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val);
+
+struct vu_backend;
+
+/* A listener as the control commands see it (vhost_commands.c). A blk
+ * listener whose RAM disk is whole pages declares it to its sessions as
+ * VIRTIO shared memory region 0 (so they offer SHMEM); rng declares none. */
+struct uvm_vhost_view {
+	uint8_t dev;	     /* K_VHOST_DEV_BLK or K_VHOST_DEV_RNG */
+	uint64_t disk_addr;  /* blk: the RAM disk (RAM is identity-mapped) */
+	uint64_t shmem_size; /* size of shmid 0; 0: no region declared */
+	unsigned nsessions;  /* the listener's active sessions */
+	struct vu_backend *sessions[UVM_VHOST_SESSIONS];
+};
+
+/* Fill `v` for the listener on `port`: 0, or -ENOENT. The session pointers
+ * are valid until the scheduler's next turn (a session may then end). */
+int uvm_vhost_view(uint32_t port, struct uvm_vhost_view *v);
 
 #endif

@@ -12,6 +12,7 @@
 #include "kern/virtio_vsock.h"
 #include "kern/vsock.h"
 #include "uvm.h"
+#include "vhost_commands.h"
 #include "vhost_service.h"
 #include "vsock_service.h"
 
@@ -97,8 +98,10 @@ int uvm_vsock_start(void)
 		k_err("vsock: control service cannot listen on port %" PRIu32 " (%d)", port, r);
 		return r;
 	}
-	/* The vhost listeners start later; until then this reports nothing. */
+	/* The vhost listeners start later; until then these report nothing
+	 * and refuse every port. */
 	k_control_set_extra(&uvm_ctl, uvm_vhost_stat, NULL);
+	k_control_set_commands(&uvm_ctl, uvm_vhost_command, NULL);
 	/* Driver first: packets that arrived this turn reach the control
 	 * service in the same turn, and its replies leave on the next. */
 	if ((r = uvm_add_poller("vsock", k_virtio_vsock_poll, &uvm_vvs)) < 0 ||

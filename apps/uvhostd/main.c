@@ -286,7 +286,8 @@ static void print_capabilities(const struct options *o)
 		       "    \"blk-file\"\n  ]\n}\n");
 }
 
-static int entropy(void *buf, size_t len)
+/* dev_rng_source: what getrandom gave; short only if it failed. */
+static size_t entropy(void *buf, size_t len)
 {
 	size_t done = 0;
 
@@ -295,10 +296,10 @@ static int entropy(void *buf, size_t len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return -errno;
+			break;
 		done += (size_t)r;
 	}
-	return 0;
+	return done;
 }
 
 static volatile sig_atomic_t resized;
@@ -379,7 +380,7 @@ static const struct vu_device_ops *make_device(const struct options *o, void **c
 	if (!strcmp(o->device, "vsock"))
 		return make_vsock(o, ctx);
 	if (!strcmp(o->device, "rng")) {
-		dev_rng_init(&rng, entropy);
+		dev_rng_init(&rng, entropy, NULL);
 		*ctx = &rng;
 		return &rng.ops;
 	}

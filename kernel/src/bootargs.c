@@ -101,11 +101,26 @@ static bool port_taken(const struct k_bootargs *b, uint32_t port, unsigned n)
 	return false;
 }
 
-/* One "port:dev[:size]" entry into `l`. Returns NULL or why it is bad. */
+/* "q<n>": a blk listener's queue count. */
+static const char *parse_queues(const char *s, size_t len, struct k_vhost_listener *l)
+{
+	uint32_t q;
+
+	if (l->dev != K_VHOST_DEV_BLK)
+		return "rng has one queue: no q<n>";
+	if (k_bootargs_u32(s + 1, len - 1, 1, K_BOOTARGS_MAX_QUEUES, &q))
+		return "vhost queues are q1..q16";
+	l->queues = (uint8_t)q;
+	return NULL;
+}
+
+/* One "port:dev[:size][:q<n>]" entry into `l`. Returns NULL or why it is
+ * bad. A size never starts with 'q', so the optional fields cannot be
+ * mistaken for each other; q<n> comes last so there is one spelling. */
 static const char *parse_listener(const char *s, size_t len, struct k_vhost_listener *l)
 {
-	const char *rest, *rest2;
-	size_t plen, rlen, dlen, slen;
+	const char *rest, *rest2, *rest3;
+	size_t plen, rlen, dlen, slen, flen, qlen;
 
 	split(s, len, ':', &plen, &rest, &rlen);
 	if (!rest)
@@ -120,9 +135,24 @@ static const char *parse_listener(const char *s, size_t len, struct k_vhost_list
 	else
 		return "unknown vhost device";
 	l->size = 0;
-	if (rest2 && k_bootargs_size(rest2, slen, &l->size))
+	l->queues = 1;
+	if (!rest2)
+		return NULL;
+	split(rest2, slen, ':', &flen, &rest3, &qlen);
+	if (flen > 0 && rest2[0] == 'q') {
+		if (rest3)
+			return "nothing may follow vhost q<n>";
+		return parse_queues(rest2, flen, l);
+	}
+	if (k_bootargs_size(rest2, flen, &l->size))
 		return "bad vhost size";
-	return NULL;
+	if (!rest3)
+		return NULL;
+	if (qlen == 0 || rest3[0] != 'q')
+		return "after the vhost size only q<n>";
+	if (memchr(rest3, ':', qlen))
+		return "nothing may follow vhost q<n>";
+	return parse_queues(rest3, qlen, l);
 }
 
 /* The whole list is accepted or rejected: half a configuration would serve

@@ -16,6 +16,8 @@ int k_control_init(struct k_control *ctl, struct k_vsock_core *vs, uint32_t port
 		ctl->prov = *prov;
 	ctl->extra = NULL;
 	ctl->extra_ctx = NULL;
+	ctl->cmds = NULL;
+	ctl->cmds_ctx = NULL;
 	ctl->vs = vs;
 	ctl->lfd = -1;
 	ctl->stats.clients_max = K_CONTROL_MAX_CLIENTS;
@@ -31,6 +33,12 @@ void k_control_set_extra(struct k_control *ctl, k_control_extra_fn fn, void *ctx
 {
 	ctl->extra = fn;
 	ctl->extra_ctx = ctx;
+}
+
+void k_control_set_commands(struct k_control *ctl, k_control_cmd_fn fn, void *ctx)
+{
+	ctl->cmds = fn;
+	ctl->cmds_ctx = ctx;
 }
 
 static void drop_client(struct k_control *ctl, struct k_control_client *cl)

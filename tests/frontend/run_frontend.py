@@ -116,6 +116,13 @@ def uvhostd_cases(args, tmp, disk):
         r = run_bench(args, be.sock, ["--rw", "randread", "--slots", "509", "--qd", "64",
                                       "--num-queues", "2"])
         check(r["add_mem_reg"] == 509, "509 regions")
+        # The upper half of the regions goes and comes back while I/O runs
+        # on the lower half; every region still carries I/O.
+        r = run_bench(args, be.sock, ["--rw", "randwrite", "--slots", "16", "--qd", "16",
+                                      "--half-churn", "20"])
+        check(r["half_rems"] >= 2 and r["half_adds"] >= 2 and r["regions_with_io"] == 16,
+              f"half-churn: {r['half_rems']} removals, {r['half_adds']} re-adds, "
+              f"I/O in {r['regions_with_io']} regions")
         log = be.log_text()
         check("<- REM_MEM_REG" in log and "<- ADD_MEM_REG" in log, "uvhostd saw ADD/REM")
         check("<- SET_MEM_TABLE" not in log, "no SET_MEM_TABLE with CONFIGURE_MEM_SLOTS")
@@ -133,6 +140,40 @@ def uvhostd_cases(args, tmp, disk):
         check("<- ADD_MEM_REG" not in log, "uvhostd saw no ADD_MEM_REG")
     finally:
         be.stop()
+    # The front-end may decline CONFIGURE_MEM_SLOTS itself.
+    be = start_uvhostd(args, tmp, disk, [])
+    try:
+        r = run_bench(args, be.sock, ["--rw", "randwrite", "--slots", "8", "--no-mem-slots"])
+        check(r["set_mem_table"] == 1 and r["add_mem_reg"] == 0, "bench --no-mem-slots")
+    finally:
+        be.stop()
+    bad_command_lines(args, tmp)
+
+
+def bad_command_lines(args, tmp):
+    """Every refused combination exits 2 with a message, before connecting."""
+    w = os.path.join(tmp, "window")
+    with open(w, "wb") as f:
+        f.truncate(1 << 20)
+    cases = [
+        ([], "usage: uvhost-bench"),
+        (["--socket", "x", "--vsock", "p:5000", "--window-file", w], "exactly one"),
+        (["--vsock", "p:5000"], "needs at least one --window-file"),
+        (["--vsock", "nocolon", "--window-file", w], "PATH:PORT"),
+        (["--vsock", "p:4294967295", "--window-file", w], "--vsock PORT must be"),
+        (["--vsock", "p:5", "--window-file", w, "--window-file", "0=" + w], "given twice"),
+        (["--vsock", "p:5", "--window-file", "16777216=" + w], "--window-file N must be"),
+        (["--socket", "x", "--window-file", w], "go with --vsock"),
+        (["--socket", "x", "--churn", "1", "--half-churn", "1"], "exclude each other"),
+        (["--socket", "x", "--half-churn", "1"], "needs --slots 2"),
+        (["--socket", "x", "--no-mem-slots", "--slots", "9"], "at most 8 regions"),
+        (["--socket", "x", "--backend-port", "0"], "--backend-port must be"),
+    ]
+    for argv, want in cases:
+        p = subprocess.run([args.bench] + argv, capture_output=True, text=True, timeout=10)
+        check(p.returncode == 2 and want in p.stderr,
+              f"uvhost-bench {' '.join(argv)}: exit {p.returncode}, stderr {p.stderr!r}")
+    print(f"  {len(cases)} bad command lines refused with exit 2", flush=True)
 
 
 def qsd_cases(args, tmp, disk):

@@ -3,7 +3,8 @@
  * Input: the command line bytes (not NUL-terminated: the parser must stay
  * within `size`). Checks the invariants main relies on: counts within the
  * table, ports valid and distinct and never the control port, levels and
- * idle times in range.
+ * idle times in range, queue counts in 1..K_BOOTARGS_MAX_QUEUES and 1 for
+ * rng.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < b.n_vhost; i++) {
 		if (b.vhost[i].port == 0 || b.vhost[i].port == b.ctl_port ||
 		    (b.vhost[i].dev != K_VHOST_DEV_BLK && b.vhost[i].dev != K_VHOST_DEV_RNG))
+			abort();
+		if (b.vhost[i].queues < 1 || b.vhost[i].queues > K_BOOTARGS_MAX_QUEUES ||
+		    (b.vhost[i].dev == K_VHOST_DEV_RNG && b.vhost[i].queues != 1))
 			abort();
 		for (unsigned j = 0; j < i; j++)
 			if (b.vhost[j].port == b.vhost[i].port)

@@ -5,6 +5,11 @@
  * (0 means none until the parser stalls), then the byte stream. Replies are
  * drained as a slow reader would; every invariant of the reply and input
  * buffers is checked, and a reply may never be truncated.
+ *
+ * A registered command set and extra `stats` entries are wired in, both
+ * misbehaving on purpose: lines starting with 'x' are answered with their
+ * own bytes (newlines, control bytes, no terminator when long), "y..." with
+ * nothing; the extra entries include unusable keys.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,6 +47,30 @@ static int get_window(void *ctx, unsigned i, struct k_control_window *w)
 	return 0;
 }
 
+static bool fz_cmds(void *ctx, const char *line, size_t len, char *reply, size_t cap)
+{
+	(void)ctx;
+	if (line[0] == 'x') {
+		memcpy(reply, line, len < cap ? len : cap);
+		if (len < cap)
+			reply[len] = 0;
+		return true;
+	}
+	return line[0] == 'y';
+}
+
+static const char *const fz_keys[] = {"good_key", "", "bad key", NULL, "Upper", "k\n"};
+
+static int fz_extra(void *ctx, unsigned i, const char **key, uint64_t *val)
+{
+	(void)ctx;
+	if (i >= 40)
+		return -1;
+	*key = fz_keys[i % (sizeof(fz_keys) / sizeof(fz_keys[0]))];
+	*val = ~0ull - i;
+	return 0;
+}
+
 static void check(const struct k_control_client *cl)
 {
 	if (cl->out_start > cl->out_end || cl->out_end > K_CONTROL_OUT_BUF)
@@ -67,6 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= 2;
 	memset(&sched, 0xff, sizeof(sched));
 	k_control_init(&ctl, NULL, 0, &prov);
+	k_control_set_commands(&ctl, fz_cmds, NULL);
+	k_control_set_extra(&ctl, fz_extra, NULL);
 	for (unsigned rounds = 0; size && rounds < 100000; rounds++) {
 		size_t n = k_control_feed(&ctl, cl, data, size < chunk ? size : chunk);
 		check(cl);

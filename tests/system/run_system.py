@@ -4,8 +4,9 @@
     run_system.py [--image build/aarch64/uvhost.elf] [--uvhostd build/host/uvhostd] TEST
     run_system.py --demo      (the same as TEST = demo)
 
-Tests: boot, crash_report, vsock_control, vsock_echo, vsock_many, vhost_basic, vhost_robust; demo boots
-the VM with the vsock device and two windows and tells what happens.
+Tests: boot, crash_report, vsock_control, vsock_echo, vsock_many, vhost_basic, vhost_robust,
+vhost_rings, vhost_rng, vhost_shmem; demo boots the VM with the vsock device and two windows
+and tells what happens.
 
 Exit codes: 0 pass, 1 fail, 77 skipped (no qemu-system-aarch64 or no image).
 
@@ -51,6 +52,11 @@ import zlib
 
 import vhost_corpus
 import vhost_frontend as vf
+import vhost_rings
+import vhost_rng
+import vhost_session
+import vhost_shmem
+import demo_story
 from vsock_host import (CTL_PORT, ECHO_LINE, MiB, EchoLines, LineClient, VsockDevice,
                         VsockError, echo_stream)
 
@@ -217,7 +223,8 @@ def test_boot(args):
             check(int(m.group(2)) > 0, "queue 0 has a size")
             check(vm.find_all(r"virtio \S+: device 0x1044, 1 queues, notify x4"),
                   "virtio-rng probed through its capabilities")
-            vm.wait_for(r"virtio-rng: request done, 16 random bytes")
+            m = vm.wait_for(r"virtio-rng: request done, (\d+) random bytes")
+            check(int(m.group(1)) > 0, "the entropy pool's first fill: " + m.group(0))
             for i, w in enumerate(windows):
                 m = vm.wait_for(r"window %d: base (0x[0-9a-f]+) size (\d+) crc32 ([0-9a-f]{8})"
                                 % i)
@@ -264,10 +271,14 @@ VSOCK_CID = 3
 
 
 @contextlib.contextmanager
-def vsock_vm(args, windows=(), echo=True, append="log=info ctl=%d" % CTL_PORT, allow=()):
+def vsock_vm(args, windows=(), echo=True, append="log=info ctl=%d" % CTL_PORT, allow=(),
+             ram_file=None, rng=True):
     """uvhostd --device vsock, then the VM with the vsock device and the
     given ShmWindows; yields (vm, dev) once the VM printed "ready". Console
-    warnings matching a regex in `allow` (the test provoked them) pass."""
+    warnings matching a regex in `allow` (the test provoked them) pass.
+    With `ram_file` the VM's RAM is that file (QEMU creates it; the caller
+    removes it), not a memfd. With `rng` the VM gets a virtio-rng device:
+    its rng listeners need one (apps/uvhost-vm/virtio_rng.h)."""
     if not args.uvhostd or not os.access(args.uvhostd, os.X_OK):
         raise TestFailure("no uvhostd binary at %r (build the host tree, or --uvhostd)"
                           % args.uvhostd)
@@ -276,9 +287,11 @@ def vsock_vm(args, windows=(), echo=True, append="log=info ctl=%d" % CTL_PORT, a
     vm = None
     try:
         dev.start()
-        extra = dev.qemu_args()
+        extra = dev.qemu_args(mem_path=ram_file)
         for w in windows:
             extra += w.qemu_args()
+        if rng:
+            extra += ["-device", "virtio-rng-pci,disable-legacy=on"]
         vm = UvhostVM(args.image, append, extra, echo=echo)
         vm.start()
         vm.wait_for(r"uvhost service VM \S+", 30)
@@ -705,6 +718,11 @@ def test_vhost_basic(args):
             w.remove()
 
 
+def test_vhost_rings(args):
+    """A q16 blk listener: 16 started rings, every one polled (vhost_rings.py)."""
+    vhost_rings.test(args, sys.modules[__name__])
+
+
 # Pools that must return to their baseline once every test connection closed.
 POOL_KEYS = ("pool_vhost_sessions_used", "pool_vsock_conns_used", "pool_control_clients_used")
 
@@ -878,68 +896,17 @@ def test_vhost_robust(args, cycles=200):
 
 
 def demo(args):
-    """The story for `make demo`: boot, console, then the control service."""
-    def section(title):
-        print("\n== %s %s" % (title, "=" * max(0, 72 - len(title))))
-
-    windows = [ShmWindow("w0", 1 << 20, 21), ShmWindow("w1", 4 << 20, 22)]
-    try:
-        with vsock_vm(args, windows, echo=False) as (vm, dev):
-            vm.drain(0.3)
-            section("service VM console (QEMU aarch64 virt, TCG)")
-            for ln in vm.lines:
-                if ln.strip():
-                    print("  " + ln)
-            c = ctl(dev)
-            section("control service over vsock (hybrid socket %s, port %d)"
-                    % (dev.uds_path, CTL_PORT))
-            print("  > version\n  %s" % c.cmd("version"))
-            print("  > windows")
-            print("  %-3s %-14s %9s  %-8s  %-8s" % ("#", "base", "size", "VM crc", "host crc"))
-            for (i, base, size, crc), w in zip(c.windows(), windows):
-                print("  %-3d %#-14x %9d  %08x  %08x  %s"
-                      % (i, base, size, crc, w.crc, "match" if crc == w.crc else "MISMATCH"))
-                check(crc == w.crc and size == w.size, "window %d differs from the host" % i)
-            windows[0].rewrite(23)
-            i, _, _, crc = c.windows()[0]
-            print("  (host rewrites window 0 through %s)\n  > windows -> window 0 crc %08x, "
-                  "host %08x: %s" % (windows[0].path, crc, windows[0].crc,
-                                     "match" if crc == windows[0].crc else "MISMATCH"))
-            check(crc == windows[0].crc, "the VM did not see the host's write")
-            s = dev.connect(CTL_PORT)
-            r = echo_stream(s, args.demo_echo_mib * MiB)
-            s.close()
-            print("  > echo <4090 bytes> x %d (pipelined)\n  %d MiB back in %.2f s: %.1f MiB/s, "
-                  "%.0f lines/s, crc32 %08x (host sent %08x)"
-                  % (r["lines"], args.demo_echo_mib, r["seconds"], r["mib_s"], r["lines_s"],
-                     r["crc_recv"], r["crc_sent"]))
-            st = c.stats()
-            c.close()
-            print("  > stats")
-            for k in sorted(st):
-                print("    %-28s %d" % (k, st[k]))
-            vm.drain()
-            text, data, bss = image_sizes(args.image)
-            section("summary")
-            print("  image      %s: text %d, data %d, bss %d bytes" % (args.image, text, data,
-                                                                      bss))
-            print("  boot       ready in %d ms (guest clock), %d ms wall clock"
-                  % (vm.ready_ms, vm.ready_wall_ms))
-            print("  windows    %d, CRC-32 equal to the host's, a host write seen"
-                  % len(windows))
-            print("  echo       %.1f MiB/s through virtio-vsock + uvhostd" % r["mib_s"])
-            print("  vsock      %d packets in, %d out, %d protocol errors"
-                  % (st["vsock_rx_packets"], st["vsock_tx_packets"], st["vsock_errors"]))
-            print("  uvhostd    " + " ".join(shlex.quote(x) for x in dev.argv))
-            print("  qemu       " + " ".join(shlex.quote(x) for x in vm.argv))
-    finally:
-        for w in windows:
-            w.remove()
+    """The story for `make demo` (tests/system/demo_story.py)."""
+    demo_story.run(args, sys.modules[__name__])
 
 
 TESTS = {"boot": test_boot, "crash_report": test_crash_report,
          "vsock_control": test_vsock_control, "vsock_echo": test_vsock_echo,
          "vsock_many": test_vsock_many, "vhost_basic": test_vhost_basic, "vhost_robust": test_vhost_robust,
+         "vhost_session": lambda args: vhost_session.run(args, sys.modules[__name__]),
+         "vhost_rings": test_vhost_rings,
+         "vhost_rng": lambda args: vhost_rng.test(args, sys.modules[__name__]),
+         "vhost_shmem": lambda args: vhost_shmem.test(args, sys.modules[__name__]),
          "demo": demo}
 
 
@@ -951,11 +918,15 @@ def main():
     ap.add_argument("--uvhostd", default=os.path.join(here, "..", "..", "build", "host",
                                                      "uvhostd"),
                     help="uvhostd serving the vsock device (vsock tests)")
+    ap.add_argument("--bench", default=os.path.join(here, "..", "..", "build", "host",
+                                                   "uvhost-bench"),
+                    help="uvhost-bench, the library front-end (vhost_session, demo)")
     ap.add_argument("--echo-mib", type=int, default=32, help="vsock_echo: MiB per run")
     ap.add_argument("--slow-s", type=float, default=3.0,
                     help="vsock_echo: seconds the host reads slowly")
     ap.add_argument("--inject-mismatch", action="store_true",
-                    help="vsock_echo: expect one wrong byte (the test must then fail)")
+                    help="vsock_echo, vhost_shmem: expect one wrong byte (the test must "
+                    "then fail)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--demo-echo-mib", type=int, default=8, help="demo: MiB echoed")
     ap.add_argument("--demo", action="store_true", help="same as the test name 'demo'")

@@ -6,6 +6,8 @@ host maps with mmap. Python standard library only.
 """
 import mmap
 import os
+import select
+import socket
 import struct
 import time
 
@@ -22,18 +24,30 @@ SET_VRING_CALL = 13
 GET_PROTOCOL_FEATURES = 15
 SET_PROTOCOL_FEATURES = 16
 SET_VRING_ENABLE = 18
+SET_BACKEND_REQ_FD = 21
 GET_CONFIG = 24
 GET_MAX_MEM_SLOTS = 36
 ADD_MEM_REG = 37
 REM_MEM_REG = 38
+GET_SHMEM_CONFIG = 44
+
+# Back-end requests, on the backend channel (vu/wire.h).
+BREQ_CONFIG_CHANGE_MSG = 2
+BREQ_VRING_CALL = 4
+BREQ_VRING_ERR = 5
+BREQ_SHMEM_MAP = 9
+BREQ_SHMEM_UNMAP = 10
+SHMEM_MAP_RW = 1
 
 F_PROTOCOL_FEATURES = 1 << 30
 F_VERSION_1 = 1 << 32
 PF_REPLY_ACK = 1 << 3
+PF_BACKEND_REQ = 1 << 5
 PF_CONFIG = 1 << 9
 PF_INFLIGHT_SHMFD = 1 << 12
 PF_INBAND_NOTIFICATIONS = 1 << 14
 PF_CONFIGURE_MEM_SLOTS = 1 << 15
+PF_SHMEM = 1 << 22
 PF_WINDOW_ADDR = 1 << 63
 
 FLAG_VERSION = 0x1
@@ -106,6 +120,17 @@ class Frontend:
             raise FrontendError("GET_CONFIG answered offset %d size %d (%d bytes)"
                                 % (off, sz, len(p)))
         return p[12:]
+
+    def get_shmem_config(self):
+        """GET_SHMEM_CONFIG: the list of region sizes, nregions long."""
+        self.send(GET_SHMEM_CONFIG)
+        p = self.recv(GET_SHMEM_CONFIG)
+        if len(p) != 8 + 8 * 256:
+            raise FrontendError("GET_SHMEM_CONFIG answered %d bytes, not 2056" % len(p))
+        n = struct.unpack("<I", p[:4])[0]
+        if n > 256:
+            raise FrontendError("GET_SHMEM_CONFIG: %d regions" % n)
+        return list(struct.unpack("<%dQ" % n, p[8:8 + 8 * n]))
 
     def negotiate(self, want_pf):
         """GET_FEATURES, GET/SET_PROTOCOL_FEATURES, SET_OWNER, SET_FEATURES.
@@ -195,3 +220,103 @@ class SplitRing:
         e = self.win.read(u + 4 + 8 * (self.used_seen % self.num), 8)
         self.used_seen = (self.used_seen + 1) & 0xffff
         return struct.unpack("<II", e)
+
+
+class BackendChannel:
+    """The front-end's end of the backend channel on this transport: the
+    back-end connects to a vsock port we listen on (SET_BACKEND_REQ_FD
+    carries it as a u64). Over uvhostd's hybrid vsock, the VM connecting to
+    host port P reaches the Unix socket PATH_P, so we listen there.
+    BACKEND_VRING_CALLs (no reply wanted) are counted and skipped."""
+
+    def __init__(self, uds_path, port, timeout=10):
+        self.port = port
+        self.path = "%s_%d" % (uds_path, port)
+        self.timeout = timeout
+        self.calls = 0
+        self.sock = None
+        self.lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.lsock.bind(self.path)
+        self.lsock.listen(2)
+        self.lsock.settimeout(timeout)
+
+    def accept(self):
+        """Wait for the back-end's connection (after SET_BACKEND_REQ_FD)."""
+        try:
+            self.sock, _ = self.lsock.accept()
+        except socket.timeout:
+            raise FrontendError("the back-end did not connect to %s in %ds"
+                                % (self.path, self.timeout))
+        self.sock.settimeout(self.timeout)
+
+    def _read(self, n):
+        buf = b""
+        while len(buf) < n:
+            try:
+                b = self.sock.recv(n - len(buf))
+            except socket.timeout:
+                raise FrontendError("backend channel: nothing for %ds (%d of %d bytes)"
+                                    % (self.timeout, len(buf), n))
+            if not b:
+                raise FrontendError("backend channel closed by the back-end")
+            buf += b
+        return buf
+
+    def _one(self):
+        req, flags, size = struct.unpack("<III", self._read(12))
+        if size > 4096:
+            raise FrontendError("backend request %d announces %d bytes" % (req, size))
+        payload = self._read(size)
+        if flags & FLAG_REPLY or flags & 0x3 != FLAG_VERSION:
+            raise FrontendError("backend request %d with flags %#x" % (req, flags))
+        if req == BREQ_VRING_CALL:
+            self.calls += 1
+            return None
+        return req, flags, payload
+
+    def next(self):
+        """The next request other than VRING_CALL: (request, flags, payload)."""
+        while True:
+            m = self._one()
+            if m:
+                return m
+
+    def expect(self, req):
+        got, flags, payload = self.next()
+        if got != req:
+            raise FrontendError("backend channel: request %d, expected %d" % (got, req))
+        return flags, payload
+
+    def reply(self, req, status):
+        self.sock.sendall(struct.pack("<IIIQ", req, FLAG_VERSION | FLAG_REPLY, 8, status))
+
+    def quiet(self, wait=0.3):
+        """None when nothing but VRING_CALLs arrives for `wait` seconds, else
+        the request that did: (request, flags, payload)."""
+        deadline = time.monotonic() + wait
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+                return None
+            m = self._one()
+            if m:
+                return m
+
+    def close(self):
+        for s in (self.sock, self.lsock):
+            if s:
+                s.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def shmem_map_fields(payload):
+    """SHMEM_MAP/UNMAP payload: (shmid, fd_offset, shm_offset, len, flags)."""
+    if len(payload) != 40:
+        raise FrontendError("SHMEM payload of %d bytes, not 40" % len(payload))
+    shmid = payload[0]
+    if payload[1:8] != bytes(7):
+        raise FrontendError("SHMEM payload padding is not zero: %s" % payload[1:8].hex())
+    return (shmid,) + struct.unpack("<QQQQ", payload[8:])

@@ -58,9 +58,12 @@ class VsockDevice:
                 raise VsockError("uvhostd did not create %s" % self.vu_path)
             time.sleep(0.02)
 
-    def qemu_args(self, memory="128M"):
-        """vhost-user needs the guest RAM shareable: a memfd backend."""
-        return ["-object", "memory-backend-memfd,id=uvmem,size=%s,share=on" % memory,
+    def qemu_args(self, memory="128M", mem_path=None):
+        """vhost-user needs the guest RAM shareable: a memfd backend, or with
+        `mem_path` a file there (SHMEM over windows maps the VM's RAM)."""
+        ram = ("memory-backend-file,id=uvmem,mem-path=%s,size=%s,share=on" % (mem_path, memory)
+               if mem_path else "memory-backend-memfd,id=uvmem,size=%s,share=on" % memory)
+        return ["-object", ram,
                 "-machine", "memory-backend=uvmem",
                 "-chardev", "socket,id=uvvs,path=%s" % self.vu_path,
                 "-device", "vhost-user-vsock-pci,chardev=uvvs"]

@@ -72,6 +72,8 @@ static void every_key(void **state)
 	assert_int_equal(b.vhost[1].size, 0);
 	assert_int_equal(b.vhost[2].size, 4096);
 	assert_int_equal(b.vhost[3].size, 2ull << 30);
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(b.vhost[i].queues, 1); /* the default */
 	/* The last word wins; a NUL ends the line early. */
 	assert_int_equal(k_bootargs_parse(&b, "log=err log=warn\0log=debug", 26, NULL, NULL), 0);
 	assert_int_equal(b.log_level, K_LOG_WARN);
@@ -110,6 +112,26 @@ static void rejected_words_warn_and_keep_defaults(void **state)
 		{"vhost=5000:blk,", "empty vhost entry"},
 		{"vhost=1:rng,2:rng,3:rng,4:rng,5:rng,6:rng,7:rng,8:rng,9:rng",
 		 "too many vhost listeners"},
+		{"vhost=5000:blk:q0", "vhost queues are q1..q16"},
+		{"vhost=5000:blk:q17", "vhost queues are q1..q16"},
+		{"vhost=5000:blk:16M:q17", "vhost queues are q1..q16"},
+		{"vhost=5000:blk:q", "vhost queues are q1..q16"},
+		{"vhost=5000:blk:q4x", "vhost queues are q1..q16"},
+		{"vhost=5000:blk:q-1", "vhost queues are q1..q16"},
+		{"vhost=5000:blk:q99999999999", "vhost queues are q1..q16"},
+		{"vhost=5000:blk:Q4", "bad vhost size"},
+		{"vhost=5000:blk::q4", "bad vhost size"},
+		{"vhost=5000:rng:q1", "rng has one queue: no q<n>"},
+		{"vhost=5000:rng:64K:q2", "rng has one queue: no q<n>"},
+		{"vhost=5000:blk:q4:16M", "nothing may follow vhost q<n>"},
+		{"vhost=5000:blk:q4:", "nothing may follow vhost q<n>"},
+		{"vhost=5000:blk:16M:q4:q4", "nothing may follow vhost q<n>"},
+		{"vhost=5000:blk:16M:q4:", "nothing may follow vhost q<n>"},
+		{"vhost=5000:blk:16M:32M", "after the vhost size only q<n>"},
+		{"vhost=5000:blk:16M:", "after the vhost size only q<n>"},
+		{"vhost=5000:blk:16M::q4", "after the vhost size only q<n>"},
+		/* One bad entry drops the good ones with it. */
+		{"vhost=5000:blk:q8,5001:blk:q0", "vhost queues are q1..q16"},
 	};
 	(void)state;
 
@@ -127,6 +149,50 @@ static void rejected_words_warn_and_keep_defaults(void **state)
 		/* A bad vhost list is dropped whole. */
 		assert_int_equal(b.n_vhost, 0);
 	}
+}
+
+static void vhost_queue_counts(void **state)
+{
+	static const struct {
+		const char *line;
+		uint64_t size;
+		uint8_t queues;
+	} cases[] = {
+		{"vhost=5000:blk", 0, 1},
+		{"vhost=5000:blk:q1", 0, 1},
+		{"vhost=5000:blk:q16", 0, 16},
+		{"vhost=5000:blk:q08", 0, 8},
+		{"vhost=5000:blk:16M", 16 << 20, 1},
+		{"vhost=5000:blk:16M:q8", 16 << 20, 8},
+		{"vhost=5000:blk:4096:q2", 4096, 2},
+		{"vhost=5000:rng", 0, 1},
+		{"vhost=5000:rng:64K", 64 << 10, 1},
+	};
+	struct k_bootargs b;
+	struct warns w;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (parse(&b, &w, cases[i].line) != 0 || b.n_vhost != 1)
+			fail_msg("'%s': %d warnings (%s), %u listeners", cases[i].line, w.n,
+				 w.last_why, b.n_vhost);
+		assert_int_equal(b.vhost[0].port, 5000);
+		assert_int_equal(b.vhost[0].size, cases[i].size);
+		assert_int_equal(b.vhost[0].queues, cases[i].queues);
+	}
+	/* Each listener has its own count; 4 x 16 is what the service VM's
+	 * session pool can hold at most. */
+	assert_int_equal(parse(&b, &w, "vhost=5000:blk:16M:q16,5001:rng,5002:blk:q3,5003:blk:1M"),
+			 0);
+	assert_int_equal(b.n_vhost, 4);
+	assert_int_equal(b.vhost[0].queues, 16);
+	assert_int_equal(b.vhost[0].size, 16ull << 20);
+	assert_int_equal(b.vhost[1].queues, 1);
+	assert_int_equal(b.vhost[1].dev, K_VHOST_DEV_RNG);
+	assert_int_equal(b.vhost[2].queues, 3);
+	assert_int_equal(b.vhost[2].size, 0);
+	assert_int_equal(b.vhost[3].queues, 1);
+	assert_int_equal(b.vhost[3].size, 1ull << 20);
 }
 
 static void good_words_survive_bad_neighbours(void **state)
@@ -181,6 +247,7 @@ int main(void)
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(every_key),
 		cmocka_unit_test(rejected_words_warn_and_keep_defaults),
+		cmocka_unit_test(vhost_queue_counts),
 		cmocka_unit_test(good_words_survive_bad_neighbours),
 		cmocka_unit_test(numbers),
 	};

@@ -169,6 +169,7 @@ static void stats_reports_provider_and_vsock(void **state)
 	assert_non_null(strstr(buf, "sched_busy_turns 4\n"));
 	assert_non_null(strstr(buf, "sched_turn_ns_max 900\n"));
 	assert_non_null(strstr(buf, "sched_turn_ns_mean 200\n"));
+	assert_non_null(strstr(buf, "sched_turn_ns_total 2000\n"));
 	assert_non_null(strstr(buf, "pool_vsock_conns_used 1\n"));
 	assert_non_null(strstr(buf, "pool_vsock_conns_max 64\n"));
 	assert_non_null(strstr(buf, "pool_control_clients_used 1\n"));
@@ -424,6 +425,126 @@ static void stats_prints_provider_extras(void **state)
 	assert_int_equal(ctl.stats.extra_skipped, 10);
 }
 
+/* A registered command set: answers what the application knows, with
+ * answers that try every way of breaking the line framing. */
+struct cmd_log {
+	unsigned calls;
+	char last[64];
+	size_t last_len;
+};
+
+static bool app_cmds(void *ctx, const char *line, size_t len, char *reply, size_t cap)
+{
+	struct cmd_log *log = ctx;
+	size_t keep = len < sizeof(log->last) - 1 ? len : sizeof(log->last) - 1;
+
+	log->calls++;
+	memcpy(log->last, line, keep);
+	log->last[keep] = 0;
+	log->last_len = len;
+	if (len >= 6 && !memcmp(line, "vhost ", 6)) {
+		snprintf(reply, cap, "OK %zu", len);
+	} else if (len == 7 && !memcmp(line, "control", 7)) {
+		snprintf(reply, cap, "a\nb\rc\x01\x7f\xff");
+	} else if (len == 5 && !memcmp(line, "empty", 5)) {
+		/* knows it, says nothing */
+	} else if (len == 4 && !memcmp(line, "long", 4)) {
+		memset(reply, 'x', cap); /* no terminator at all */
+	} else if (len == 7 && !memcmp(line, "version", 7)) {
+		snprintf(reply, cap, "shadowed");
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static size_t feed_drain(struct k_control *ctl, const char *in, char *buf, size_t cap)
+{
+	struct k_control_client *cl = &ctl->clients[0];
+	size_t n;
+
+	assert_int_equal(k_control_feed(ctl, cl, in, strlen(in)), strlen(in));
+	n = k_control_drain(cl, buf, cap - 1);
+	buf[n] = 0;
+	return n;
+}
+
+static void registered_commands(void **state)
+{
+	(void)state;
+	static struct k_control ctl;
+	static struct cmd_log log;
+	char buf[1024], want[512];
+
+	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
+	memset(&log, 0, sizeof(log));
+	/* Before anything is registered, an application word is unknown. */
+	feed_drain(&ctl, "vhost 5000 config\n", buf, sizeof(buf));
+	assert_string_equal(buf, "ERR unknown command\n");
+	k_control_set_commands(&ctl, app_cmds, &log);
+	feed_drain(&ctl, "vhost 5000 config\n", buf, sizeof(buf));
+	assert_string_equal(buf, "OK 17\n");
+	assert_string_equal(log.last, "vhost 5000 config");
+	/* The function sees the line without CR or newline. */
+	feed_drain(&ctl, "vhost 1\r\n", buf, sizeof(buf));
+	assert_string_equal(buf, "OK 7\n");
+	assert_int_equal(log.last_len, 7);
+	/* Built-in commands come first: an application cannot shadow them. */
+	snprintf(want, sizeof(want), "uvhost %s\n", UVHOST_VERSION);
+	feed_drain(&ctl, "version\n", buf, sizeof(buf));
+	assert_string_equal(buf, want);
+	assert_int_equal(log.calls, 2);
+	/* Words the function does not know stay unknown. */
+	feed_drain(&ctl, "frobnicate\n", buf, sizeof(buf));
+	assert_string_equal(buf, "ERR unknown command\n");
+	assert_int_equal(log.calls, 3);
+	assert_int_equal(ctl.stats.unknown, 2);
+	assert_int_equal(ctl.stats.cmd_bad_replies, 0);
+
+	/* Answers that would break the framing are fixed and counted. */
+	feed_drain(&ctl, "control\n", buf, sizeof(buf));
+	assert_string_equal(buf, "a?b?c???\n");
+	assert_int_equal(ctl.stats.cmd_bad_replies, 1);
+	feed_drain(&ctl, "empty\n", buf, sizeof(buf));
+	assert_string_equal(buf, "ERR empty reply\n");
+	assert_int_equal(ctl.stats.cmd_bad_replies, 2);
+	assert_int_equal(feed_drain(&ctl, "long\n", buf, sizeof(buf)), K_CONTROL_CMD_REPLY_MAX);
+	for (unsigned i = 0; i < K_CONTROL_CMD_REPLY_MAX - 1; i++)
+		assert_int_equal(buf[i], 'x');
+	assert_int_equal(buf[K_CONTROL_CMD_REPLY_MAX - 1], '\n');
+	/* Cut, but printable and terminated by the service: not "fixed". */
+	assert_int_equal(ctl.stats.cmd_bad_replies, 2);
+	assert_int_equal(ctl.stats.reply_truncated, 0);
+
+	/* Cleared: unknown again, the function is not called. */
+	k_control_set_commands(&ctl, NULL, NULL);
+	feed_drain(&ctl, "vhost 5000 config\n", buf, sizeof(buf));
+	assert_string_equal(buf, "ERR unknown command\n");
+	assert_int_equal(log.calls, 6);
+	/* init forgets a registration too. */
+	k_control_set_commands(&ctl, app_cmds, &log);
+	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
+	feed_drain(&ctl, "vhost 5000 config\n", buf, sizeof(buf));
+	assert_string_equal(buf, "ERR unknown command\n");
+	assert_int_equal(log.calls, 6);
+}
+
+/* The same through a vsock client, pipelined with built-in commands. */
+static void registered_commands_over_vsock(void **state)
+{
+	(void)state;
+	static struct cmd_log log;
+	struct rig *r = rig_new(0);
+	int fd = client(r);
+
+	memset(&log, 0, sizeof(log));
+	k_control_set_commands(&r->ctl, app_cmds, &log);
+	expect_reply(r, fd, "echo a\nvhost 5000 config\nnope\necho b\n",
+		     "a\nOK 17\nERR unknown command\nb\n");
+	assert_int_equal(log.calls, 2);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +557,8 @@ int main(void)
 		cmocka_unit_test(slow_reader_gets_everything_in_order),
 		cmocka_unit_test(parser_without_sockets),
 		cmocka_unit_test(stats_prints_provider_extras),
+		cmocka_unit_test(registered_commands),
+		cmocka_unit_test(registered_commands_over_vsock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -917,6 +917,54 @@ static void test_event_idx_empty_ring_publishes_avail_event(void **state)
 	assert_int_equal(*avail_event, 500);
 }
 
+/* An idle polled ring publishes avail_event (store + full fence) once, not
+ * on every poll; it publishes again when the value, the memory or the
+ * unfenced store of a pop make the old publication stale. The driver's
+ * scribble shows whether a poll stored. */
+static void test_event_idx_idle_ring_publishes_once(void **state)
+{
+	struct fx *f = *state;
+	uint16_t *avail_event = (uint16_t *)(void *)&used(f)->ring[QSZ];
+
+	f->vq.event_idx = true;
+	*avail_event = 0x1234;
+	assert_int_equal(vu_vq_pop(&f->vq, &f->mem, &f->chain), 0);
+	assert_int_equal(*avail_event, 0);
+	*avail_event = 0x4321;
+	assert_int_equal(vu_vq_pop(&f->vq, &f->mem, &f->chain), 0);
+	assert_int_equal(vu_vq_pop(&f->vq, &f->mem, &f->chain), 0);
+	assert_int_equal(*avail_event, 0x4321);
+	/* A pop's plain store is not a publication: the next idle poll fences. */
+	assert_int_equal(pop_one_desc(f, BUF_GPA, 8, 0), 1);
+	assert_null(f->vq.avail_event_at);
+	*avail_event = 0x4321;
+	assert_int_equal(vu_vq_pop(&f->vq, &f->mem, &f->chain), 0);
+	assert_int_equal(*avail_event, 1);
+	assert_ptr_equal(f->vq.avail_event_at, avail_event);
+	/* New memory: published again. */
+	*avail_event = 0x4321;
+	f->mem.generation++;
+	assert_int_equal(vu_vq_pop(&f->vq, &f->mem, &f->chain), 0);
+	assert_int_equal(*avail_event, 1);
+	/* A new position (SET_VRING_BASE): published again. */
+	f->vq.last_avail_idx = 700;
+	avail(f)->idx = 700;
+	assert_int_equal(vu_vq_pop(&f->vq, &f->mem, &f->chain), 0);
+	assert_int_equal(*avail_event, 700);
+	/* A reset forgets the publication. */
+	vu_vq_reset(&f->vq);
+	assert_null(f->vq.avail_event_at);
+	/* An entry that arrives after the publication is still seen. */
+	vq_configure(f, &f->vq, QSZ, false);
+	f->vq.event_idx = true;
+	f->vq.last_avail_idx = 700;
+	assert_int_equal(vu_vq_pop(&f->vq, &f->mem, &f->chain), 0);
+	set_desc(desc_tab(f), 0, BUF_GPA, 8, 0, 0);
+	offer(f, 0);
+	assert_int_equal(vu_vq_pop(&f->vq, &f->mem, &f->chain), 1);
+	assert_int_equal(*avail_event, 701);
+}
+
 /* ---- inflight tracking -------------------------------------------------- */
 
 static struct vu_inflight_queue *inflight_new(struct fx *f)
@@ -1255,6 +1303,7 @@ int main(void)
 		T(test_event_idx_forces_notify_after_long_silence),
 		T(test_event_idx_pop_publishes_avail_event),
 		T(test_event_idx_empty_ring_publishes_avail_event),
+		T(test_event_idx_idle_ring_publishes_once),
 		T(test_inflight_marks_on_pop_and_clears_on_push),
 		T(test_inflight_recover_out_of_order_completions),
 		T(test_inflight_recover_half_published_batch),

@@ -308,7 +308,19 @@ static uint16_t vq_publish_avail_event(struct vu_vq *vq)
 {
 	ring_store16(avail_event(vq), vq->last_avail_idx);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	vq->avail_event_at = avail_event(vq);
+	vq->avail_event_gen = vq->mem_generation;
+	vq->avail_event_val = vq->last_avail_idx;
 	return ring_load16(&vq->avail->idx);
+}
+
+/* The same value already stored at the same place and fenced: every later
+ * load of avail idx is ordered after that store, so publishing again on
+ * each idle poll buys nothing. */
+static bool vq_avail_event_current(const struct vu_vq *vq)
+{
+	return vq->avail_event_at == avail_event(vq) && vq->avail_event_gen == vq->mem_generation &&
+	       vq->avail_event_val == vq->last_avail_idx;
 }
 
 /* Entries waiting, or -EIO if the driver claims more than the ring holds. */
@@ -317,7 +329,7 @@ static int vq_pending(struct vu_vq *vq)
 	uint16_t avail_idx = ring_load16(&vq->avail->idx);
 	uint16_t n = (uint16_t)(avail_idx - vq->last_avail_idx);
 
-	if (n == 0 && vq->event_idx)
+	if (n == 0 && vq->event_idx && !vq_avail_event_current(vq))
 		n = (uint16_t)(vq_publish_avail_event(vq) - vq->last_avail_idx);
 	if (n > vq->size)
 		return -EIO;
@@ -351,8 +363,10 @@ int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain
 	 * and re-read matter only when we are about to wait, and vq_pending()
 	 * does those when the ring looks empty. A fence per pop was ~7% of
 	 * uvhostd's CPU at 550k IOPS (bench/RESULTS.md). */
-	if (vq->event_idx)
+	if (vq->event_idx) {
 		ring_store16(avail_event(vq), vq->last_avail_idx);
+		vq->avail_event_at = NULL; /* not fenced */
+	}
 	return 1;
 }
 

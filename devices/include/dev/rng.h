@@ -1,9 +1,16 @@
 /* dev/rng.h - virtio-rng (entropy device) served through vhost/.
  *
- * Owns: filling every device-writable buffer of a request with bytes from
- * an entropy source supplied by the platform (getrandom in the daemon).
- * Never: hands out bytes the source did not produce; a failing source
- * completes the request with 0 bytes, which the driver retries.
+ * Owns: filling the device-writable buffers of a request, in order, with
+ * bytes from an entropy source supplied by the platform (getrandom in the
+ * daemon, the hypervisor's virtio-rng through a pool in the service VM).
+ * Never: hands out bytes the source did not produce, or writes a
+ * device-readable buffer. The used length is what the source produced: a
+ * short read (fewer bytes than the buffers offer) is normal virtio-rng, the
+ * driver asks again; a source that produced nothing completes the request
+ * with 0 bytes, which the driver retries.
+ * Used by: apps/uvhostd (getrandom, never short) and the service VM's rng
+ * sessions (apps/uvhost-vm/vhost_service.c), which poll with dev_rng_poll()
+ * so a request waits in the ring while the pool is empty.
  */
 #ifndef DEV_RNG_H
 #define DEV_RNG_H
@@ -13,14 +20,37 @@
 
 #include "vu/device.h"
 
-typedef int (*dev_rng_source)(void *buf, size_t len);
+struct vu_backend;
+
+/* Write up to `len` bytes of entropy to `buf`. Returns how many (0..len):
+ * fewer means "no more now" (or a failure). A larger value is a bug the
+ * device does not believe: it counts only len. */
+typedef size_t (*dev_rng_source)(void *buf, size_t len);
+/* Bytes the source can produce right now without waiting. */
+typedef size_t (*dev_rng_level)(void);
 
 struct dev_rng {
 	struct vu_device_ops ops;
 	dev_rng_source source;
-	uint64_t bytes;
+	dev_rng_level level;  /* NULL: the source never runs dry */
+	uint64_t bytes;	      /* handed to the driver */
+	uint64_t requests;    /* chains completed */
+	uint64_t short_reads; /* ... with fewer bytes than their buffers offer */
+	/* Chains left in the avail ring for lack of entropy at the last
+	 * dev_rng_poll() (0 when the ring's view is stale or not started). */
+	uint32_t waiting;
 };
 
-void dev_rng_init(struct dev_rng *rng, dev_rng_source source);
+/* `level` may be NULL (see struct dev_rng). */
+void dev_rng_init(struct dev_rng *rng, dev_rng_source source, dev_rng_level level);
+
+/* vu_backend_poll() for a session of this device, at most `budget` chains.
+ * With a level function, a chain is taken from the ring only while the
+ * source has at least one byte: it then gets what there is (a short read)
+ * and never 0 bytes for want of entropy; chains that find the source dry
+ * stay in the avail ring, still the driver's, and are served by a later
+ * call once it has refilled. Nothing is held by the device, so stopping or
+ * resetting the ring meanwhile loses nothing. Returns the work done. */
+int dev_rng_poll(struct dev_rng *rng, struct vu_backend *b, int budget);
 
 #endif

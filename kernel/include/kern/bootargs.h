@@ -3,9 +3,11 @@
  * Owns: parsing /chosen/bootargs into struct k_bootargs:
  *   log=err|warn|info|debug     console log level (default info)
  *   ctl=<port>                  control service vsock port (default 1024)
- *   vhost=<port>:<dev>[:<size>][,...]
- *                               vhost-user listeners, e.g. 5000:blk:64M,5001:rng
- *                               (dev: blk or rng; size: bytes with K/M/G suffix)
+ *   vhost=<port>:<dev>[:<size>][:q<n>][,...]
+ *                               vhost-user listeners, e.g. 5000:blk:64M:q4,5001:rng
+ *                               (dev: blk or rng; size: bytes with K/M/G suffix;
+ *                               q<n>: blk queues, 1..K_BOOTARGS_MAX_QUEUES,
+ *                               default 1; rng has exactly one, so no q<n>)
  *   crashtest=1                 fault on purpose after boot (tests the crash dump)
  *   idle_us=<n>                 longest idle sleep, 1..1000 µs (default 500)
  * Never: trusts the line. Words are separated by spaces; an unknown key, a
@@ -21,6 +23,8 @@
 #include <stdint.h>
 
 #define K_BOOTARGS_MAX_VHOST 8
+/* VU_MAX_QUEUES; vhost_service.c asserts they agree. */
+#define K_BOOTARGS_MAX_QUEUES 16u
 #define K_BOOTARGS_DEFAULT_CTL 1024u
 #define K_BOOTARGS_DEFAULT_IDLE_US 500u
 /* vsock reserves 0xffffffff (VMADDR_PORT_ANY). */
@@ -33,8 +37,9 @@ enum k_vhost_dev {
 
 struct k_vhost_listener {
 	uint32_t port;
-	uint8_t dev;   /* enum k_vhost_dev */
-	uint64_t size; /* bytes; 0 = the device's default */
+	uint8_t dev;	/* enum k_vhost_dev */
+	uint8_t queues; /* 1..K_BOOTARGS_MAX_QUEUES (rng: 1) */
+	uint64_t size;	/* bytes; 0 = the device's default */
 };
 
 struct k_bootargs {

@@ -2,7 +2,9 @@
  *
  * Owns: a listener (default port 1024), a static table of clients, each with
  * a line assembler (lines up to K_CONTROL_LINE_MAX bytes) and a reply buffer,
- * and the commands: `version`, `stats`, `windows`, `echo <text>`.
+ * and the commands: `version`, `stats`, `windows`, `echo <text>`, then the
+ * commands an application registers (k_control_set_commands), which the
+ * service runs without knowing what they mean.
  * Backpressure: a client's input is read only while its reply buffer has
  * room for the largest reply, so a slow reader stalls its own input (and, by
  * vsock credit, its sender) and nothing is ever dropped, blocked on or grown.
@@ -62,6 +64,23 @@ struct k_control_provider {
  * of struct k_control_provider so positional initializers of it stay valid. */
 typedef int (*k_control_extra_fn)(void *ctx, unsigned i, const char **key, uint64_t *val);
 
+/* Room for the answer of a registered command, terminating NUL included. */
+#define K_CONTROL_CMD_REPLY_MAX 256u
+
+/* Commands of other services, tried after the built-in ones (so none can
+ * shadow `stats`). `line` is the whole line, word and arguments, without its
+ * newline or a trailing CR: len > 0 bytes, not NUL-terminated, and anything
+ * a host program sent. Return false for a command the function does not
+ * know: the client gets "ERR unknown command". Otherwise write a one-line
+ * answer ("OK ..." or "ERR ...") into `reply` as a NUL-terminated string of
+ * at most cap - 1 bytes (cap is K_CONTROL_CMD_REPLY_MAX) and return true;
+ * the service adds the newline. It runs on the control poller: bounded work,
+ * no blocking. So that a bad function cannot break the line framing, the
+ * service cuts the answer at cap - 1 bytes, sends a byte outside printable
+ * ASCII as '?' and an empty answer as "ERR empty reply", and counts each
+ * such answer in stats.cmd_bad_replies. */
+typedef bool (*k_control_cmd_fn)(void *ctx, const char *line, size_t len, char *reply, size_t cap);
+
 struct k_control_client {
 	bool active;
 	bool discarding; /* inside a too-long line: skip to its newline */
@@ -79,6 +98,7 @@ struct k_control_stats {
 	uint64_t stalls;	  /* turns a client's input waited for its replies to drain */
 	uint64_t reply_truncated; /* must stay 0: K_CONTROL_MAX_REPLY too small */
 	uint64_t extra_skipped;	  /* provider extra entries with an unusable key */
+	uint64_t cmd_bad_replies; /* registered-command answers the service had to fix */
 	uint32_t clients_open, clients_max;
 };
 
@@ -88,6 +108,9 @@ struct k_control {
 	struct k_control_provider prov;
 	k_control_extra_fn extra; /* NULL: no extra entries */
 	void *extra_ctx;
+	k_control_cmd_fn cmds; /* NULL: built-in commands only */
+	void *cmds_ctx;
+	char cmd_reply[K_CONTROL_CMD_REPLY_MAX]; /* one answer at a time: not on the stack */
 	struct k_control_stats stats;
 	struct k_control_client clients[K_CONTROL_MAX_CLIENTS];
 };
@@ -99,6 +122,9 @@ int k_control_init(struct k_control *ctl, struct k_vsock_core *vs, uint32_t port
 
 /* Set (or with fn NULL, clear) the extra `stats` entries; after init. */
 void k_control_set_extra(struct k_control *ctl, k_control_extra_fn fn, void *ctx);
+
+/* Set (or with fn NULL, clear) the registered commands; after init. */
+void k_control_set_commands(struct k_control *ctl, k_control_cmd_fn fn, void *ctx);
 
 /* The poller: accept, then per client at most one read and one write.
  * Returns work done (0 = idle). */
