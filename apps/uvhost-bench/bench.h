@@ -39,7 +39,8 @@ struct bench_opts {
 	uint32_t vsock_port;
 	struct uvh_window_file windows[UVH_WINDOW_RAM_MAX];
 	uint32_t nwindows;
-	uint32_t backend_port; /* vsock: where we listen for the backend channel */
+	uint32_t backend_port;	 /* vsock: where we listen for the backend channel */
+	const char *vm_ram_file; /* vsock: the service VM's RAM, for SHMEM */
 	enum bench_rw rw;
 	uint32_t bs, qd, num_queues, slots;
 	double time_s, churn_hz, half_churn_hz;
@@ -122,6 +123,7 @@ struct bench {
 	bool phase_stop; /* no new requests */
 	uint64_t seq_next, rng;
 	uint64_t ios, bytes, errors, mismatches;
+	uint64_t shmem_checked, shmem_mismatches;
 	uint64_t *region_ios; /* completions per region, every phase */
 	/* Notification traffic of the timed run: eventfd kicks sent, submit
 	 * batches that needed none, sleeps, sleeps that ended by timeout, and
@@ -152,6 +154,10 @@ int bench_backend_pollfd(const struct bench *b);
  * and compares it with the last version written. Each returns 0 or -errno
  * (fatal: protocol or ring failure); I/O errors are counted in b->errors. */
 int bench_run(struct bench *b, enum bench_phase phase);
+/* After PHASE_CHECK: every written block that a SHMEM mapping of region 0
+ * covers (the back-end's disk, exported read-only) must hold the same bytes
+ * there. Counts blocks checked and mismatches; returns the mismatches. */
+uint64_t bench_check_shmem(struct bench *b);
 
 /* stats.c */
 int bench_lat_add(struct bench_lat *l, uint64_t ns);

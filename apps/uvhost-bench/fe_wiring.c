@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 int bench_wiring_backend_req(void *ctx, struct vu_msg *req)
 {
@@ -18,6 +19,18 @@ int bench_wiring_backend_req(void *ctx, struct vu_msg *req)
 		w->last_err_index = req->p.state.index;
 		return 0;
 	case VU_BREQ_SHMEM_MAP:
+		if (w->shmem_on && req->nfds == 0 && w->shared_fd >= 0) {
+			int rc;
+			/* Lend the file for the call: the mapper keeps no fd, and
+			 * the library must not close ours afterwards. */
+			req->fds[0] = w->shared_fd;
+			req->nfds = 1;
+			rc = vu_fe_shmem_handle(&w->shm, req);
+			req->fds[0] = -1;
+			req->nfds = 0;
+			return rc;
+		}
+		return w->shmem_on ? vu_fe_shmem_handle(&w->shm, req) : -EOPNOTSUPP;
 	case VU_BREQ_SHMEM_UNMAP:
 		/* Only reachable with SHMEM negotiated (the library checks), but
 		 * the windows may have failed to come up. */
@@ -40,6 +53,7 @@ int bench_wiring_attach(struct bench_wiring *w, struct vu_frontend *fe)
 	int rc;
 
 	memset(w, 0, sizeof(*w));
+	w->shared_fd = -1;
 	fe->on_backend_req = bench_wiring_backend_req;
 	fe->backend_ctx = w;
 	fe->on_reset = wiring_reset;
@@ -70,4 +84,7 @@ void bench_wiring_fini(struct bench_wiring *w)
 	if (w->shmem_on)
 		uvh_shmem_window_fini(&w->win);
 	w->shmem_on = false;
+	if (w->shared_fd >= 0)
+		close(w->shared_fd);
+	w->shared_fd = -1;
 }

@@ -27,12 +27,16 @@ struct bench_wiring {
 	struct vu_fe_shmem shm;
 	uint64_t config_changes, resets;
 	uint64_t vring_calls, vring_errs; /* in-band: INBAND_NOTIFICATIONS */
+	/* Fd-less SHMEM_MAP names an offset into this file (the service VM's
+	 * RAM, docs/vsock-transport.md §6); -1: such a request is refused. */
+	int shared_fd;
 	uint32_t last_err_index;
 };
 
 /* Plug the handlers into fe (after SET_BACKEND_REQ_FD). With SHMEM
  * negotiated: GET_SHMEM_CONFIG, reserve one window per region and accept
- * mappings aligned to the page size. Returns 0 or a negative errno (then
+ * mappings aligned to the page size (shared_fd starts at -1: set it for an
+ * fd-less transport). Returns 0 or a negative errno (then
  * fe->why, or the errno, says why; nothing stays reserved). */
 int bench_wiring_attach(struct bench_wiring *w, struct vu_frontend *fe);
 

@@ -321,3 +321,31 @@ int bench_run(struct bench *b, enum bench_phase phase)
 	}
 	return 0;
 }
+
+uint64_t bench_check_shmem(struct bench *b)
+{
+	const struct bench_wiring *w = &b->wire;
+	const uint8_t *base;
+
+	if (!w->shmem_on || !b->block_version || !(base = uvh_shmem_window_base(&w->win, 0)))
+		return 0;
+	for (uint32_t m = 0; m < VU_FE_SHMEM_MAX_MAPS; m++) {
+		const struct vu_fe_shmem_map *map = &w->shm.maps[m];
+		if (!map->used || map->shmid != 0)
+			continue;
+		/* Region 0 is the disk from byte 0: block k at k * bs. */
+		for (uint64_t k = (map->shm_offset + b->o.bs - 1) / b->o.bs;
+		     k < b->blocks && (k + 1) * b->o.bs <= map->shm_offset + map->len; k++) {
+			if (!b->block_version[k])
+				continue;
+			b->shmem_checked++;
+			if (!pattern_ok((const uint64_t *)(const void *)(base + k * b->o.bs),
+					b->o.bs / 8, k, b->block_version[k])) {
+				if (b->shmem_mismatches++ < 10)
+					bench_err("SHMEM: block %llu differs from what was written",
+						  (unsigned long long)k);
+			}
+		}
+	}
+	return b->shmem_mismatches;
+}

@@ -47,6 +47,7 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	b.drained = true;
+	b.errors += bench_check_shmem(&b);
 	/* A ring the back-end stopped serving is an error even if every
 	 * request happened to complete before it. */
 	if (b.wire.vring_errs) {

@@ -22,6 +22,8 @@ static void usage(FILE *f)
 		"  --backend-port N  vsock: host port of our backend-channel listener\n"
 		"                    (PATH_N; default 50000 + pid %% 10000)\n"
 		"  --no-inband       vsock: no in-band calls; spin on the used rings\n"
+		"  --vm-ram-file FILE  vsock: the service VM's RAM as a shared file; with it\n"
+		"                    SHMEM is negotiated and SHMEM_MAP maps from it\n"
 		"  --no-mem-slots    do not negotiate CONFIGURE_MEM_SLOTS: SET_MEM_TABLE\n"
 		"  --half-churn HZ   remove the upper half of the regions HZ times a second\n"
 		"                    while I/O continues on the lower half, then re-add\n"
@@ -143,8 +145,9 @@ static int check_combination(struct bench_opts *o)
 		bad = "give exactly one of --socket and --vsock";
 	else if (o->vsock_path && !o->nwindows)
 		bad = "--vsock needs at least one --window-file (the guest RAM)";
-	else if (o->socket && (o->nwindows || o->backend_port || o->no_inband))
-		bad = "--window-file, --backend-port and --no-inband go with --vsock";
+	else if (o->socket && (o->nwindows || o->backend_port || o->no_inband || o->vm_ram_file))
+		bad = "--window-file, --backend-port, --no-inband and --vm-ram-file go with "
+		      "--vsock";
 	else if (o->churn_hz > 0 && o->half_churn_hz > 0)
 		bad = "--churn and --half-churn exclude each other";
 	else if (o->half_churn_hz > 0 && o->slots < 2)
@@ -179,6 +182,7 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 		O_NOINB,
 		O_NOSLOTS,
 		O_HALF,
+		O_VMRAM,
 	};
 	static const struct option longs[] = {
 		{"socket", required_argument, 0, O_SOCK},
@@ -188,6 +192,7 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 		{"no-inband", no_argument, 0, O_NOINB},
 		{"no-mem-slots", no_argument, 0, O_NOSLOTS},
 		{"half-churn", required_argument, 0, O_HALF},
+		{"vm-ram-file", required_argument, 0, O_VMRAM},
 		{"rw", required_argument, 0, O_RW},
 		{"bs", required_argument, 0, O_BS},
 		{"qd", required_argument, 0, O_QD},
@@ -231,6 +236,7 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 			o->backend_port = (uint32_t)v;
 			break;
 		case O_NOINB: o->no_inband = true; break;
+		case O_VMRAM: o->vm_ram_file = optarg; break;
 		case O_NOSLOTS: o->no_mem_slots = true; break;
 		case O_HALF:
 			if (real(optarg, "--half-churn", 0.001, 100000, &o->half_churn_hz))

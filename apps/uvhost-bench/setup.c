@@ -1,5 +1,7 @@
 /* setup.c - connect, negotiate, lay out guest RAM and rings, churn, stop. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,9 @@ static int negotiate(struct bench *b)
 		/* Window addressing is what makes regions meaningful without
 		 * fds; in-band notifications let us sleep instead of spin. */
 		want_pf |= VU_BIT(VU_PF_WINDOW_ADDR);
+		/* SHMEM_MAP then points into the VM's RAM: only with its file. */
+		if (!b->o.vm_ram_file)
+			want_pf &= ~VU_BIT(VU_PF_SHMEM);
 		if (!b->o.no_inband && !b->o.poll)
 			want_pf |= VU_BIT(VU_PF_INBAND_NOTIFICATIONS);
 	}
@@ -102,6 +107,16 @@ static int negotiate(struct bench *b)
 	rc = bench_wiring_attach(&b->wire, fe);
 	if (rc)
 		return rc;
+	if (b->vsock && b->o.vm_ram_file && b->wire.shmem_on) {
+		b->wire.shared_fd = open(b->o.vm_ram_file, O_RDWR | O_CLOEXEC);
+		if (b->wire.shared_fd < 0)
+			b->wire.shared_fd = open(b->o.vm_ram_file, O_RDONLY | O_CLOEXEC);
+		if (b->wire.shared_fd < 0) {
+			rc = -errno;
+			bench_err("--vm-ram-file %s: %s", b->o.vm_ram_file, strerror(errno));
+			return rc;
+		}
+	}
 	if (fe->pfeatures & VU_BIT(VU_PF_CONFIG)) {
 		memset(cfg, 0, sizeof(cfg));
 		rc = vu_fe_get_config(fe, 0, sizeof(cfg), cfg);

@@ -85,7 +85,8 @@ void bench_report(struct bench *b, double secs)
 		       "\"sleep_timeouts\": %llu, \"empty_wakeups\": %llu, "
 		       "\"config_changes\": %llu, \"vring_calls\": %llu, \"vring_errs\": %llu, "
 		       "\"backend_accepts\": %llu, \"half_rems\": %llu, \"half_adds\": %llu, "
-		       "\"transport\": \"%s\", \"poll\": %s, \"regions_with_io\": %u}\n",
+		       "\"transport\": \"%s\", \"poll\": %s, \"regions_with_io\": %u, "
+		       "\"shmem_blocks_checked\": %llu, \"shmem_mismatches\": %llu}\n",
 		       iops, mibps, p50, p99, p999, a50, a99, r50, r99,
 		       (unsigned long long)b->errors, (unsigned long long)b->mismatches,
 		       (unsigned long long)b->ios, secs, (unsigned long long)s->add_mem_reg,
@@ -100,7 +101,8 @@ void bench_report(struct bench *b, double secs)
 		       (unsigned long long)(b->vsock ? b->vconn.backend_accepts : 0),
 		       (unsigned long long)b->half_rems, (unsigned long long)b->half_adds,
 		       b->vsock ? "vsock" : "unix", b->o.poll ? "true" : "false",
-		       regions_with_io(b));
+		       regions_with_io(b), (unsigned long long)b->shmem_checked,
+		       (unsigned long long)b->shmem_mismatches);
 		return;
 	}
 	printf("iops %.0f  MiB/s %.2f  lat us p50 %.2f p99 %.2f p99.9 %.2f  (%llu ios in %.2f s)\n",
@@ -133,7 +135,10 @@ void bench_report(struct bench *b, double secs)
 	       (unsigned long long)b->sleeps, (unsigned long long)b->sleep_timeouts,
 	       (unsigned long long)b->empty_wakeups);
 	if (w->shmem_on)
-		printf("shmem: %u regions, SHMEM_MAP %llu SHMEM_UNMAP %llu refused %llu\n",
+		printf("shmem: %u regions, SHMEM_MAP %llu SHMEM_UNMAP %llu refused %llu; %llu "
+		       "written blocks read back through it, %llu differ\n",
 		       w->shmem_nregions, (unsigned long long)w->shm.n_mapped,
-		       (unsigned long long)w->shm.n_unmapped, (unsigned long long)w->shm.n_refused);
+		       (unsigned long long)w->shm.n_unmapped, (unsigned long long)w->shm.n_refused,
+		       (unsigned long long)b->shmem_checked,
+		       (unsigned long long)b->shmem_mismatches);
 }

@@ -61,7 +61,6 @@
 #endif
 
 #define HEARTBEAT_NS (60ull * 1000 * 1000 * 1000)
-#define UVM_BUSY_POLL_NS (300ull * 1000)
 
 static struct k_sched uvm_sched;
 static struct k_bootargs uvm_bootargs;
@@ -261,8 +260,10 @@ int main(void)
 		alen = 0;
 	k_bootargs_parse(&uvm_bootargs, args, alen, bootarg_warn, NULL);
 	k_log_set_level(uvm_bootargs.log_level);
-	k_info("bootargs: \"%.*s\" (ctl port %" PRIu32 ", %u vhost listeners, idle %" PRIu32 " us)",
-	       (int)alen, args, uvm_bootargs.ctl_port, uvm_bootargs.n_vhost, uvm_bootargs.idle_us);
+	k_info("bootargs: \"%.*s\" (ctl port %" PRIu32 ", %u vhost listeners, idle %" PRIu32
+	       " us, poll %" PRIu32 " us)",
+	       (int)alen, args, uvm_bootargs.ctl_port, uvm_bootargs.n_vhost, uvm_bootargs.idle_us,
+	       uvm_bootargs.poll_us);
 
 	memory_from_dtb(&fdt);
 	k_platform_init_irq(&fdt);
@@ -292,7 +293,7 @@ int main(void)
 		 * a completion) and only then sleep, as uvhostd's busy-poll. */
 		if (k_sched_turn(&uvm_sched) != 0)
 			last_work = k_now_ns();
-		else if (k_now_ns() - last_work >= UVM_BUSY_POLL_NS)
+		else if (k_now_ns() - last_work >= (uint64_t)uvm_bootargs.poll_us * 1000)
 			k_idle((uint64_t)uvm_bootargs.idle_us * 1000);
 	}
 }

@@ -227,6 +227,11 @@ static void parse_word(struct parser *p, const char *w, size_t wlen)
 			warn(p, "idle_us is 1..1000");
 		else
 			p->b->idle_us = u;
+	} else if (key_is(w, klen, "poll_us")) {
+		if (k_bootargs_u32(v, vlen, 0, K_BOOTARGS_POLL_US_MAX, &u))
+			warn(p, "poll_us is 0..100000");
+		else
+			p->b->poll_us = u;
 	} else if (key_is(w, klen, "crashtest")) {
 		if (k_bootargs_u32(v, vlen, 0, 1, &u))
 			warn(p, "crashtest is 0 or 1");
@@ -251,6 +256,7 @@ int k_bootargs_parse(struct k_bootargs *b, const char *line, size_t len, k_boota
 	b->log_level = K_LOG_INFO;
 	b->ctl_port = K_BOOTARGS_DEFAULT_CTL;
 	b->idle_us = K_BOOTARGS_DEFAULT_IDLE_US;
+	b->poll_us = K_BOOTARGS_DEFAULT_POLL_US;
 	if (line) {
 		const char *nul = memchr(line, 0, len);
 		if (nul)

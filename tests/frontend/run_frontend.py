@@ -164,6 +164,7 @@ def bad_command_lines(args, tmp):
         (["--vsock", "p:5", "--window-file", w, "--window-file", "0=" + w], "given twice"),
         (["--vsock", "p:5", "--window-file", "16777216=" + w], "--window-file N must be"),
         (["--socket", "x", "--window-file", w], "go with --vsock"),
+        (["--socket", "x", "--vm-ram-file", w], "go with --vsock"),
         (["--socket", "x", "--churn", "1", "--half-churn", "1"], "exclude each other"),
         (["--socket", "x", "--half-churn", "1"], "needs --slots 2"),
         (["--socket", "x", "--no-mem-slots", "--slots", "9"], "at most 8 regions"),

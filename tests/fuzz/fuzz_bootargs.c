@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r < 0 || (unsigned)r != warned || b.n_vhost > K_BOOTARGS_MAX_VHOST)
 		abort();
 	if (b.log_level < K_LOG_ERR || b.log_level > K_LOG_DEBUG || b.idle_us < 1 ||
-	    b.idle_us > 1000 || b.ctl_port == 0 || b.ctl_port > K_BOOTARGS_PORT_MAX)
+	    b.idle_us > 1000 || b.poll_us > K_BOOTARGS_POLL_US_MAX || b.ctl_port == 0 ||
+	    b.ctl_port > K_BOOTARGS_PORT_MAX)
 		abort();
 	for (unsigned i = 0; i < b.n_vhost; i++) {
 		if (b.vhost[i].port == 0 || b.vhost[i].port == b.ctl_port ||

@@ -13,6 +13,7 @@ import json
 import re
 import shlex
 import subprocess
+import threading
 
 BLK_PORT = 5000
 RNG_PORT = 5001
@@ -68,10 +69,30 @@ def run(args, rs):
             print("  negotiation: WINDOW_ADDR (bit 63), REPLY_ACK, CONFIGURE_MEM_SLOTS, "
                   "BACKEND_REQ, INBAND_NOTIFICATIONS\n  regions: mmap_offset = window << 40 "
                   "| offset; kicks NOFD (the VM polls), calls in-band")
-            out = run_bench(rs, args, dev, windows, ["--slots", "64", "--qd", "64", "--verify",
-                                                 "--time", "4", "--half-churn", "2"])
+            # Half-way, the control service asks the VM to announce a config
+            # change: it arrives on the front-end's backend channel.
+            asked = []
+
+            def ask_config():
+                c = rs.ctl(dev)
+                try:
+                    asked.append(c.cmd("vhost %d config" % BLK_PORT))
+                finally:
+                    c.close()
+
+            t = threading.Timer(2.0, ask_config)
+            t.start()
+            try:
+                out = run_bench(rs, args, dev, windows, ["--slots", "64", "--qd", "64",
+                                                         "--verify", "--time", "4",
+                                                         "--half-churn", "2"])
+            finally:
+                t.cancel()
+                t.join()
             for ln in out.splitlines():
                 print("    " + ln)
+            print("  (control: > vhost %d config -> %s, while that ran)"
+                  % (BLK_PORT, asked[0] if asked else "not sent"))
             vm.drain(0.3)
             session = vm.lines[n_boot:]
             mapped = [ln for ln in session if "mapped region" in ln and "unmapped" not in ln]

@@ -12,7 +12,10 @@ library's front-end over the fd-less hybrid-vsock transport.
   3. NOFD both ways, no backend channel traffic (--poll --no-inband).
   4. GET_MAX_MEM_SLOTS, then every slot filled and one more refused
      (Python front-end, tests/system/vhost_frontend.py).
-  5. REM of the region under a started ring: the ring stops with an error
+  5. SHMEM over windows: the VM exports its RAM disk (control command
+     `vhost 5000 shmem map`) while uvhost-bench writes it; the bench maps the
+     VM's RAM file (--vm-ram-file) and reads every block back through it.
+  6. REM of the region under a started ring: the ring stops with an error
      that also arrives in-band (BACKEND_VRING_ERR on the backend channel),
      the session still answers, and the VM keeps serving a new session.
 Then the control service's pools are back at their baseline.
@@ -21,6 +24,7 @@ Called from run_system.py (TESTS["vhost_session"]) with that module as
 `rs`, so the rig helpers are shared rather than copied.
 """
 import json
+import os
 import struct
 import subprocess
 import threading
@@ -149,12 +153,46 @@ def rem_under_ring(rs, vm, dev, w0):
         bc.close()
 
 
+def shmem_through_bench(rs, args, dev, windows, ram):
+    """SHMEM over windows with the library front-end: the VM exports its RAM
+    disk (`vhost <port> shmem map`) while uvhost-bench --verify writes it;
+    the bench maps the VM's RAM file at the SHMEM_MAP's fd_offset and reads
+    every block it wrote back through that mapping."""
+    asked = []
+
+    def ask():
+        c = rs.ctl(dev)
+        try:
+            asked.append(c.cmd("vhost %d shmem map" % BLK_PORT))
+        finally:
+            c.close()
+
+    t = threading.Timer(1.5, ask)
+    t.start()
+    try:
+        res = bench(rs, args, dev, windows, ["--vm-ram-file", ram, "--slots", "2", "--qd", "8",
+                                             "--verify", "--time", "3"], "SHMEM over windows")
+    finally:
+        t.cancel()
+        t.join()
+    rs.check(asked and asked[0].startswith("OK 1"), "shmem map asked: %s" % asked)
+    rs.check(res["shmem_maps"] == 1 and res["shmem_blocks_checked"] == 16 * 1024 * 1024 // 4096
+             and res["shmem_mismatches"] == 0,
+             "SHMEM: %d maps, %d blocks read through it, %d differ"
+             % (res["shmem_maps"], res["shmem_blocks_checked"], res["shmem_mismatches"]))
+    print("  SHMEM over windows: SHMEM_MAP of the VM's RAM disk from its RAM file, all %d "
+          "written blocks read back through the mapping, none differ"
+          % res["shmem_blocks_checked"])
+
+
 def run(args, rs):
     windows = [rs.ShmWindow("w0", WINDOW, 51), rs.ShmWindow("w1", WINDOW, 52)]
+    ram = "/dev/shm/uvhost-sys-%d-ram" % os.getpid()
     w0 = None
     try:
         with rs.vsock_vm(args, windows, append="log=info ctl=%d vhost=%d:blk:16M,%d:rng"
-                         % (rs.CTL_PORT, BLK_PORT, RNG_PORT), allow=ALLOWED) as (vm, dev):
+                         % (rs.CTL_PORT, BLK_PORT, RNG_PORT), allow=ALLOWED,
+                         ram_file=ram) as (vm, dev):
             base = rs.stats_now(dev)
 
             stop, sent = threading.Event(), []
@@ -198,6 +236,7 @@ def run(args, rs):
             rs.check(res["poll"] and res["vring_calls"] == 0, "polling: %d calls"
                      % res["vring_calls"])
 
+            shmem_through_bench(rs, args, dev, windows, ram)
             fill_slots(rs, dev)
             w0 = vf.WindowFile(windows[0].path, windows[0].size)
             rem_under_ring(rs, vm, dev, w0)
@@ -219,3 +258,5 @@ def run(args, rs):
             w0.close()
         for w in windows:
             w.remove()
+        if os.path.exists(ram):
+            os.unlink(ram)

@@ -43,6 +43,7 @@ static void defaults(void **state)
 	assert_int_equal(b.log_level, K_LOG_INFO);
 	assert_int_equal(b.ctl_port, K_BOOTARGS_DEFAULT_CTL);
 	assert_int_equal(b.idle_us, K_BOOTARGS_DEFAULT_IDLE_US);
+	assert_int_equal(b.poll_us, K_BOOTARGS_DEFAULT_POLL_US);
 	assert_false(b.crashtest);
 	assert_int_equal(b.n_vhost, 0);
 	assert_int_equal(k_bootargs_parse(&b, NULL, 0, NULL, NULL), 0);
@@ -57,12 +58,13 @@ static void every_key(void **state)
 	(void)state;
 
 	assert_int_equal(parse(&b, &w,
-			       "  log=debug\tctl=4000 idle_us=1000 crashtest=1 "
+			       "  log=debug\tctl=4000 idle_us=1000 poll_us=0 crashtest=1 "
 			       "vhost=5000:blk:64M,5001:rng,5002:blk:4096,5003:blk:2g\n"),
 			 0);
 	assert_int_equal(b.log_level, K_LOG_DEBUG);
 	assert_int_equal(b.ctl_port, 4000);
 	assert_int_equal(b.idle_us, 1000);
+	assert_int_equal(b.poll_us, 0);
 	assert_true(b.crashtest);
 	assert_int_equal(b.n_vhost, 4);
 	assert_int_equal(b.vhost[0].port, 5000);
@@ -95,6 +97,9 @@ static void rejected_words_warn_and_keep_defaults(void **state)
 		{"ctl=-1", "bad ctl port"},
 		{"idle_us=0", "idle_us is 1..1000"},
 		{"idle_us=1001", "idle_us is 1..1000"},
+		{"poll_us=100001", "poll_us is 0..100000"},
+		{"poll_us=-1", "poll_us is 0..100000"},
+		{"poll_us=", "poll_us is 0..100000"},
 		{"crashtest=2", "crashtest is 0 or 1"},
 		{"vhost=", "vhost entry needs port:device"},
 		{"vhost=5000", "vhost entry needs port:device"},
@@ -145,6 +150,7 @@ static void rejected_words_warn_and_keep_defaults(void **state)
 		assert_int_equal(b.log_level, K_LOG_INFO);
 		assert_int_equal(b.ctl_port, K_BOOTARGS_DEFAULT_CTL);
 		assert_int_equal(b.idle_us, K_BOOTARGS_DEFAULT_IDLE_US);
+		assert_int_equal(b.poll_us, K_BOOTARGS_DEFAULT_POLL_US);
 		assert_false(b.crashtest);
 		/* A bad vhost list is dropped whole. */
 		assert_int_equal(b.n_vhost, 0);

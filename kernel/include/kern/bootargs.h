@@ -10,6 +10,8 @@
  *                               default 1; rng has exactly one, so no q<n>)
  *   crashtest=1                 fault on purpose after boot (tests the crash dump)
  *   idle_us=<n>                 longest idle sleep, 1..1000 µs (default 500)
+ *   poll_us=<n>                 keep polling this long after a turn that did
+ *                               work before sleeping, 0..100000 µs (default 200)
  * Never: trusts the line. Words are separated by spaces; an unknown key, a
  * bad value or a duplicate port is reported through the warn callback and
  * leaves that setting at its default; parsing always goes on.
@@ -27,6 +29,8 @@
 #define K_BOOTARGS_MAX_QUEUES 16u
 #define K_BOOTARGS_DEFAULT_CTL 1024u
 #define K_BOOTARGS_DEFAULT_IDLE_US 500u
+#define K_BOOTARGS_DEFAULT_POLL_US 200u
+#define K_BOOTARGS_POLL_US_MAX 100000u
 /* vsock reserves 0xffffffff (VMADDR_PORT_ANY). */
 #define K_BOOTARGS_PORT_MAX 0xfffffffeu
 
@@ -46,6 +50,7 @@ struct k_bootargs {
 	int log_level; /* enum k_log_level */
 	uint32_t ctl_port;
 	uint32_t idle_us;
+	uint32_t poll_us;
 	bool crashtest;
 	unsigned n_vhost;
 	struct k_vhost_listener vhost[K_BOOTARGS_MAX_VHOST];
