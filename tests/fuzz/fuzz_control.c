@@ -9,15 +9,22 @@
  * A registered command set and extra `stats` entries are wired in, both
  * misbehaving on purpose: lines starting with 'x' are answered with their
  * own bytes (newlines, control bytes, no terminator when long), "y..." with
- * nothing; the extra entries include unusable keys.
+ * nothing; the extra entries include unusable keys. Lines starting with
+ * "vhost" go to the service VM's real `vhost` command parser
+ * (apps/uvhost-vm/vhost_cmd_parse.c), whose result is checked.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kern/control.h"
+/* The parser is portable and has no library of its own (as in its unit
+ * test): compiled into this target. */
+#include "../../apps/uvhost-vm/vhost_cmd_parse.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,7 +56,25 @@ static int get_window(void *ctx, unsigned i, struct k_control_window *w)
 
 static bool fz_cmds(void *ctx, const char *line, size_t len, char *reply, size_t cap)
 {
+	struct uvm_vcmd c;
+	int r;
+
 	(void)ctx;
+	r = uvm_vcmd_parse(line, len, &c);
+	if (r == 0) {
+		if (c.op < UVM_VCMD_CONFIG || c.op > UVM_VCMD_SHMEM_STATUS)
+			abort();
+		snprintf(reply, cap, "OK %u %d", (unsigned)c.port, (int)c.op);
+		return true;
+	}
+	if (r == -EINVAL) {
+		if (!c.why || !c.why[0])
+			abort();
+		snprintf(reply, cap, "ERR %s", c.why);
+		return true;
+	}
+	if (r != -ENOENT)
+		abort();
 	if (line[0] == 'x') {
 		memcpy(reply, line, len < cap ? len : cap);
 		if (len < cap)

@@ -1475,6 +1475,33 @@ static void test_memory_kept_across_get_vring_base_and_restart(void **state)
 	assert_int_equal(f->fp.maps, 1);
 }
 
+/* EVENT_IDX: an idle ring publishes avail_event once, then skips the store
+ * and fence (vq.c). A restart at the same place and position must publish
+ * again: the driver may have re-initialised its used ring meanwhile, and a
+ * stale avail_event there would make it skip the kick we wait for. */
+static void test_event_idx_restart_republishes_avail_event(void **state)
+{
+	struct fx *f = *state;
+	uint16_t *avail_event;
+	struct echo e;
+
+	negotiate(f, F_DEFAULT | VU_BIT(VU_F_RING_EVENT_IDX),
+		  vu_backend_offered_protocol_features(f->cur));
+	add_memory(f);
+	ring_up(f, 0);
+	avail_event = (uint16_t *)(void *)&test_ring_used(&f->ring[0])->ring[QSZ];
+	e = add_echo(f, 0, "one", 8);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
+	expect_used(f, 0, e.head, 3);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 0);
+	assert_int_equal(*avail_event, 1);
+	assert_int_equal(send_state(f, VU_REQ_GET_VRING_BASE, 0, 0), 0);
+	*avail_event = 0x5555; /* the driver re-initialised its used ring */
+	ring_setup(f, 0, 1, -1);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 0);
+	assert_int_equal(*avail_event, 1);
+}
+
 static void test_memory_kept_across_reset_device(void **state)
 {
 	struct fx *f = *state;
@@ -2393,6 +2420,7 @@ int main(void)
 		T_NOFDS(test_inband_without_reply_ack_refused),
 		T_NOFDS(test_inband_with_backend_req_and_reply_ack_accepted),
 		T(test_event_idx_reaches_the_rings),
+		T(test_event_idx_restart_republishes_avail_event),
 		T(test_reply_ack_failure_is_nonzero_and_connection_stays),
 		T(test_reply_ack_success_is_zero),
 		T(test_reply_ack_for_envelope_rejection),

@@ -230,6 +230,9 @@ int vu_ring_start(struct vu_backend *b, struct vu_vq *vq)
 	vq->broken = false;
 	vq->used_idx = vq->used->idx;
 	vq->signalled_used_valid = false;
+	/* The driver may have rewritten its used ring while we were stopped:
+	 * publish avail_event again even if place and value look the same. */
+	vq->avail_event_at = NULL;
 	vq->inuse = 0;
 	vq->started = true;
 	vq->kicked = true; /* QEMU sends no initial kick: look once */
