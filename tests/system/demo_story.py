@@ -13,7 +13,6 @@ import json
 import re
 import shlex
 import subprocess
-import threading
 
 BLK_PORT = 5000
 RNG_PORT = 5001
@@ -71,24 +70,10 @@ def run(args, rs):
                   "| offset; kicks NOFD (the VM polls), calls in-band")
             # Half-way, the control service asks the VM to announce a config
             # change: it arrives on the front-end's backend channel.
-            asked = []
-
-            def ask_config():
-                c = rs.ctl(dev)
-                try:
-                    asked.append(c.cmd("vhost %d config" % BLK_PORT))
-                finally:
-                    c.close()
-
-            t = threading.Timer(2.0, ask_config)
-            t.start()
-            try:
+            with rs.ctl_later(dev, 2.0, "vhost %d config" % BLK_PORT) as asked:
                 out = run_bench(rs, args, dev, windows, ["--slots", "64", "--qd", "64",
                                                          "--verify", "--time", "4",
                                                          "--half-churn", "2"])
-            finally:
-                t.cancel()
-                t.join()
             for ln in out.splitlines():
                 print("    " + ln)
             print("  (control: > vhost %d config -> %s, while that ran)"

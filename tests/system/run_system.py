@@ -327,6 +327,29 @@ def ctl(dev):
     return LineClient(dev.connect(CTL_PORT))
 
 
+@contextlib.contextmanager
+def ctl_later(dev, delay, line):
+    """Send one control command `delay` seconds into the block (from a timer
+    thread, while the caller runs something); yields the list its answer is
+    appended to."""
+    answers = []
+
+    def send():
+        c = ctl(dev)
+        try:
+            answers.append(c.cmd(line))
+        finally:
+            c.close()
+
+    t = threading.Timer(delay, send)
+    t.start()
+    try:
+        yield answers
+    finally:
+        t.cancel()
+        t.join()
+
+
 def check_stats_sane(st, where):
     for k in ("sched_turns", "vsock_rx_packets", "vsock_tx_packets", "vsock_conns_total",
               "vsock_errors", "pool_vsock_conns_used", "pool_vsock_conns_max",

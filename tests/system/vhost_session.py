@@ -158,23 +158,9 @@ def shmem_through_bench(rs, args, dev, windows, ram):
     disk (`vhost <port> shmem map`) while uvhost-bench --verify writes it;
     the bench maps the VM's RAM file at the SHMEM_MAP's fd_offset and reads
     every block it wrote back through that mapping."""
-    asked = []
-
-    def ask():
-        c = rs.ctl(dev)
-        try:
-            asked.append(c.cmd("vhost %d shmem map" % BLK_PORT))
-        finally:
-            c.close()
-
-    t = threading.Timer(1.5, ask)
-    t.start()
-    try:
+    with rs.ctl_later(dev, 1.5, "vhost %d shmem map" % BLK_PORT) as asked:
         res = bench(rs, args, dev, windows, ["--vm-ram-file", ram, "--slots", "2", "--qd", "8",
                                              "--verify", "--time", "3"], "SHMEM over windows")
-    finally:
-        t.cancel()
-        t.join()
     rs.check(asked and asked[0].startswith("OK 1"), "shmem map asked: %s" % asked)
     rs.check(res["shmem_maps"] == 1 and res["shmem_blocks_checked"] == 16 * 1024 * 1024 // 4096
              and res["shmem_mismatches"] == 0,
