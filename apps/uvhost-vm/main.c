@@ -56,9 +56,7 @@
 #include "virtio_rng.h"
 #include "vsock_service.h"
 
-#ifndef UVHOST_VERSION
-#define UVHOST_VERSION "dev"
-#endif
+#include "uvm_version.h" /* generated: UVHOST_VERSION */
 
 #define HEARTBEAT_NS (60ull * 1000 * 1000 * 1000)
 

@@ -16,9 +16,7 @@
 #include "vhost_service.h"
 #include "vsock_service.h"
 
-#ifndef UVHOST_VERSION
-#define UVHOST_VERSION "dev"
-#endif
+#include "uvm_version.h" /* generated: UVHOST_VERSION */
 
 static struct k_vsock_core uvm_vs;
 static struct k_virtio_vsock uvm_vvs;
