@@ -97,7 +97,12 @@ static int session_start(struct uvm_session *s, struct uvm_listener *l, int fd, 
 		ops = &s->dev.rng.ops;
 		dev = &s->dev.rng;
 	}
-	vu_backend_init(&s->b, &s->conn.plat, ops, dev, NULL);
+	{
+		/* s<n>: what GET_MAX_MEM_SLOTS announces; the table stays static. */
+		const struct vu_backend_config cfg = {.max_mem_slots = l->cfg->slots};
+
+		vu_backend_init(&s->b, &s->conn.plat, ops, dev, &cfg);
+	}
 	s->active = true;
 	k_info("%s: connected from cid %" PRIu64 " (%s)", s->tag, s->conn.peer_cid,
 	       dev_name(l->cfg->dev));
@@ -222,11 +227,13 @@ static int listener_setup(struct uvm_listener *l, const struct k_vhost_listener 
 		return -ENOMEM;
 	}
 	if (cfg->dev == K_VHOST_DEV_BLK)
-		k_info("vhost: blk on port %" PRIu32 ", %" PRIu64 " KiB RAM disk, %u queue%s",
+		k_info("vhost: blk on port %" PRIu32 ", %" PRIu64
+		       " KiB RAM disk, %u queue%s, %" PRIu32 " memory slots",
 		       cfg->port, l->store.size >> 10, (unsigned)cfg->queues,
-		       cfg->queues == 1 ? "" : "s");
+		       cfg->queues == 1 ? "" : "s", cfg->slots ? cfg->slots : VU_MAX_MEM_SLOTS);
 	else
-		k_info("vhost: %s on port %" PRIu32, dev_name(cfg->dev), cfg->port);
+		k_info("vhost: %s on port %" PRIu32 ", %" PRIu32 " memory slots",
+		       dev_name(cfg->dev), cfg->port, cfg->slots ? cfg->slots : VU_MAX_MEM_SLOTS);
 	return 0;
 }
 

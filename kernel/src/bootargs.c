@@ -114,45 +114,61 @@ static const char *parse_queues(const char *s, size_t len, struct k_vhost_listen
 	return NULL;
 }
 
-/* One "port:dev[:size][:q<n>]" entry into `l`. Returns NULL or why it is
- * bad. A size never starts with 'q', so the optional fields cannot be
- * mistaken for each other; q<n> comes last so there is one spelling. */
+/* "s<n>": the memory slots a session offers (GET_MAX_MEM_SLOTS). */
+static const char *parse_slots(const char *s, size_t len, struct k_vhost_listener *l)
+{
+	if (k_bootargs_u32(s + 1, len - 1, 1, K_BOOTARGS_MAX_SLOTS, &l->slots))
+		return "vhost memory slots are s1..s509";
+	return NULL;
+}
+
+/* One "port:dev[:size][:q<n>][:s<n>]" entry into `l`. Returns NULL or why
+ * it is bad. Each optional field at most once and in that order, so every
+ * configuration has one spelling; a size never starts with a letter. */
 static const char *parse_listener(const char *s, size_t len, struct k_vhost_listener *l)
 {
-	const char *rest, *rest2, *rest3;
-	size_t plen, rlen, dlen, slen, flen, qlen;
+	static const char order[] = "vhost fields are [:<size>][:q<n>][:s<n>], in that order";
+	const char *rest, *field;
+	size_t plen, rlen, dlen, flen;
+	int stage = 0; /* 0: size allowed, 1: q<n>, 2: s<n>, 3: nothing more */
 
 	split(s, len, ':', &plen, &rest, &rlen);
 	if (!rest)
 		return "vhost entry needs port:device";
 	if (k_bootargs_u32(s, plen, 1, K_BOOTARGS_PORT_MAX, &l->port))
 		return "bad vhost port";
-	split(rest, rlen, ':', &dlen, &rest2, &slen);
-	if (dlen == 3 && memcmp(rest, "blk", 3) == 0)
+	field = rest;
+	split(field, rlen, ':', &dlen, &rest, &rlen);
+	if (dlen == 3 && memcmp(field, "blk", 3) == 0)
 		l->dev = K_VHOST_DEV_BLK;
-	else if (dlen == 3 && memcmp(rest, "rng", 3) == 0)
+	else if (dlen == 3 && memcmp(field, "rng", 3) == 0)
 		l->dev = K_VHOST_DEV_RNG;
 	else
 		return "unknown vhost device";
 	l->size = 0;
 	l->queues = 1;
-	if (!rest2)
-		return NULL;
-	split(rest2, slen, ':', &flen, &rest3, &qlen);
-	if (flen > 0 && rest2[0] == 'q') {
-		if (rest3)
-			return "nothing may follow vhost q<n>";
-		return parse_queues(rest2, flen, l);
+	l->slots = 0;
+	while (rest) {
+		const char *why;
+
+		field = rest;
+		split(field, rlen, ':', &flen, &rest, &rlen);
+		if (flen > 0 && field[0] == 'q' && stage <= 1) {
+			why = parse_queues(field, flen, l);
+			stage = 2;
+		} else if (flen > 0 && field[0] == 's' && stage <= 2) {
+			why = parse_slots(field, flen, l);
+			stage = 3;
+		} else if (stage == 0 && (flen == 0 || (field[0] != 'q' && field[0] != 's'))) {
+			why = k_bootargs_size(field, flen, &l->size) ? "bad vhost size" : NULL;
+			stage = 1;
+		} else {
+			why = order;
+		}
+		if (why)
+			return why;
 	}
-	if (k_bootargs_size(rest2, flen, &l->size))
-		return "bad vhost size";
-	if (!rest3)
-		return NULL;
-	if (qlen == 0 || rest3[0] != 'q')
-		return "after the vhost size only q<n>";
-	if (memchr(rest3, ':', qlen))
-		return "nothing may follow vhost q<n>";
-	return parse_queues(rest3, qlen, l);
+	return NULL;
 }
 
 /* The whole list is accepted or rejected: half a configuration would serve

@@ -46,6 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (b.vhost[i].port == 0 || b.vhost[i].port == b.ctl_port ||
 		    (b.vhost[i].dev != K_VHOST_DEV_BLK && b.vhost[i].dev != K_VHOST_DEV_RNG))
 			abort();
+		if (b.vhost[i].slots > K_BOOTARGS_MAX_SLOTS)
+			abort();
 		if (b.vhost[i].queues < 1 || b.vhost[i].queues > K_BOOTARGS_MAX_QUEUES ||
 		    (b.vhost[i].dev == K_VHOST_DEV_RNG && b.vhost[i].queues != 1))
 			abort();

@@ -10,7 +10,8 @@ library's front-end over the fd-less hybrid-vsock transport.
      CONFIG_CHANGE_MSG reaches it when the control service asks for one.
   2. The SET_MEM_TABLE path (--no-mem-slots) with --verify.
   3. NOFD both ways, no backend channel traffic (--poll --no-inband).
-  4. GET_MAX_MEM_SLOTS, then every slot filled and one more refused
+  4. GET_MAX_MEM_SLOTS, then every slot filled and one more refused, on the
+     default listener (509) and on one configured with s16
      (Python front-end, tests/system/vhost_frontend.py).
   5. SHMEM over windows: the VM exports its RAM disk (control command
      `vhost 5000 shmem map`) while uvhost-bench writes it; the bench maps the
@@ -34,11 +35,12 @@ import vhost_frontend as vf
 
 BLK_PORT = 5000
 RNG_PORT = 5001
+SMALL_PORT = 5002  # a listener configured with 16 memory slots
 WINDOW = 1 << 20
 SLOTS = 64
 # What this test provokes on purpose: the over-the-limit ADD_MEM_REG and the
 # ring whose memory it removes.
-ALLOWED = (r"[EW]: vhost 5000#\d: ADD_MEM_REG .* refused",
+ALLOWED = (r"[EW]: vhost 500[02]#\d: ADD_MEM_REG .* refused",
            r"[EW]: vhost 5000#\d: ring 0: malformed chain or unmapped ring")
 
 
@@ -79,11 +81,12 @@ def control_config_change(rs, dev, stop, sent):
         c.close()
 
 
-def fill_slots(rs, dev):
-    fe = vf.Frontend(dev.connect(BLK_PORT))
+def fill_slots(rs, dev, port=BLK_PORT, want=None):
+    fe = vf.Frontend(dev.connect(port))
     fe.negotiate(vf.PF_REPLY_ACK | vf.PF_CONFIGURE_MEM_SLOTS | vf.PF_WINDOW_ADDR)
     n = fe.call_u64(vf.GET_MAX_MEM_SLOTS)
-    rs.check(2 <= n <= 2 * WINDOW // 4096 - 1, "GET_MAX_MEM_SLOTS %d" % n)
+    rs.check(2 <= n <= 2 * WINDOW // 4096 - 1 and (want is None or n == want),
+             "port %d: GET_MAX_MEM_SLOTS %d, want %s" % (port, n, want))
     regs = []
     t0 = time.monotonic()
     for k in range(n + 1):
@@ -97,8 +100,8 @@ def fill_slots(rs, dev):
     rs.check(fe.call_u64(vf.GET_MAX_MEM_SLOTS) == n, "the full session still answers")
     rs.check(fe.ack(vf.REM_MEM_REG, regs[0]) == 0, "REM_MEM_REG in a full table refused")
     rs.check(fe.ack(vf.ADD_MEM_REG, regs[n]) == 0, "the freed slot cannot be used")
-    print("  slots: GET_MAX_MEM_SLOTS %d, all %d filled over 2 windows in %.1f s, one more "
-          "refused, a freed slot reused" % (n, n, time.monotonic() - t0))
+    print("  slots on port %d: GET_MAX_MEM_SLOTS %d, all %d filled over 2 windows in %.1f s, "
+          "one more refused, a freed slot reused" % (port, n, n, time.monotonic() - t0))
     fe.sock.close()
 
 
@@ -176,8 +179,9 @@ def run(args, rs):
     ram = "/dev/shm/uvhost-sys-%d-ram" % os.getpid()
     w0 = None
     try:
-        with rs.vsock_vm(args, windows, append="log=info ctl=%d vhost=%d:blk:16M,%d:rng"
-                         % (rs.CTL_PORT, BLK_PORT, RNG_PORT), allow=ALLOWED,
+        with rs.vsock_vm(args, windows,
+                         append="log=info ctl=%d vhost=%d:blk:16M,%d:rng,%d:blk:1M:s16"
+                         % (rs.CTL_PORT, BLK_PORT, RNG_PORT, SMALL_PORT), allow=ALLOWED,
                          ram_file=ram) as (vm, dev):
             base = rs.stats_now(dev)
 
@@ -224,6 +228,7 @@ def run(args, rs):
 
             shmem_through_bench(rs, args, dev, windows, ram)
             fill_slots(rs, dev)
+            fill_slots(rs, dev, SMALL_PORT, 16)  # vhost=...:s16
             w0 = vf.WindowFile(windows[0].path, windows[0].size)
             rem_under_ring(rs, vm, dev, w0)
             bench(rs, args, dev, windows, ["--slots", "2", "--qd", "4", "--verify", "--time",

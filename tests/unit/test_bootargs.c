@@ -81,6 +81,8 @@ static void every_key(void **state)
 	assert_int_equal(b.log_level, K_LOG_WARN);
 }
 
+#define ORDER "vhost fields are [:<size>][:q<n>][:s<n>], in that order"
+
 static void rejected_words_warn_and_keep_defaults(void **state)
 {
 	static const struct {
@@ -128,13 +130,21 @@ static void rejected_words_warn_and_keep_defaults(void **state)
 		{"vhost=5000:blk::q4", "bad vhost size"},
 		{"vhost=5000:rng:q1", "rng has one queue: no q<n>"},
 		{"vhost=5000:rng:64K:q2", "rng has one queue: no q<n>"},
-		{"vhost=5000:blk:q4:16M", "nothing may follow vhost q<n>"},
-		{"vhost=5000:blk:q4:", "nothing may follow vhost q<n>"},
-		{"vhost=5000:blk:16M:q4:q4", "nothing may follow vhost q<n>"},
-		{"vhost=5000:blk:16M:q4:", "nothing may follow vhost q<n>"},
-		{"vhost=5000:blk:16M:32M", "after the vhost size only q<n>"},
-		{"vhost=5000:blk:16M:", "after the vhost size only q<n>"},
-		{"vhost=5000:blk:16M::q4", "after the vhost size only q<n>"},
+		{"vhost=5000:blk:q4:16M", ORDER},
+		{"vhost=5000:blk:q4:", ORDER},
+		{"vhost=5000:blk:16M:q4:q4", ORDER},
+		{"vhost=5000:blk:16M:q4:", ORDER},
+		{"vhost=5000:blk:16M:32M", ORDER},
+		{"vhost=5000:blk:16M:", ORDER},
+		{"vhost=5000:blk:16M::q4", ORDER},
+		{"vhost=5000:blk:s8:q4", ORDER},
+		{"vhost=5000:blk:s8:16M", ORDER},
+		{"vhost=5000:blk:s8:s8", ORDER},
+		{"vhost=5000:rng:s4:", ORDER},
+		{"vhost=5000:blk:s0", "vhost memory slots are s1..s509"},
+		{"vhost=5000:blk:s510", "vhost memory slots are s1..s509"},
+		{"vhost=5000:blk:16M:q2:s", "vhost memory slots are s1..s509"},
+		{"vhost=5000:rng:sx", "vhost memory slots are s1..s509"},
 		/* One bad entry drops the good ones with it. */
 		{"vhost=5000:blk:q8,5001:blk:q0", "vhost queues are q1..q16"},
 	};
@@ -163,16 +173,22 @@ static void vhost_queue_counts(void **state)
 		const char *line;
 		uint64_t size;
 		uint8_t queues;
+		uint32_t slots;
 	} cases[] = {
-		{"vhost=5000:blk", 0, 1},
-		{"vhost=5000:blk:q1", 0, 1},
-		{"vhost=5000:blk:q16", 0, 16},
-		{"vhost=5000:blk:q08", 0, 8},
-		{"vhost=5000:blk:16M", 16 << 20, 1},
-		{"vhost=5000:blk:16M:q8", 16 << 20, 8},
-		{"vhost=5000:blk:4096:q2", 4096, 2},
-		{"vhost=5000:rng", 0, 1},
-		{"vhost=5000:rng:64K", 64 << 10, 1},
+		{"vhost=5000:blk", 0, 1, 0},
+		{"vhost=5000:blk:q1", 0, 1, 0},
+		{"vhost=5000:blk:q16", 0, 16, 0},
+		{"vhost=5000:blk:q08", 0, 8, 0},
+		{"vhost=5000:blk:16M", 16 << 20, 1, 0},
+		{"vhost=5000:blk:16M:q8", 16 << 20, 8, 0},
+		{"vhost=5000:blk:4096:q2", 4096, 2, 0},
+		{"vhost=5000:rng", 0, 1, 0},
+		{"vhost=5000:rng:64K", 64 << 10, 1, 0},
+		{"vhost=5000:blk:16M:q4:s64", 16 << 20, 4, 64},
+		{"vhost=5000:blk:s1", 0, 1, 1},
+		{"vhost=5000:blk:1M:s509", 1 << 20, 1, 509},
+		{"vhost=5000:blk:q2:s8", 0, 2, 8},
+		{"vhost=5000:rng:s2", 0, 1, 2},
 	};
 	struct k_bootargs b;
 	struct warns w;
@@ -185,6 +201,7 @@ static void vhost_queue_counts(void **state)
 		assert_int_equal(b.vhost[0].port, 5000);
 		assert_int_equal(b.vhost[0].size, cases[i].size);
 		assert_int_equal(b.vhost[0].queues, cases[i].queues);
+		assert_int_equal(b.vhost[0].slots, cases[i].slots);
 	}
 	/* Each listener has its own count; 4 x 16 is what the service VM's
 	 * session pool can hold at most. */

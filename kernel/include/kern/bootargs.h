@@ -3,11 +3,14 @@
  * Owns: parsing /chosen/bootargs into struct k_bootargs:
  *   log=err|warn|info|debug     console log level (default info)
  *   ctl=<port>                  control service vsock port (default 1024)
- *   vhost=<port>:<dev>[:<size>][:q<n>][,...]
+ *   vhost=<port>:<dev>[:<size>][:q<n>][:s<n>][,...]
  *                               vhost-user listeners, e.g. 5000:blk:64M:q4,5001:rng
  *                               (dev: blk or rng; size: bytes with K/M/G suffix;
  *                               q<n>: blk queues, 1..K_BOOTARGS_MAX_QUEUES,
- *                               default 1; rng has exactly one, so no q<n>)
+ *                               default 1; rng has exactly one, so no q<n>;
+ *                               s<n>: memory slots a session offers in
+ *                               GET_MAX_MEM_SLOTS, 1..K_BOOTARGS_MAX_SLOTS,
+ *                               default all; fields in this order)
  *   crashtest=1                 fault on purpose after boot (tests the crash dump)
  *   idle_us=<n>                 longest idle sleep, 1..1000 µs (default 500)
  *   poll_us=<n>                 keep polling this long after a turn that did
@@ -27,6 +30,9 @@
 #define K_BOOTARGS_MAX_VHOST 8
 /* VU_MAX_QUEUES; vhost_service.c asserts they agree. */
 #define K_BOOTARGS_MAX_QUEUES 16u
+/* The library's static slot table (VU_MAX_MEM_SLOTS): s<n> can lower what a
+ * listener's sessions offer, never raise it. */
+#define K_BOOTARGS_MAX_SLOTS 509u
 #define K_BOOTARGS_DEFAULT_CTL 1024u
 #define K_BOOTARGS_DEFAULT_IDLE_US 500u
 #define K_BOOTARGS_DEFAULT_POLL_US 200u
@@ -43,6 +49,7 @@ struct k_vhost_listener {
 	uint32_t port;
 	uint8_t dev;	/* enum k_vhost_dev */
 	uint8_t queues; /* 1..K_BOOTARGS_MAX_QUEUES (rng: 1) */
+	uint32_t slots; /* memory slots offered, 1..K_BOOTARGS_MAX_SLOTS; 0 = all */
 	uint64_t size;	/* bytes; 0 = the device's default */
 };
 
