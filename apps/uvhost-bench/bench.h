@@ -45,7 +45,7 @@ struct bench_opts {
 	uint32_t bs, qd, num_queues, slots;
 	double time_s, churn_hz, half_churn_hz;
 	uint64_t size; /* 0: capacity */
-	bool verify, json, poll, no_event_idx, quiet, no_mem_slots, no_inband;
+	bool verify, json, poll, no_event_idx, quiet, no_mem_slots, no_inband, inband_kick;
 };
 
 struct bench_req {

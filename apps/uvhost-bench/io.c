@@ -130,11 +130,12 @@ static int submit(struct bench *b, struct bench_queue *q)
 		r->t0 = uvh_now_ns();
 		n++;
 	}
-	if (n && q->kick_fd >= 0) {
+	if (n && (q->kick_fd >= 0 || b->o.inband_kick)) {
 		int rc = 0;
 		if (virtq_drv_kick_needed(&q->vq)) {
 			b->kicks++;
-			rc = uvh_eventfd_signal(q->kick_fd);
+			rc = q->kick_fd >= 0 ? uvh_eventfd_signal(q->kick_fd)
+					     : vu_fe_vring_kick(b->fe, q->index);
 		} else {
 			b->kicks_saved++;
 		}

@@ -22,6 +22,8 @@ static void usage(FILE *f)
 		"  --backend-port N  vsock: host port of our backend-channel listener\n"
 		"                    (PATH_N; default 50000 + pid %% 10000)\n"
 		"  --no-inband       vsock: no in-band calls; spin on the used rings\n"
+		"  --inband-kick     vsock: kick with VRING_KICK messages (when EVENT_IDX or\n"
+		"                    the ring's flags ask for a kick) besides NOFD polling\n"
 		"  --vm-ram-file FILE  vsock: the service VM's RAM as a shared file; with it\n"
 		"                    SHMEM is negotiated and SHMEM_MAP maps from it\n"
 		"  --no-mem-slots    do not negotiate CONFIGURE_MEM_SLOTS: SET_MEM_TABLE\n"
@@ -145,9 +147,13 @@ static int check_combination(struct bench_opts *o)
 		bad = "give exactly one of --socket and --vsock";
 	else if (o->vsock_path && !o->nwindows)
 		bad = "--vsock needs at least one --window-file (the guest RAM)";
-	else if (o->socket && (o->nwindows || o->backend_port || o->no_inband || o->vm_ram_file))
-		bad = "--window-file, --backend-port, --no-inband and --vm-ram-file go with "
-		      "--vsock";
+	else if (o->socket && (o->nwindows || o->backend_port || o->no_inband || o->vm_ram_file ||
+			       o->inband_kick))
+		bad = "--window-file, --backend-port, --no-inband, --inband-kick and --vm-ram-file "
+		      "go "
+		      "with --vsock";
+	else if (o->no_inband && o->inband_kick)
+		bad = "--no-inband and --inband-kick exclude each other";
 	else if (o->churn_hz > 0 && o->half_churn_hz > 0)
 		bad = "--churn and --half-churn exclude each other";
 	else if (o->half_churn_hz > 0 && o->slots < 2)
@@ -183,6 +189,7 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 		O_NOSLOTS,
 		O_HALF,
 		O_VMRAM,
+		O_IKICK,
 	};
 	static const struct option longs[] = {
 		{"socket", required_argument, 0, O_SOCK},
@@ -193,6 +200,7 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 		{"no-mem-slots", no_argument, 0, O_NOSLOTS},
 		{"half-churn", required_argument, 0, O_HALF},
 		{"vm-ram-file", required_argument, 0, O_VMRAM},
+		{"inband-kick", no_argument, 0, O_IKICK},
 		{"rw", required_argument, 0, O_RW},
 		{"bs", required_argument, 0, O_BS},
 		{"qd", required_argument, 0, O_QD},
@@ -237,6 +245,7 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 			break;
 		case O_NOINB: o->no_inband = true; break;
 		case O_VMRAM: o->vm_ram_file = optarg; break;
+		case O_IKICK: o->inband_kick = true; break;
 		case O_NOSLOTS: o->no_mem_slots = true; break;
 		case O_HALF:
 			if (real(optarg, "--half-churn", 0.001, 100000, &o->half_churn_hz))

@@ -62,7 +62,7 @@ static int negotiate(struct bench *b)
 		/* SHMEM_MAP then points into the VM's RAM: only with its file. */
 		if (!b->o.vm_ram_file)
 			want_pf &= ~VU_BIT(VU_PF_SHMEM);
-		if (!b->o.no_inband && !b->o.poll)
+		if (!b->o.no_inband && (!b->o.poll || b->o.inband_kick))
 			want_pf |= VU_BIT(VU_PF_INBAND_NOTIFICATIONS);
 	}
 	rc = vu_fe_connect(fe, want_pf, 0);
@@ -70,6 +70,10 @@ static int negotiate(struct bench *b)
 		return rc;
 	if (!(fe->features & VU_BIT(VU_F_VERSION_1))) {
 		fe->why = "back-end does not offer VIRTIO_F_VERSION_1";
+		return -ENOTSUP;
+	}
+	if (b->o.inband_kick && !(fe->pfeatures & VU_BIT(VU_PF_INBAND_NOTIFICATIONS))) {
+		fe->why = "--inband-kick: the back-end does not offer INBAND_NOTIFICATIONS";
 		return -ENOTSUP;
 	}
 	if (b->vsock && !(fe->pfeatures & VU_BIT(VU_PF_WINDOW_ADDR))) {

@@ -18,7 +18,8 @@ library's front-end over the fd-less hybrid-vsock transport.
      VM's RAM file (--vm-ram-file) and reads every block back through it.
   6. REM of the region under a started ring: the ring stops with an error
      that also arrives in-band (BACKEND_VRING_ERR on the backend channel),
-     the session still answers, and the VM keeps serving a new session.
+     the session still answers, and the VM keeps serving a new session
+     (driven with in-band VRING_KICK messages besides polling).
 Then the control service's pools are back at their baseline.
 
 Called from run_system.py (TESTS["vhost_session"]) with that module as
@@ -231,8 +232,10 @@ def run(args, rs):
             fill_slots(rs, dev, SMALL_PORT, 16)  # vhost=...:s16
             w0 = vf.WindowFile(windows[0].path, windows[0].size)
             rem_under_ring(rs, vm, dev, w0)
-            bench(rs, args, dev, windows, ["--slots", "2", "--qd", "4", "--verify", "--time",
-                                           "0.5"], "a new session after the ring error")
+            res = bench(rs, args, dev, windows, ["--slots", "2", "--qd", "4", "--verify",
+                                                 "--time", "0.5", "--inband-kick"],
+                        "a new session after the ring error, in-band kicks")
+            rs.check(res["kicks"] > 0, "no VRING_KICK sent with --inband-kick")
 
             deadline = time.monotonic() + 10
             while True:

@@ -453,6 +453,26 @@ static void features_gate_requests(void **state)
 	assert_int_equal(nsent, 0);
 }
 
+/* A kick is a notification: with REPLY_ACK it still goes without
+ * NEED_REPLY, and nothing is read back (a round trip per kick would
+ * serialise all I/O on the transport's latency). */
+static void inband_kick_wants_no_reply(void **state)
+{
+	(void)state;
+	connect_with(ALL_PF | VU_BIT(VU_PF_INBAND_NOTIFICATIONS),
+		     ALL_PF | VU_BIT(VU_PF_INBAND_NOTIFICATIONS), 509);
+	assert_true(fe.reply_ack);
+	assert_int_equal(vu_fe_vring_kick(&fe, 3), 0);
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent[0].hdr.request, VU_REQ_VRING_KICK);
+	assert_int_equal(sent[0].hdr.flags, VU_VERSION);
+	assert_int_equal(sent[0].hdr.size, 8);
+	assert_int_equal(sent[0].p.state.index, 3);
+	assert_int_equal(sent[0].p.state.num, 0);
+	assert_int_equal(vu_fe_vring_kick(&fe, 4), -EINVAL); /* GET_QUEUE_NUM said 4 */
+	assert_int_equal(nsent, 1);
+}
+
 static void status_and_backend_req_forms(void **state)
 {
 	uint8_t st = 0;
@@ -805,6 +825,7 @@ int main(void)
 		cmocka_unit_test_setup(get_vring_base_checks_index, setup),
 		cmocka_unit_test_setup(get_config_checks_range, setup),
 		cmocka_unit_test_setup(features_gate_requests, setup),
+		cmocka_unit_test_setup(inband_kick_wants_no_reply, setup),
 		cmocka_unit_test_setup(status_and_backend_req_forms, setup),
 		cmocka_unit_test_setup(set_mem_sends_removals_then_additions, setup),
 		cmocka_unit_test_setup(set_mem_shadow_follows_acks, setup),

@@ -293,7 +293,19 @@ int vu_fe_vring_kick(struct vu_frontend *fe, uint32_t index)
 {
 	int rc = fe_need(fe, VU_PF_INBAND_NOTIFICATIONS);
 
-	return rc ? rc : fe_set_state(fe, VU_REQ_VRING_KICK, index, 0);
+	if (rc == 0)
+		rc = fe_check_index(fe, index);
+	if (rc)
+		return rc;
+	/* A notification, like an eventfd write: never NEED_REPLY, or every
+	 * kick would wait a round trip and I/O would run at that pace. */
+	fe_start(fe, VU_REQ_VRING_KICK, sizeof(struct vu_vring_state));
+	fe->tx.p.state.index = index;
+	fe->tx.p.state.num = 0;
+	rc = fe->t->send(fe->t->ctx, &fe->tx);
+	if (rc)
+		fe->why = "send failed";
+	return rc;
 }
 
 int vu_fe_set_vring_addr(struct vu_frontend *fe, uint32_t index, uint64_t desc, uint64_t used,

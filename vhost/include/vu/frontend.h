@@ -137,7 +137,8 @@ int vu_fe_set_vring_call(struct vu_frontend *fe, uint32_t index, int fd);
 int vu_fe_set_vring_err(struct vu_frontend *fe, uint32_t index, int fd);
 int vu_fe_set_vring_enable(struct vu_frontend *fe, uint32_t index, bool enable);
 int vu_fe_get_vring_base(struct vu_frontend *fe, uint32_t index, uint32_t *base);
-/* In-band kick (VRING_KICK), for INBAND_NOTIFICATIONS. */
+/* In-band kick (VRING_KICK), for INBAND_NOTIFICATIONS: sent without
+ * NEED_REPLY even with REPLY_ACK, nothing is read back. */
 int vu_fe_vring_kick(struct vu_frontend *fe, uint32_t index);
 
 int vu_fe_set_status(struct vu_frontend *fe, uint8_t status);
