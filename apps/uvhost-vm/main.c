@@ -32,8 +32,9 @@
  * virtio-rng entropy pool's first fill when present, virtio_rng.c), ivshmem
  * windows with CRC-32, the vsock device and the control service
  * (vsock_service.c), the vhost-user listeners of `vhost=` (vhost_service.c;
- * blk RAM disks come from the RAM past the image, uvm_ram_alloc), then
- * "ready in N ms" and the scheduler loop.
+ * blk RAM disks come from the RAM past the image, uvm_ram_alloc), the vsock
+ * interrupt as an idle wake-up (vsock_wake.c), then "ready in N ms" and the
+ * scheduler loop.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -55,6 +56,7 @@
 #include "vhost_service.h"
 #include "virtio_rng.h"
 #include "vsock_service.h"
+#include "vsock_wake.h"
 
 #include "uvm_version.h" /* generated: UVHOST_VERSION */
 
@@ -283,15 +285,19 @@ int main(void)
 	uvm_rng_start();
 	if (uvm_vsock_start() == 0)
 		uvm_vhost_start();
+	uvm_vsock_wake_init(&fdt);
 
 	k_info("ready in %" PRIu64 " ms", k_now_ns() / 1000000);
 	for (uint64_t last_work = 0;;) {
 		/* NOFD kicks raise no interrupt: a ring is seen only by polling.
 		 * Keep polling for a while after work (a request often follows
-		 * a completion) and only then sleep, as uvhostd's busy-poll. */
+		 * a completion) and only then sleep, as uvhostd's busy-poll.
+		 * A vsock packet ends the sleep early (vsock_wake.c); the
+		 * timer bounds it for everything else. */
 		if (k_sched_turn(&uvm_sched) != 0)
 			last_work = k_now_ns();
-		else if (k_now_ns() - last_work >= (uint64_t)uvm_bootargs.poll_us * 1000)
+		else if (k_now_ns() - last_work >= (uint64_t)uvm_bootargs.poll_us * 1000 &&
+			 uvm_vsock_idle_prepare() == 0)
 			k_idle((uint64_t)uvm_bootargs.idle_us * 1000);
 	}
 }

@@ -32,6 +32,11 @@ struct k_vsock_core *uvm_vsock_core(void)
 	return uvm_vs_up ? &uvm_vs : NULL;
 }
 
+struct k_virtio_vsock *uvm_vsock_driver(void)
+{
+	return uvm_vs_up ? &uvm_vvs : NULL;
+}
+
 static const struct k_sched *prov_sched(void *ctx)
 {
 	(void)ctx;

@@ -25,4 +25,8 @@ struct k_vsock_core;
  * uvm_vsock_start() did not bring the device up. */
 struct k_vsock_core *uvm_vsock_core(void);
 
+struct k_virtio_vsock;
+/* The driver itself (vsock_wake.c arms its interrupt), or NULL as above. */
+struct k_virtio_vsock *uvm_vsock_driver(void);
+
 #endif

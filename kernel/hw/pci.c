@@ -15,6 +15,16 @@
 #define PCI_COMMAND 0x04
 #define PCI_CLASS_REV 0x08
 #define PCI_HEADER_TYPE 0x0e
+#define PCI_STATUS 0x06
+#define PCI_STATUS_CAP_LIST 0x10u
+#define PCI_CAP_PTR 0x34
+#define PCI_INTERRUPT_PIN 0x3d
+#define PCI_CMD_INTX_DISABLE 0x400u
+#define PCI_CAP_ID_MSI 0x05
+#define PCI_CAP_ID_MSIX 0x11
+#define PCI_MSI_ENABLE 0x0001u
+#define PCI_MSIX_ENABLE 0x8000u
+#define PCI_CAP_MAX 48 /* bounds the walk even on a looping list */
 #define PCI_BAR0 0x10
 #define PCI_CMD_IO 0x1u
 #define PCI_CMD_MEM 0x2u
@@ -270,6 +280,46 @@ int k_pci_init(const struct k_pci_host *h)
 		log_func(&k_pci_funcs[i]);
 	}
 	return (int)k_pci_nfuncs;
+}
+
+uint8_t k_pci_intx_pin(const struct k_pci_func *p)
+{
+	uint8_t pin = k_pci_cfg_r8(p, PCI_INTERRUPT_PIN);
+
+	return pin >= 1 && pin <= 4 ? pin : 0;
+}
+
+/* Clear the enable bit of every MSI and MSI-X capability: while one is set
+ * the function never raises INTx. */
+static void msi_off(const struct k_pci_func *p)
+{
+	uint32_t pos;
+
+	if (!(k_pci_cfg_r16(p, PCI_STATUS) & PCI_STATUS_CAP_LIST))
+		return;
+	pos = k_pci_cfg_r8(p, PCI_CAP_PTR) & 0xfcu;
+	for (int n = 0; pos >= 0x40 && n < PCI_CAP_MAX; n++) {
+		uint8_t id = k_pci_cfg_r8(p, pos);
+		uint16_t ctl = k_pci_cfg_r16(p, pos + 2);
+
+		if (id == PCI_CAP_ID_MSIX && (ctl & PCI_MSIX_ENABLE))
+			k_pci_cfg_w16(p, pos + 2, ctl & (uint16_t)~PCI_MSIX_ENABLE);
+		else if (id == PCI_CAP_ID_MSI && (ctl & PCI_MSI_ENABLE))
+			k_pci_cfg_w16(p, pos + 2, ctl & (uint16_t)~PCI_MSI_ENABLE);
+		pos = k_pci_cfg_r8(p, pos + 1) & 0xfcu;
+	}
+}
+
+void k_pci_intx_set(const struct k_pci_func *p, bool on)
+{
+	uint16_t cmd = k_pci_cfg_r16(p, PCI_COMMAND);
+
+	if (on) {
+		msi_off(p);
+		k_pci_cfg_w16(p, PCI_COMMAND, cmd & (uint16_t)~PCI_CMD_INTX_DISABLE);
+	} else {
+		k_pci_cfg_w16(p, PCI_COMMAND, cmd | PCI_CMD_INTX_DISABLE);
+	}
 }
 
 int k_pci_map_bar(const struct k_pci_func *p, unsigned i, bool normal)

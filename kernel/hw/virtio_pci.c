@@ -252,5 +252,10 @@ int virtio_pci_config_read(struct virtio_pci_dev *d, uint32_t off, void *buf, ui
 
 uint8_t virtio_pci_isr(struct virtio_pci_dev *d)
 {
-	return k_mmio_r8((uintptr_t)d->isr);
+	uint8_t v = k_mmio_r8((uintptr_t)d->isr);
+
+	/* The read (which drops the INTx line) completes before the caller
+	 * looks at its rings again: what it then misses re-asserts the line. */
+	k_dmb_sy();
+	return v;
 }

@@ -105,6 +105,12 @@ int k_virtio_vsock_init(struct k_virtio_vsock *v, struct virtio_pci_dev *pci,
 	v->tx_nfree = 0;
 	for (n = 0; n < v->tx.q.size; n++)
 		v->tx_free[v->tx_nfree++] = n;
+	/* The poller looks at every ring each turn: device interrupts are
+	 * wanted only while idle (k_virtio_vsock_idle_prepare). */
+	virtq_drv_disable_notify(&v->rx.q);
+	virtq_drv_disable_notify(&v->tx.q);
+	virtq_drv_disable_notify(&v->ev.q);
+	v->armed = false;
 	virtio_pci_driver_ok(pci);
 	kick(v, &v->rx, K_VSOCK_VQ_RX);
 	kick(v, &v->ev, K_VSOCK_VQ_EVENT);
@@ -206,12 +212,39 @@ static int poll_tx(struct k_virtio_vsock *v)
 	return work + sent;
 }
 
+int k_virtio_vsock_idle_prepare(struct k_virtio_vsock *v)
+{
+	bool more, tx = v->tx_nfree == 0;
+
+	if (v->broken)
+		return -EIO;
+	v->armed = true;
+	/* Drop the line first, then ask for notifications and look once more:
+	 * a buffer used before the request is seen here, one used after it
+	 * raises the line again and WFI returns at once. Tx completions
+	 * matter only when the core waits for a free tx buffer. */
+	(void)virtio_pci_isr(v->pci);
+	more = virtq_drv_enable_notify(&v->rx.q);
+	more |= virtq_drv_enable_notify(&v->ev.q);
+	if (tx)
+		more |= virtq_drv_enable_notify(&v->tx.q);
+	return more ? 1 : 0;
+}
+
 int k_virtio_vsock_poll(void *ctx)
 {
 	struct k_virtio_vsock *v = ctx;
 	int work;
 	if (v->broken)
 		return 0;
+	if (v->armed) {
+		/* Awake: polling sees everything, interrupts would only cost the
+		 * host a signal per packet. */
+		virtq_drv_disable_notify(&v->rx.q);
+		virtq_drv_disable_notify(&v->tx.q);
+		virtq_drv_disable_notify(&v->ev.q);
+		v->armed = false;
+	}
 	work = poll_events(v);
 	work += poll_rx(v);
 	work += poll_tx(v);

@@ -560,6 +560,47 @@ VHOST_ALLOWED = (r"W: vhost 500[01]#\d: ",
                  r"W: vhost 500[01]: connection refused: all 4 sessions busy")
 
 
+def test_vsock_wake(args, idle_us=1000, rounds=300, idle_s=2.0):
+    """An idle VM (poll_us=0: it sleeps as soon as a turn finds nothing)
+    wakes on the vsock device's INTx, not on its idle_us timer: control
+    round trips take well under idle_us, and with no traffic the VM still
+    sleeps (turns at about 1/idle_us, not a spin on a stuck interrupt)."""
+    append = "log=info ctl=%d idle_us=%d poll_us=0" % (CTL_PORT, idle_us)
+    with vsock_vm(args, append=append) as (vm, dev):
+        m = vm.find_all(r"I: vsock: idle wake-up on INTx pin ([A-D]), GIC SPI (\d+) "
+                        r"\(intid (\d+)\)")
+        check(len(m) == 1, "no boot line saying the vsock interrupt is wired")
+        spi, intid = int(m[0].group(2)), int(m[0].group(3))
+        check(intid == spi + 32 and spi < 988, "SPI %d, intid %d" % (spi, intid))
+        print("vsock INTx pin %s wired to GIC SPI %d" % (m[0].group(1), spi))
+        c = ctl(dev)
+        for _ in range(10):
+            c.cmd("echo w")
+        lat = []
+        for i in range(rounds):
+            t = time.perf_counter()
+            check(c.cmd("echo %d" % i) == str(i), "echo %d" % i)
+            lat.append((time.perf_counter() - t) * 1e6)
+        lat.sort()
+        p50, p90 = lat[len(lat) // 2], lat[len(lat) * 9 // 10]
+        print("control round trip over %d echoes: p50 %.0f us, p90 %.0f us (idle_us %d)"
+              % (rounds, p50, p90, idle_us))
+        # A timer wake costs idle_us/2 on average per direction the VM
+        # waits for; an interrupt wake costs a few tens of us under TCG.
+        check(p50 < idle_us / 2, "round trip p50 %.0f us is not well under idle_us %d: the VM "
+              "waits for its timer" % (p50, idle_us))
+        s0 = c.stats()
+        t0 = time.monotonic()
+        time.sleep(idle_s)
+        s1 = c.stats()
+        rate = (s1["sched_turns"] - s0["sched_turns"]) / (time.monotonic() - t0)
+        print("idle: %.0f scheduler turns/s (timer alone: at most %d/s)" % (rate, 1e6 / idle_us))
+        check(rate < 1.5 * 1e6 / idle_us, "idle VM turns %.0f times a second: a wake-up source "
+              "stays pending" % rate)
+        check(rate > 0.2 * 1e6 / idle_us, "idle VM turns only %.0f times a second" % rate)
+        c.close()
+
+
 def vhost_connect(dev, port):
     return vf.Frontend(dev.connect(port))
 
@@ -925,7 +966,7 @@ def demo(args):
 
 TESTS = {"boot": test_boot, "crash_report": test_crash_report,
          "vsock_control": test_vsock_control, "vsock_echo": test_vsock_echo,
-         "vsock_many": test_vsock_many, "vhost_basic": test_vhost_basic, "vhost_robust": test_vhost_robust,
+         "vsock_many": test_vsock_many, "vsock_wake": test_vsock_wake, "vhost_basic": test_vhost_basic, "vhost_robust": test_vhost_robust,
          "vhost_session": lambda args: vhost_session.run(args, sys.modules[__name__]),
          "vhost_rings": test_vhost_rings,
          "vhost_rng": lambda args: vhost_rng.test(args, sys.modules[__name__]),

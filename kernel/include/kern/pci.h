@@ -4,7 +4,8 @@
  * ECAM base and bus range from "pci-host-ecam-generic", memory windows from
  * its "ranges"), and, on the unikernel (kernel/hw/pci.c), a fixed table of
  * the functions found on the root bus, with their BARs sized, assigned from
- * the windows and enabled (memory decode + bus master).
+ * the windows and enabled (memory decode + bus master), and their INTx
+ * enable. Which interrupt an INTx pin raises is kern/pci_irq.h's job.
  * Never: traverses bridges (they are listed, not configured), assigns I/O
  * BARs, maps BARs (drivers map what they use: k_pci_map_bar), or allocates.
  * Used by: the unikernel main, virtio_pci.c, ivshmem.c; host tests of the
@@ -75,6 +76,15 @@ uint16_t k_pci_cfg_r16(const struct k_pci_func *p, uint32_t off);
 uint32_t k_pci_cfg_r32(const struct k_pci_func *p, uint32_t off);
 void k_pci_cfg_w16(const struct k_pci_func *p, uint32_t off, uint16_t v);
 void k_pci_cfg_w32(const struct k_pci_func *p, uint32_t off, uint32_t v);
+
+/* The function's INTx pin (1 = INTA .. 4 = INTD), or 0 when it has none
+ * (or reports a value outside 1..4). */
+uint8_t k_pci_intx_pin(const struct k_pci_func *p);
+
+/* Let the function signal through its INTx pin (`on`: MSI and MSI-X
+ * disabled, the command register's INTx-disable bit clear), or forbid it
+ * (INTx-disable set; MSI and MSI-X untouched). */
+void k_pci_intx_set(const struct k_pci_func *p, bool on);
 
 /* Map BAR `i` (assigned, memory) with attribute `normal` ? Normal : Device.
  * Returns 0, -EINVAL (no such assigned memory BAR) or the MMU's error. */

@@ -79,7 +79,9 @@ void virtio_pci_driver_ok(struct virtio_pci_dev *d);
  * config_generation changes. Returns 0 or -EINVAL when out of range. */
 int virtio_pci_config_read(struct virtio_pci_dev *d, uint32_t off, void *buf, uint32_t len);
 
-/* Read and clear the ISR status (bit 0: queue, bit 1: config change). */
+/* Read and clear the ISR status (bit 0: queue, bit 1: config change). With
+ * MSI-X off this also deasserts the function's INTx line. Ordered before
+ * any later memory access (ring reads). */
 uint8_t virtio_pci_isr(struct virtio_pci_dev *d);
 
 #endif

@@ -2,8 +2,9 @@
  *
  * Owns: the device bring-up (reset, VERSION_1 and EVENT_IDX, guest_cid,
  * three queues, DRIVER_OK), static rx/tx/event buffers of K_VVS_BUF_SIZE
- * bytes and the rings they sit on, and the poller that moves packets between
- * the queues and the protocol core, with bounded work per call.
+ * bytes and the rings they sit on, the poller that moves packets between
+ * the queues and the protocol core, with bounded work per call, and when
+ * the device may interrupt (only across an idle sleep).
  * Never: interprets packets (the core does), allocates, or blocks. A device
  * that publishes a corrupt used ring stops the driver (`broken`), it is
  * never trusted further.
@@ -49,6 +50,7 @@ struct k_virtio_vsock {
 	uint64_t (*now_ns)(void);
 	uint64_t guest_cid;
 	bool broken;
+	bool armed; /* device notifications requested for an idle sleep */
 	struct k_vvs_stats stats;
 	struct k_vvs_queue rx, tx, ev;
 	uint16_t tx_free[K_VVS_QSIZE];
@@ -66,7 +68,17 @@ int k_virtio_vsock_init(struct k_virtio_vsock *v, struct virtio_pci_dev *pci,
 
 /* The poller (ctx: struct k_virtio_vsock): events, received packets into
  * the core (buffers re-posted), tx completions, then new packets from the
- * core, each bounded by K_VVS_BUDGET. Returns work done. */
+ * core, each bounded by K_VVS_BUDGET. Returns work done. Device
+ * notifications stay suppressed while it runs (it sees every ring anyway);
+ * a call after k_virtio_vsock_idle_prepare() suppresses them again. */
 int k_virtio_vsock_poll(void *ctx);
+
+/* Before the CPU sleeps: read the ISR (deasserting INTx), ask the device
+ * to notify on the rx and event rings (and tx when no tx buffer is free),
+ * then re-check those rings. Returns 1 if something is already there (do
+ * not sleep: poll), 0 if anything arriving from now on raises the INTx
+ * line, or -EIO when the driver is broken (stop waiting for it). Bounded:
+ * one MMIO read and a few ring accesses. */
+int k_virtio_vsock_idle_prepare(struct k_virtio_vsock *v);
 
 #endif

@@ -2,7 +2,8 @@
  *
  * Owns: the platform contract of QEMU's `virt` board that cannot come from
  * the DTB (where the DTB is, the fallback UART), console selection, the
- * idle wait, and stopping the machine.
+ * idle wait and what may end it early (GICv2 SPIs), and stopping the
+ * machine.
  * Never: enumerates devices (kernel/hw does) or parses bootargs.
  * Used by: apps/uvhost-vm/main.c.
  */
@@ -28,8 +29,19 @@ void k_console_write(const char *s, size_t n);
  * GICv2 (then k_idle() spins instead of sleeping). */
 int k_platform_init_irq(const struct k_fdt *f);
 
-/* Sleep at most `max_ns` (WFI until the virtual timer fires), or less if an
- * interrupt is already pending. Never longer. */
+/* Make GIC interrupt `intid`, an SPI of the controller at DTB node
+ * `gic_node` (as kern/pci_irq.h resolves it), a wake-up source for k_idle():
+ * level-sensitive, CPU 0, enabled, never taken. Whoever owns the device
+ * must drop its line before each sleep, or k_idle() returns at once.
+ * Returns 0, -ENODEV (no GIC set up) or -EINVAL (another controller, or not
+ * an SPI this GIC implements). */
+int k_platform_wake_spi(int gic_node, uint32_t intid);
+/* Stop `intid` waking k_idle() (a device that can no longer be served). */
+void k_platform_wake_spi_off(uint32_t intid);
+
+/* Sleep at most `max_ns`: WFI until the virtual timer fires or a wake-up
+ * source (the timer, or an SPI of k_platform_wake_spi) is pending, which
+ * may be at once. Never longer. Without a GIC it spins for `max_ns`. */
 void k_idle(uint64_t max_ns);
 
 /* Image extent from the linker script. */

@@ -1,0 +1,24 @@
+/* vsock_wake.h - the vsock device's INTx as the idle loop's wake-up.
+ *
+ * Owns: wiring the virtio-vsock function's INTx pin to a GIC SPI (route
+ * from the DTB's interrupt-map, MSI-X off, INTx enabled; other functions on
+ * the same SPI have their INTx disabled so nothing else holds the line),
+ * and the step the main loop takes before each sleep.
+ * Never: takes an interrupt (PSTATE.I stays masked; the pending SPI only
+ * ends WFI) or replaces the timer, which still bounds every sleep.
+ * Used by: main.c, after uvm_vsock_start(), and in the scheduler loop.
+ */
+#ifndef UVM_VSOCK_WAKE_H
+#define UVM_VSOCK_WAKE_H
+
+#include "kern/fdt.h"
+
+/* Wire the interrupt. Logs one info line either way: the SPI in use, or
+ * why idle wakes on the timer only (no vsock, no pin, no route, no GIC). */
+void uvm_vsock_wake_init(const struct k_fdt *f);
+
+/* Call right before k_idle(): nonzero means vsock work arrived, so poll
+ * instead of sleeping. 0 when not wired (the timer alone wakes). */
+int uvm_vsock_idle_prepare(void);
+
+#endif

@@ -1,0 +1,14 @@
+/* arch/gic.h - the GICv2 inside the aarch64 port.
+ *
+ * Owns: whether k_platform_init_irq() left a GIC that can wake WFI.
+ * Never: used outside arch/aarch64 (the unikernel sees arch/platform.h).
+ * Used by: timer.c (k_idle sleeps only when an interrupt can end the sleep).
+ */
+#ifndef ARCH_GIC_H
+#define ARCH_GIC_H
+
+#include <stdbool.h>
+
+bool k_gic_ready(void);
+
+#endif
