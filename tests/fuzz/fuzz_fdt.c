@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kern/fdt.h"
+#include "kern/pci_irq.h"
 #include "kern/pci.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -52,6 +53,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		(void)k_fdt_find_compatible(&f, -1, "arm,pl011");
 		(void)k_pci_host_from_fdt(&f, &h);
+		/* The interrupt-map walk: every slot and pin, and what it returns
+		 * must be a GIC SPI on a node of this blob. */
+		for (uint32_t dev = 0; dev < 32; dev += 5) {
+			for (uint32_t pin = 0; pin <= 5; pin++) {
+				struct k_pci_intx x;
+				if (k_pci_intx_from_fdt(&f, k_pci_devfn_hi(0, dev, 0), pin, &x) ==
+					    0 &&
+				    (x.intid < K_GIC_SPI_BASE || x.intid > K_GIC_INTID_MAX ||
+				     x.parent_node < 0))
+					abort();
+			}
+		}
 	}
 	free(blob);
 	return 0;
