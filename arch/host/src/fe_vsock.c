@@ -28,18 +28,24 @@ static int wait_fd(int fd, short events)
 	return r == 0 ? -ETIMEDOUT : 0;
 }
 
+/* After a send or recv failed: 0 to try again (having waited for `events`
+ * when `block`), or the error to return (-EAGAIN when not blocking). */
+static int after_error(int fd, short events, bool block)
+{
+	if (errno == EINTR)
+		return 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	return block ? wait_fd(fd, events) : -EAGAIN;
+}
+
 /* Write all of buf; fd may be non-blocking. */
 static int write_all(int fd, const uint8_t *buf, size_t len)
 {
 	while (len) {
 		ssize_t w = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0) {
-			int rc;
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return -errno;
-			rc = wait_fd(fd, POLLOUT);
+			int rc = after_error(fd, POLLOUT, true);
 			if (rc)
 				return rc;
 			continue;
@@ -83,14 +89,7 @@ static int recv_framed(int fd, struct vu_stream_rx *rx, struct vu_msg *msg, bool
 		if (r == 0)
 			return -ECONNRESET;
 		if (r < 0) {
-			int rc;
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return -errno;
-			if (!block)
-				return -EAGAIN;
-			rc = wait_fd(fd, POLLIN);
+			int rc = after_error(fd, POLLIN, block);
 			if (rc)
 				return rc;
 			continue;
@@ -209,11 +208,7 @@ static int handshake(int fd, uint32_t port)
 		if (r == 0)
 			return -ECONNREFUSED; /* uvhostd closes: no listener on port */
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return -errno;
-			rc = wait_fd(fd, POLLIN);
+			rc = after_error(fd, POLLIN, true);
 			if (rc)
 				return rc;
 			continue;
