@@ -84,6 +84,16 @@ static int fe_reply(struct vu_frontend *fe, uint32_t request, uint32_t size)
 
 /* Send fe->tx. With reply_size, read the request's own reply of exactly that
  * size; otherwise, with REPLY_ACK, ask for and check the u64 ack. */
+/* Send fe->tx as it is, expecting nothing back. */
+static int fe_send(struct vu_frontend *fe)
+{
+	int rc = fe->t->send(fe->t->ctx, &fe->tx);
+
+	if (rc)
+		fe->why = "send failed";
+	return rc;
+}
+
 static int fe_xfer(struct vu_frontend *fe, uint32_t reply_size)
 {
 	uint32_t request = fe->tx.hdr.request;
@@ -92,11 +102,9 @@ static int fe_xfer(struct vu_frontend *fe, uint32_t reply_size)
 
 	if (ack)
 		fe->tx.hdr.flags |= VU_FLAG_NEED_REPLY;
-	rc = fe->t->send(fe->t->ctx, &fe->tx);
-	if (rc) {
-		fe->why = "send failed";
+	rc = fe_send(fe);
+	if (rc)
 		return rc;
-	}
 	if (reply_size)
 		return fe_reply(fe, request, reply_size);
 	if (!ack)
@@ -262,7 +270,8 @@ static int fe_check_index(struct vu_frontend *fe, uint32_t index)
 	return 0;
 }
 
-static int fe_set_state(struct vu_frontend *fe, uint32_t request, uint32_t index, uint32_t num)
+/* Build a {index, num} request in fe->tx, for a ring that exists. */
+static int fe_state_msg(struct vu_frontend *fe, uint32_t request, uint32_t index, uint32_t num)
 {
 	int rc = fe_check_index(fe, index);
 
@@ -271,7 +280,14 @@ static int fe_set_state(struct vu_frontend *fe, uint32_t request, uint32_t index
 	fe_start(fe, request, sizeof(struct vu_vring_state));
 	fe->tx.p.state.index = index;
 	fe->tx.p.state.num = num;
-	return fe_xfer(fe, 0);
+	return 0;
+}
+
+static int fe_set_state(struct vu_frontend *fe, uint32_t request, uint32_t index, uint32_t num)
+{
+	int rc = fe_state_msg(fe, request, index, num);
+
+	return rc ? rc : fe_xfer(fe, 0);
 }
 
 int vu_fe_set_vring_num(struct vu_frontend *fe, uint32_t index, uint32_t num)
@@ -294,18 +310,10 @@ int vu_fe_vring_kick(struct vu_frontend *fe, uint32_t index)
 	int rc = fe_need(fe, VU_PF_INBAND_NOTIFICATIONS);
 
 	if (rc == 0)
-		rc = fe_check_index(fe, index);
-	if (rc)
-		return rc;
+		rc = fe_state_msg(fe, VU_REQ_VRING_KICK, index, 0);
 	/* A notification, like an eventfd write: never NEED_REPLY, or every
 	 * kick would wait a round trip and I/O would run at that pace. */
-	fe_start(fe, VU_REQ_VRING_KICK, sizeof(struct vu_vring_state));
-	fe->tx.p.state.index = index;
-	fe->tx.p.state.num = 0;
-	rc = fe->t->send(fe->t->ctx, &fe->tx);
-	if (rc)
-		fe->why = "send failed";
-	return rc;
+	return rc ? rc : fe_send(fe);
 }
 
 int vu_fe_set_vring_addr(struct vu_frontend *fe, uint32_t index, uint64_t desc, uint64_t used,
@@ -403,11 +411,9 @@ int vu_fe_reset_device(struct vu_frontend *fe)
 		return rc;
 	fe_start(fe, VU_REQ_RESET_DEVICE, 0);
 	fe->tx.hdr.flags |= fe->reply_ack ? VU_FLAG_NEED_REPLY : 0u;
-	rc = fe->t->send(fe->t->ctx, &fe->tx);
-	if (rc) {
-		fe->why = "send failed";
+	rc = fe_send(fe);
+	if (rc)
 		return rc;
-	}
 	if (fe->on_reset)
 		fe->on_reset(fe->reset_ctx);
 	if (!fe->reply_ack)
