@@ -2,6 +2,7 @@
 #include "fe_wiring.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,19 +19,27 @@ int bench_wiring_backend_req(void *ctx, struct vu_msg *req)
 		w->vring_errs++;
 		w->last_err_index = req->p.state.index;
 		return 0;
-	case VU_BREQ_SHMEM_MAP:
-		if (w->shmem_on && req->nfds == 0 && w->shared_fd >= 0) {
-			int rc;
-			/* Lend the file for the call: the mapper keeps no fd, and
-			 * the library must not close ours afterwards. */
+	case VU_BREQ_SHMEM_MAP: {
+		int rc, lent = w->shmem_on && req->nfds == 0 && w->shared_fd >= 0;
+
+		if (!w->shmem_on)
+			return -EOPNOTSUPP;
+		/* Lend the file for the call: the mapper keeps no fd, and the
+		 * library must not close ours afterwards. */
+		if (lent) {
 			req->fds[0] = w->shared_fd;
 			req->nfds = 1;
-			rc = vu_fe_shmem_handle(&w->shm, req);
+		}
+		w->win.last_error[0] = '\0';
+		rc = vu_fe_shmem_handle(&w->shm, req);
+		if (lent) {
 			req->fds[0] = -1;
 			req->nfds = 0;
-			return rc;
 		}
-		return w->shmem_on ? vu_fe_shmem_handle(&w->shm, req) : -EOPNOTSUPP;
+		if (rc < 0 && w->win.last_error[0])
+			fprintf(stderr, "uvhost-bench: SHMEM_MAP refused: %s\n", w->win.last_error);
+		return rc;
+	}
 	case VU_BREQ_SHMEM_UNMAP:
 		/* Only reachable with SHMEM negotiated (the library checks), but
 		 * the windows may have failed to come up. */

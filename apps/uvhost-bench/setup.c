@@ -174,10 +174,11 @@ static int layout(struct bench *b)
 		rc = uvh_window_ram_create(&b->wram, b->o.windows, b->o.nwindows, b->region_size,
 					   slots + (extra != 0));
 		if (rc) {
-			bench_err("%s: %u regions of %llu bytes over %u window file(s)",
+			bench_err("%s: %u regions of %llu bytes over %u window file(s)%s%s",
 				  rc == -ENOSPC ? "the windows are too small" : strerror(-rc),
 				  slots + (extra != 0), (unsigned long long)b->region_size,
-				  b->o.nwindows);
+				  b->o.nwindows, b->wram.last_error[0] ? ": " : "",
+				  b->wram.last_error);
 			return rc;
 		}
 		b->ram_base = b->wram.base;

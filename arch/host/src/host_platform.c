@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "uvh/fd_bounds.h"
 #include "uvh/host.h"
+#include "uvh/sigbus_guard.h"
 
 uint64_t uvh_now_ns(void)
 {
@@ -59,7 +61,11 @@ static struct uvh_mapping *slot_for(struct uvh_platform *p)
 	return NULL;
 }
 
-/* mmap wants a page-aligned offset; regions need not give one. */
+static void host_log(void *ctx, enum vu_log_level level, const char *line);
+
+/* mmap wants a page-aligned offset; regions need not give one. The range is
+ * checked against the file first: mmap maps past the end of a file without
+ * complaint, and the first touch there would be SIGBUS for the whole daemon. */
 static int host_map(void *ctx, int fd, uint64_t offset, uint64_t len, bool writable, void **host,
 		    void **cookie)
 {
@@ -68,11 +74,22 @@ static int host_map(void *ctx, int fd, uint64_t offset, uint64_t len, bool writa
 	uint64_t delta = offset % page;
 	struct uvh_mapping *m = slot_for(p);
 	void *base;
+	char why[160];
+	int rc;
 
 	if (!m)
 		return -ENOMEM;
 	if (fd < 0 || len == 0 || len > UINT64_MAX - delta)
 		return -EINVAL;
+	rc = uvh_fd_check_range(fd, offset, len, why, sizeof(why));
+	if (rc) {
+		char line[200];
+
+		p->n_map_refused++;
+		snprintf(line, sizeof(line), "map refused: %s", why);
+		host_log(p, VU_LOG_ERR, line);
+		return rc;
+	}
 	base = mmap(NULL, len + delta, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd,
 		    (off_t)(offset - delta));
 	if (base == MAP_FAILED)
@@ -80,6 +97,9 @@ static int host_map(void *ctx, int fd, uint64_t offset, uint64_t len, bool writa
 	m->base = base;
 	m->len = len + delta;
 	m->used = true;
+	/* The file may shrink under us later: a fault there becomes zero
+	 * pages and a poisoned session, not a dead daemon. */
+	m->guard = uvh_sigbus_guard_add(base, len + delta);
 	p->live_mappings++;
 	*host = (uint8_t *)base + delta;
 	*cookie = m;
@@ -93,6 +113,8 @@ static void host_unmap(void *ctx, void *cookie)
 
 	if (!m || !m->used)
 		return;
+	uvh_sigbus_guard_remove(m->guard);
+	m->guard = -1;
 	munmap(m->base, m->len);
 	m->used = false;
 	p->live_mappings--;
@@ -145,9 +167,20 @@ static void host_log(void *ctx, enum vu_log_level level, const char *line)
 	fprintf(stderr, "uvhostd: %s: %s\n", tag[level], line);
 }
 
+bool uvh_platform_poisoned(const struct uvh_platform *p)
+{
+	for (uint32_t i = 0; i < UVH_MAX_MAPPINGS; i++)
+		if (p->maps[i].used && uvh_sigbus_guard_poisoned(p->maps[i].guard))
+			return true;
+	return false;
+}
+
 void uvh_platform_init(struct uvh_platform *p, bool verbose)
 {
 	memset(p, 0, sizeof(*p));
+	/* Process-wide and idempotent: every mapping of a peer's file is
+	 * guarded, so the handler must be in place before the first one. */
+	uvh_sigbus_guard_install();
 	p->sock = -1;
 	p->verbose = verbose;
 	p->plat.ctx = p;

@@ -172,7 +172,13 @@ static int serve_turn(struct uvh_server *s, int busy)
 		work += s->extra->ready(s->extra->ctx, pfd + n, n_extra);
 	if (s->on_turn)
 		s->on_turn(s->on_turn_ctx);
-	return work + k_sched_turn(&s->sched);
+	work += k_sched_turn(&s->sched);
+	if (uvh_platform_poisoned(&s->hp)) {
+		say(s, "error: a memory region's file shrank under its mapping (SIGBUS absorbed); "
+		       "dropping the front-end");
+		return -EFAULT;
+	}
+	return work;
 }
 
 int uvh_server_run(struct uvh_server *s)

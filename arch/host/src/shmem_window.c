@@ -4,10 +4,14 @@
 #define _GNU_SOURCE
 #include "uvh/shmem_window.h"
 
+#include <stdio.h>
+
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "uvh/fd_bounds.h"
 
 #define RESERVE_FLAGS (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
 
@@ -44,6 +48,13 @@ static int win_map(void *ctx, uint8_t shmid, uint64_t off, uint64_t len, int fd,
 
 	if (!inside(w, shmid, off, len))
 		return -ERANGE;
+	/* The back-end's fd must back the whole range: touching a mapping past
+	 * the end of its file is SIGBUS in this process. */
+	rc = uvh_fd_check_range(fd, fd_offset, len, w->last_error, sizeof(w->last_error));
+	if (rc) {
+		w->n_map_failures++;
+		return rc;
+	}
 	at = w->base[shmid] + off;
 	p = mmap(at, len, PROT_READ | (rw ? PROT_WRITE : 0), MAP_SHARED | MAP_FIXED, fd,
 		 (off_t)fd_offset);

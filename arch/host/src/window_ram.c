@@ -3,11 +3,14 @@
 #include "uvh/window_ram.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "uvh/fd_bounds.h"
 
 int uvh_window_ram_spread(const uint64_t *sizes, uint32_t n, uint64_t unit, uint64_t units,
 			  uint64_t *per_window)
@@ -58,6 +61,7 @@ int uvh_window_ram_create(struct uvh_window_ram *r, const struct uvh_window_file
 {
 	uint64_t sizes[UVH_WINDOW_RAM_MAX], per[UVH_WINDOW_RAM_MAX], off = 0;
 	long page = sysconf(_SC_PAGESIZE);
+	char why[160] = "";
 	void *p;
 	int rc;
 
@@ -94,6 +98,13 @@ int uvh_window_ram_create(struct uvh_window_ram *r, const struct uvh_window_file
 			rc = -errno;
 			goto fail;
 		}
+		/* Sized by path above; the file may have shrunk since, and a
+		 * mapping past its end is SIGBUS on first touch. */
+		rc = uvh_fd_check_range(fd, 0, len, why, sizeof(why));
+		if (rc) {
+			close(fd);
+			goto fail;
+		}
 		p = mmap(r->base + off, (size_t)len, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd, 0);
 		rc = p == MAP_FAILED ? -errno : 0;
@@ -107,6 +118,7 @@ int uvh_window_ram_create(struct uvh_window_ram *r, const struct uvh_window_file
 	return 0;
 fail:
 	uvh_window_ram_destroy(r);
+	snprintf(r->last_error, sizeof(r->last_error), "%s", why);
 	return rc;
 }
 

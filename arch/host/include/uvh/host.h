@@ -36,6 +36,7 @@ struct uvh_mapping {
 	void *base;
 	uint64_t len;
 	bool used;
+	int guard; /* uvh/sigbus_guard.h slot, or -1 */
 };
 
 struct uvh_platform {
@@ -43,10 +44,16 @@ struct uvh_platform {
 	int sock; /* front-end channel */
 	bool verbose;
 	uint32_t live_mappings;
+	uint64_t n_map_refused; /* map() calls whose range the file did not back */
 	struct uvh_mapping maps[UVH_MAX_MAPPINGS];
 };
 
+/* Also installs the process's SIGBUS guard (uvh/sigbus_guard.h). */
 void uvh_platform_init(struct uvh_platform *p, bool verbose);
+
+/* A mapping of this connection faulted: the front-end shrank a file under
+ * it. The session must be dropped; the zero pages keep the process alive. */
+bool uvh_platform_poisoned(const struct uvh_platform *p);
 
 /* The serving loop. */
 enum uvh_mode { UVH_SERVER, UVH_CLIENT, UVH_FD };

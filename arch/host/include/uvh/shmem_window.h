@@ -22,6 +22,7 @@ struct uvh_shmem_window {
 	uint64_t size[VU_SHMEM_MAX_REGIONS];
 	uint32_t nregions;
 	uint64_t n_maps, n_map_failures;
+	char last_error[160]; /* why the last refused map was refused ("" if none) */
 };
 
 /* Reserve sizes[i] bytes (rounded up to pages) for each shmid i < nregions

@@ -40,6 +40,7 @@ struct uvh_window_ram {
 	uint64_t size;
 	uint32_t nseg;
 	struct uvh_window_seg seg[UVH_WINDOW_RAM_MAX];
+	char last_error[160]; /* why create failed, when a file was the reason */
 };
 
 /* Pure: spread `units` pieces of `unit` bytes over windows of the given
