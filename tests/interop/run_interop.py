@@ -1474,13 +1474,17 @@ def demo_verdict(rig, word, why):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("scenario", choices=sorted(SCENARIOS))
-    ap.add_argument("--backend", choices=("uvhostd", "qsd", "builtin"),
+    ap.add_argument("--backend", choices=("uvhostd", "qsd", "builtin", "gateway"),
                     default=os.environ.get("UVTEST_BACKEND", "uvhostd"),
                     help="vhost-user back-end to test (default uvhostd; qsd = "
                          "qemu-storage-daemon, builtin = QEMU's own virtio device)")
     ap.add_argument("--uvhostd", default=os.environ.get(
         "UVHOSTD_BIN", os.path.join(ROOT, "build", "host", "uvhostd")))
     ap.add_argument("--qsd", default="qemu-storage-daemon")
+    ap.add_argument("--gw", default=os.path.join(ROOT, "build", "host", "uvhost-gw"),
+                    help="gateway: the uvhost-gw binary")
+    ap.add_argument("--vm-image", default=os.path.join(ROOT, "build", "aarch64", "uvhost.elf"),
+                    help="gateway: the service VM image")
     ap.add_argument("--qemu", default=os.environ.get("UVTEST_QEMU", "qemu-system-x86_64"))
     ap.add_argument("--guest-dir", default=os.environ.get(
         "UVTEST_GUEST_DIR", os.path.join(ROOT, "build", "guest")))
@@ -1512,7 +1516,11 @@ def main():
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, on_signal)
 
-    rig = Rig(args.scenario, args)
+    if args.backend == "gateway":
+        from gateway_rig import GatewayRig  # the service VM behind uvhost-gw
+        rig = GatewayRig(args.scenario, args)
+    else:
+        rig = Rig(args.scenario, args)
     status, why = EXIT_FAIL, "unknown"
     try:
         rig.preflight()

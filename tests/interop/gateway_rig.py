@@ -1,0 +1,174 @@
+"""The interop rig with the service VM as the back-end, through uvhost-gw.
+
+    run_interop.py SCENARIO --backend gateway [--gw build/host/uvhost-gw]
+                   [--vm-image build/aarch64/uvhost.elf]
+
+Three processes serve the guest's device (docs/gateway.md):
+
+    uvhostd --device vsock          the service VM's virtio-vsock device (hybrid vsock)
+    qemu-system-aarch64 uvhost.elf  the service VM: vhost=5000:blk:<disk>:q<n> or 5001:rng,
+                                    the guest's RAM file as ivshmem window 0 (and the
+                                    hot-plug DIMM's file as window 1)
+    uvhost-gw                       QEMU's vhost-user socket <-> the VM's listener
+
+The guest's QEMU gets `memory-backend-file,mem-path=<window 0 file>,share=on`, so the
+service VM reads and writes the guest's rings and buffers directly; the gateway relays the
+control plane and the notifications only.
+
+The disk is the service VM's RAM disk: it is checked by the guest's own read-back
+(every guest script verifies what it wrote), not on the host. `reconnect` kills and
+restarts the gateway (the service VM, and so the disk, stays up); a service-VM reboot
+is covered by tests/system (gateway_vm_reboot).
+"""
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+import run_interop as ri
+
+sys.path.insert(0, os.path.join(ri.ROOT, "tests", "system"))
+import run_system as rs  # noqa: E402
+from vsock_host import VsockDevice  # noqa: E402
+
+BLK_PORT, RNG_PORT = 5000, 5001
+VM_MEMORY = "256M"
+GUEST_RAM = 256 * ri.MiB
+DIMM = 256 * ri.MiB
+
+
+class GatewayRig(ri.Rig):
+    def __init__(self, scenario, args):
+        super().__init__(scenario, args)
+        tag = "%d-%s" % (os.getpid(), os.path.basename(self.workdir))
+        self.mem_path = "/dev/shm/uvtest-%s-mem0" % tag
+        # run_interop.Rig.hotadd() names the DIMM's file this way.
+        self.dimm_path = "/dev/shm/uvtest-%s-dimm1" % tag
+        self.vm = None
+        self.vsockdev = None
+        self.gw_log = self.backend_log
+
+    # ------------------------------------------------------------ checks --
+    def preflight(self):
+        super().preflight()
+        for what, path in (("uvhost-gw", self.args.gw), ("uvhostd", self.args.uvhostd)):
+            if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+                raise ri.Fail("%s binary %s not found (build the host tree first)" % (what, path))
+        if not os.path.isfile(self.args.vm_image):
+            raise ri.Fail("service VM image %s not found (cmake --preset aarch64 && "
+                          "cmake --build build/aarch64)" % self.args.vm_image)
+        if not shutil.which(rs.QEMU):
+            raise ri.Fail("%s not found: run scripts/setup.sh" % rs.QEMU)
+        if self.sc["device"] not in ("blk", "rng"):
+            raise ri.Skip("the gateway serves blk and rng; scenario %s uses %s"
+                          % (self.name, self.sc["device"]))
+        if self.sc.get("uvhostd_only"):
+            raise ri.Skip("scenario %s needs uvhostd itself" % self.name)
+
+    # ------------------------------------------------------- service VM --
+    def windows(self):
+        w = [(0, self.mem_path, GUEST_RAM)]
+        if self.sc.get("hotplug"):
+            w.append((1, self.dimm_path, DIMM))
+        return w
+
+    def listener(self):
+        if self.sc["device"] == "blk":
+            return BLK_PORT, "%d:blk:%dM:q%d" % (BLK_PORT, self.args.disk_mib,
+                                               self.sc["num_queues"])
+        return RNG_PORT, "%d:rng" % RNG_PORT
+
+    def start_service_vm(self):
+        for _, path, size in self.windows():
+            with open(path, "wb") as f:
+                f.truncate(size)
+            self.shm_files.append(path)
+        self.vsockdev = VsockDevice(self.args.uvhostd, self.workdir, cid=rs.VSOCK_CID)
+        self.vsockdev.start()
+        port, entry = self.listener()
+        extra = self.vsockdev.qemu_args(memory=VM_MEMORY)
+        for i, path, size in self.windows():
+            extra += ["-object", "memory-backend-file,id=gw%d,mem-path=%s,size=%d,share=on"
+                      % (i, path, size),
+                      "-device", "ivshmem-plain,memdev=gw%d" % i]
+        if self.sc["device"] == "rng":
+            extra += ["-device", "virtio-rng-pci,disable-legacy=on"]
+        append = "log=info ctl=%d vhost=%s" % (rs.CTL_PORT, entry)
+        self.vm = rs.UvhostVM(self.args.vm_image, append, extra, memory=VM_MEMORY,
+                              echo=self.args.console)
+        self.vm.start()
+        try:
+            self.vm.wait_for(r"ready in (\d+) ms", 90)
+        except rs.TestFailure as e:
+            raise ri.Fail("service VM did not boot: %s; console:\n  %s"
+                          % (e, "\n  ".join(self.vm.lines[-20:])))
+        wins = [ln for ln in self.vm.lines if re.search(r"ivshmem|window", ln)]
+        ri.story("host", "service VM up (%s, vhost=%s); %s"
+                 % (os.path.basename(self.args.vm_image), entry,
+                    "; ".join(w.strip() for w in wins[:3]) or "no window lines"))
+        self.procs.append(self.vm.proc)
+        self.procs.append(self.vsockdev.proc)
+
+    # ---------------------------------------------------------- gateway --
+    def backend_argv(self):
+        port, _ = self.listener()
+        argv = [self.args.gw, "--socket-path", self.sock,
+                "--vsock", "%s:%d" % (self.vsockdev.uds_path, port)]
+        for i, path, _ in self.windows():
+            argv += ["--window", "%d=%s" % (i, path)]
+        if not self.args.no_trace:
+            argv.append("-v")
+        return argv
+
+    def start_backend(self):
+        if self.vm is None:
+            self.start_service_vm()
+        super().start_backend()
+
+    # ------------------------------------------------------------- qemu --
+    def qemu_argv(self):
+        argv = super().qemu_argv()
+        i = argv.index("-object")
+        argv[i + 1] = ("memory-backend-file,id=mem,size=%d,mem-path=%s,share=on"
+                       % (GUEST_RAM, self.mem_path))
+        return argv
+
+    # ----------------------------------------------------------- checks --
+    def verify_disk(self):
+        if self.sc["device"] == "blk":
+            ri.story("host", "the disk is the service VM's RAM disk: %d range(s) verified by "
+                     "the guest's read-back (no host image to re-check)" % len(self.data))
+
+    def check_protocol(self):
+        super().check_protocol()
+        text = open(self.gw_log, errors="replace").read() if os.path.exists(self.gw_log) else ""
+        sessions = re.findall(r"session \d+ ended \([^)]*\): (\d+) messages from the VMM, "
+                              r"(\d+) relayed, (\d+) refused, (\d+) regions as windows, "
+                              r"(\d+) kicks, (\d+) calls", text)
+        for s in sessions:
+            ri.story("host", "uvhost-gw session: %s messages from QEMU, %s relayed, %s refused, "
+                     "%s regions as windows, %s kicks, %s calls" % s)
+        if not sessions:
+            self.host_failures.append("uvhost-gw logged no session summary")
+        elif not any(int(s[5]) > 0 for s in sessions):
+            self.host_failures.append("no call went through the gateway")
+        if self.vm is not None:
+            self.vm.drain()
+            errs = [ln for ln in self.vm.lines if re.search(r"\] E: |PANIC|CRASH", ln)]
+            mapped = [ln for ln in self.vm.lines if "region" in ln and "window" in ln]
+            for ln in mapped[:6]:
+                ri.story("svm", ln.strip())
+            if errs:
+                self.host_failures.append("service VM errors: %s" % errs[:3])
+
+    def cleanup(self, success):
+        super().cleanup(success)
+        if self.vm is not None:
+            self.vm.stop()
+        if self.vsockdev is not None:
+            self.vsockdev.stop()
