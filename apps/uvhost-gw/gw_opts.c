@@ -62,8 +62,13 @@ static int parse_vsock(struct gw_opts *o, const char *arg, FILE *err)
 	/* Port 0xffffffff is VMADDR_PORT_ANY: nothing listens there. */
 	if (!parse_u32(colon + 1, 0xfffffffeu, &o->port))
 		return bad(err, "--vsock %s: PORT must be 0..4294967294", arg);
-	o->uds_path = strndup(arg, (size_t)(colon - arg));
-	return o->uds_path ? 0 : bad(err, "--vsock %s: out of memory", arg);
+	if ((size_t)(colon - arg) >= sizeof(o->uds_buf))
+		return bad(err, "--vsock %s: the socket path is longer than a Unix socket allows",
+			   arg);
+	memcpy(o->uds_buf, arg, (size_t)(colon - arg));
+	o->uds_buf[colon - arg] = '\0';
+	o->uds_path = o->uds_buf;
+	return 0;
 }
 
 enum { O_SOCK = 256, O_FD, O_VSOCK, O_WINDOW, O_BPORT, O_CAPS };

@@ -17,8 +17,9 @@
 
 struct gw_opts {
 	const char *socket_path;
-	int fd; /* --fd N, or -1 */
-	const char *uds_path;
+	int fd;		      /* --fd N, or -1 */
+	const char *uds_path; /* points into uds_buf */
+	char uds_buf[108];    /* sizeof(sun_path): longer paths cannot be connected to */
 	uint32_t port;
 	uint32_t backend_port; /* 0: port + GW_BACKEND_PORT_OFFSET */
 	bool print_caps;

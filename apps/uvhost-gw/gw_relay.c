@@ -203,6 +203,37 @@ static int refuse(struct gw_relay *r, const struct vu_msg *msg, int err, const c
 
 /* ---- messages from the VMM ---------------------------------------------------- */
 
+static void trace_region(struct gw_relay *r, const char *what, const struct vu_mem_region *in,
+			 const struct vu_mem_region *out)
+{
+	logf_(r, GW_LOG_INFO,
+	      "<- %s gpa=0x%" PRIx64 " size=0x%" PRIx64 " fd offset 0x%" PRIx64
+	      " -> window %" PRIu64 " offset 0x%" PRIx64,
+	      what, in->gpa, in->size, in->mmap_offset,
+	      (uint64_t)(out->mmap_offset >> VU_WINDOW_SHIFT),
+	      (uint64_t)(out->mmap_offset & ((1ull << VU_WINDOW_SHIFT) - 1)));
+}
+
+/* One line per VMM message with -v, in uvhostd's "<- NAME" form. */
+static void trace(struct gw_relay *r, const struct vu_msg *msg)
+{
+	uint32_t req = msg->hdr.request;
+
+	if (req == VU_REQ_ADD_MEM_REG || req == VU_REQ_SET_MEM_TABLE)
+		return; /* traced with their windows */
+	if (req == VU_REQ_SET_VRING_KICK || req == VU_REQ_SET_VRING_CALL ||
+	    req == VU_REQ_SET_VRING_ERR)
+		logf_(r, GW_LOG_INFO, "<- %s ring=%" PRIu64 " fd=%s -> nofd", vu_request_name(req),
+		      (uint64_t)(msg->p.u64 & VU_VRING_IDX_MASK), msg->nfds ? "yes" : "no");
+	else if (req == VU_REQ_SET_VRING_NUM || req == VU_REQ_SET_VRING_BASE ||
+		 req == VU_REQ_GET_VRING_BASE || req == VU_REQ_SET_VRING_ENABLE)
+		logf_(r, GW_LOG_INFO, "<- %s ring=%" PRIu32 " num=%" PRIu32, vu_request_name(req),
+		      msg->p.state.index, msg->p.state.num);
+	else
+		logf_(r, GW_LOG_INFO, "<- %s size=%" PRIu32 " fds=%" PRIu32, vu_request_name(req),
+		      msg->hdr.size, msg->nfds);
+}
+
 /* Relay `out` (the VMM's request, rewritten) and pass the answer back. */
 static int forward(struct gw_relay *r, const struct vu_msg *req, struct vu_msg *out)
 {
@@ -288,6 +319,8 @@ static int mem_table(struct gw_relay *r, struct vu_msg *msg)
 		if (rc < 0)
 			return refuse(r, msg, rc, why);
 	}
+	for (uint32_t i = 0; i < t->nregions; i++)
+		trace_region(r, "SET_MEM_TABLE", &msg->p.mem_table.regions[i], &t->regions[i]);
 	r->st.regions += t->nregions;
 	return forward(r, msg, &out);
 }
@@ -301,6 +334,7 @@ static int add_region(struct gw_relay *r, struct vu_msg *msg)
 
 	if (rc < 0)
 		return refuse(r, msg, rc, why);
+	trace_region(r, "ADD_MEM_REG", &msg->p.mem_single.region, &out.p.mem_single.region);
 	r->st.regions++;
 	return forward(r, msg, &out);
 }
@@ -403,6 +437,7 @@ int gw_relay_fe_msg(struct gw_relay *r, struct vu_msg *msg)
 	int rc;
 
 	r->st.fe_msgs++;
+	trace(r, msg);
 	/* The same rules a back-end applies, against what the VMM negotiated
 	 * with us: sizes, fd counts, gating features, ownership. */
 	rc = vu_msg_check(msg, r->fe_pf, r->owner, &why);
