@@ -6,8 +6,9 @@ configurations and fail on any error, verify mismatch or protocol failure.
   run_frontend.py qsd --bench B                   # qemu-storage-daemon 7.2
   run_frontend.py faults --bench B --uvhostd U    # verify catches uvhostd --fault
 
-Exit 0 when every case passed, 1 on a failure, 77 when qemu-storage-daemon
-is not installed (qsd mode only)."""
+Exit 0 when every case passed, 1 on a failure. qemu-storage-daemon missing
+(qsd mode) is a failure too, or a skip (77) with UVTEST_ALLOW_SKIP=1
+(tests/uvtest_env.py)."""
 import argparse
 import json
 import os
@@ -18,6 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import uvtest_env  # noqa: E402
 
 DISK_BYTES = 32 << 20
 
@@ -324,8 +328,9 @@ def main():
     ap.add_argument("--time", type=float, default=2)
     args = ap.parse_args()
     if args.mode == "qsd" and not shutil.which("qemu-storage-daemon"):
-        print("qemu-storage-daemon not installed: skipped")
-        return 77
+        status, why = uvtest_env.cannot_run("qemu-storage-daemon is not installed")
+        print(("SKIP: " if status == uvtest_env.EXIT_SKIP else "FAIL: ") + why)
+        return status
     if args.mode in ("uvhostd", "faults") and not args.uvhostd:
         ap.error("--uvhostd is required")
     tmp = tempfile.mkdtemp(prefix="uvfe-")
