@@ -4,8 +4,10 @@
  * driver (virtio/ split_driver) in one single-threaded process, guest RAM in
  * a memfd carved into --slots regions with the request buffers spread over
  * all of them, optional region churn, data verification, and the report.
- * Never: trusts the back-end: ring garbage, bad status bytes, short used
- * lengths and protocol errors are all counted as errors (exit 1).
+ * Never: trusts the back-end: ring garbage, bad status bytes, used lengths
+ * other than exactly the writable bytes, and protocol errors are all
+ * counted as errors (exit 1); under --verify every read buffer is poisoned
+ * first (verify.c), so data the back-end did not write never passes.
  * Transports: a Unix socket with fds (--socket), or the fd-less vsock
  * transport of docs/vsock-transport.md (--vsock, RAM in --window-file
  * windows, NOFD kicks, in-band calls on the backend channel).

@@ -218,6 +218,9 @@ def fault_cases(args, tmp, disk):
                         "--device", "rng", "--fault", "bad-status"],
                        capture_output=True, text=True, timeout=10)
     check(p.returncode == 2 and "are for --device blk" in p.stderr, "--fault with rng")
+    p = subprocess.run([args.uvhostd, "--help"], capture_output=True, text=True, timeout=10)
+    check(p.returncode == 0 and re.search(r"--fault KIND\[:N\] +FOR TESTING ONLY", p.stdout),
+          "uvhostd --help does not list --fault as for testing only")
     print("  every fault caught, bad --fault values refused", flush=True)
 
 
