@@ -4,8 +4,10 @@
  * driver (virtio/ split_driver) in one single-threaded process, guest RAM in
  * a memfd carved into --slots regions with the request buffers spread over
  * all of them, optional region churn, data verification, and the report.
- * Never: trusts the back-end: ring garbage, bad status bytes, short used
- * lengths and protocol errors are all counted as errors (exit 1).
+ * Never: trusts the back-end: ring garbage, bad status bytes, used lengths
+ * other than exactly the writable bytes, and protocol errors are all
+ * counted as errors (exit 1); under --verify every read buffer is poisoned
+ * first (verify.c), so data the back-end did not write never passes.
  * Transports: a Unix socket with fds (--socket), or the fd-less vsock
  * transport of docs/vsock-transport.md (--vsock, RAM in --window-file
  * windows, NOFD kicks, in-band calls on the backend channel).
@@ -56,6 +58,7 @@ struct bench_req {
 	uint64_t block;	  /* block index (bs units) */
 	uint64_t t0;	  /* submit time, ns */
 	uint32_t version; /* verify: pattern version written or expected */
+	uint64_t poison;  /* verify, reads: the mask of the poison in data */
 	uint32_t region;  /* where its buffers live */
 	bool write, busy;
 };
@@ -123,6 +126,8 @@ struct bench {
 	bool phase_stop; /* no new requests */
 	uint64_t seq_next, rng;
 	uint64_t ios, bytes, errors, mismatches;
+	uint64_t used_len_errors; /* completions whose used length was wrong (in errors) */
+	uint64_t poison_seq;	  /* verify: reads poisoned so far */
 	uint64_t shmem_checked, shmem_mismatches;
 	uint64_t *region_ios; /* completions per region, every phase */
 	/* Notification traffic of the timed run: eventfd kicks sent, submit
@@ -158,6 +163,18 @@ int bench_run(struct bench *b, enum bench_phase phase);
  * covers (the back-end's disk, exported read-only) must hold the same bytes
  * there. Counts blocks checked and mismatches; returns the mismatches. */
 uint64_t bench_check_shmem(struct bench *b);
+
+/* verify.c. The pattern block `block` holds after its version-th write. */
+void bench_pattern_fill(uint64_t *p, uint32_t words, uint64_t block, uint32_t version);
+bool bench_pattern_ok(const uint64_t *p, uint32_t words, uint64_t block, uint32_t version);
+/* Before a read is submitted (--verify): fill r->data with a per-request
+ * poison that differs from the expected data in every word. */
+void bench_poison(struct bench *b, struct bench_req *r);
+/* One completion: status OK, used length exactly the writable bytes
+ * (bs + 1 read, 1 write), and (--verify) the read data. Counts a failure in
+ * b->errors or b->mismatches, prints the first few naming the request's
+ * sector and length; returns 0 or -1. */
+int bench_check_done(struct bench *b, const struct bench_req *r, uint32_t used_len);
 
 /* stats.c */
 int bench_lat_add(struct bench_lat *l, uint64_t ns);

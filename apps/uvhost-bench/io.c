@@ -9,7 +9,6 @@
 
 #define BLK_T_IN 0u
 #define BLK_T_OUT 1u
-#define BLK_S_OK 0u
 #define BACKEND_POLL_EVERY 1024u
 #define MAX_SLEEP_MS 50
 
@@ -20,26 +19,6 @@ static uint64_t rnd(struct bench *b)
 	b->rng ^= b->rng << 25;
 	b->rng ^= b->rng >> 27;
 	return b->rng * 0x2545F4914F6CDD1Dull;
-}
-
-static uint64_t pattern_word(uint64_t block, uint32_t version, uint64_t i)
-{
-	return ((block << 24) ^ ((uint64_t)version << 4) ^ i) * 0x9E3779B97F4A7C15ull + 1;
-}
-
-static void pattern_fill(uint64_t *p, uint32_t words, uint64_t block, uint32_t version)
-{
-	for (uint32_t i = 0; i < words; i++)
-		p[i] = pattern_word(block, version, i);
-}
-
-static bool pattern_ok(const uint64_t *p, uint32_t words, uint64_t block, uint32_t version)
-{
-	for (uint32_t i = 0; i < words; i++) {
-		if (p[i] != pattern_word(block, version, i))
-			return false;
-	}
-	return true;
 }
 
 static bool is_write_workload(const struct bench *b)
@@ -97,10 +76,11 @@ static int submit(struct bench *b, struct bench_queue *q)
 		if (b->block_version) {
 			if (write) {
 				r->version = ++b->block_version[block];
-				pattern_fill((uint64_t *)(void *)r->data, b->o.bs / 8, block,
-					     r->version);
+				bench_pattern_fill((uint64_t *)(void *)r->data, b->o.bs / 8, block,
+						   r->version);
 			} else {
 				r->version = b->block_version[block];
+				bench_poison(b, r);
 			}
 			b->block_busy[block] = 1;
 		}
@@ -162,20 +142,7 @@ static int reap(struct bench *b, struct bench_queue *q)
 		if (rc == 0)
 			break;
 		r = cookie;
-		if (r->hdr[16] != BLK_S_OK) {
-			b->errors++;
-			if (b->errors < 10)
-				bench_err("queue %u: block %llu %s status %u", q->index,
-					  (unsigned long long)r->block, r->write ? "write" : "read",
-					  r->hdr[16]);
-		} else if (!r->write && r->version &&
-			   !pattern_ok((const uint64_t *)(const void *)r->data, b->o.bs / 8,
-				       r->block, r->version)) {
-			b->mismatches++;
-			if (b->mismatches < 10)
-				bench_err("queue %u: block %llu does not hold version %u", q->index,
-					  (unsigned long long)r->block, r->version);
-		}
+		bench_check_done(b, r, len);
 		if (b->block_busy)
 			b->block_busy[r->block] = 0;
 		b->region_ios[r->region]++;
@@ -340,8 +307,8 @@ uint64_t bench_check_shmem(struct bench *b)
 			if (!b->block_version[k])
 				continue;
 			b->shmem_checked++;
-			if (!pattern_ok((const uint64_t *)(const void *)(base + k * b->o.bs),
-					b->o.bs / 8, k, b->block_version[k])) {
+			if (!bench_pattern_ok((const uint64_t *)(const void *)(base + k * b->o.bs),
+					      b->o.bs / 8, k, b->block_version[k])) {
 				if (b->shmem_mismatches++ < 10)
 					bench_err("SHMEM: block %llu differs from what was written",
 						  (unsigned long long)k);

@@ -65,5 +65,12 @@ out:
 		bench_err("failed");
 		return 1;
 	}
-	return b.errors || b.mismatches ? 1 : 0;
+	if (b.errors || b.mismatches) {
+		bench_err("FAILED%s: %llu error(s) (%llu with a wrong used length), %llu data "
+			  "mismatch(es)",
+			  b.o.verify ? " verify" : "", (unsigned long long)b.errors,
+			  (unsigned long long)b.used_len_errors, (unsigned long long)b.mismatches);
+		return 1;
+	}
+	return 0;
 }

@@ -37,12 +37,13 @@ static void usage(FILE *f)
 		"  --size BYTES      bytes of the disk to use, K/M/G suffixes (default: capacity)\n"
 		"  --slots N         guest RAM split into N regions (default 1)\n"
 		"  --churn HZ        add/remove an extra region HZ times a second\n"
-		"  --verify          fill the disk with a pattern, check every read,\n"
-		"                    read everything back at the end\n"
+		"  --verify          fill the disk with a pattern, poison every read buffer,\n"
+		"                    check every read, read everything back at the end\n"
 		"  --poll            no eventfds: NOFD kick and call, busy polling\n"
 		"  --no-event-idx    do not negotiate VIRTIO_RING_F_EVENT_IDX\n"
 		"  --json            one JSON object on stdout\n"
 		"  --quiet           no progress lines on stderr\n"
+		"every completion must be status OK with used len bs+1 (read) or 1 (write)\n"
 		"exit status: 0 ok, 1 any I/O error, verify mismatch or protocol error, 2 usage\n",
 		BENCH_MAX_QD, BENCH_MAX_QUEUES);
 }

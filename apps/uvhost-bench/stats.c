@@ -86,7 +86,8 @@ void bench_report(struct bench *b, double secs)
 		       "\"config_changes\": %llu, \"vring_calls\": %llu, \"vring_errs\": %llu, "
 		       "\"backend_accepts\": %llu, \"half_rems\": %llu, \"half_adds\": %llu, "
 		       "\"transport\": \"%s\", \"poll\": %s, \"regions_with_io\": %u, "
-		       "\"shmem_blocks_checked\": %llu, \"shmem_mismatches\": %llu}\n",
+		       "\"shmem_blocks_checked\": %llu, \"shmem_mismatches\": %llu, "
+		       "\"used_len_errors\": %llu, \"verify\": %s}\n",
 		       iops, mibps, p50, p99, p999, a50, a99, r50, r99,
 		       (unsigned long long)b->errors, (unsigned long long)b->mismatches,
 		       (unsigned long long)b->ios, secs, (unsigned long long)s->add_mem_reg,
@@ -102,7 +103,8 @@ void bench_report(struct bench *b, double secs)
 		       (unsigned long long)b->half_rems, (unsigned long long)b->half_adds,
 		       b->vsock ? "vsock" : "unix", b->o.poll ? "true" : "false",
 		       regions_with_io(b), (unsigned long long)b->shmem_checked,
-		       (unsigned long long)b->shmem_mismatches);
+		       (unsigned long long)b->shmem_mismatches,
+		       (unsigned long long)b->used_len_errors, b->o.verify ? "true" : "false");
 		return;
 	}
 	printf("iops %.0f  MiB/s %.2f  lat us p50 %.2f p99 %.2f p99.9 %.2f  (%llu ios in %.2f s)\n",

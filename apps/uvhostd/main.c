@@ -15,6 +15,7 @@
 #include "dev/blk.h"
 #include "dev/rng.h"
 #include "dev/storage.h"
+#include "dev/storage_fault.h"
 #include "dev/vsock.h"
 #include "uvh/host.h"
 #include "vu/backend.h"
@@ -38,6 +39,8 @@ struct options {
 	uint64_t null_size; /* blk: a null disk (stores nothing), for benchmarks */
 	unsigned busy_poll_us;
 	bool verbose;
+	enum dev_fault fault; /* blk, tests only: 0 or the lie to tell */
+	unsigned fault_every; /* ... on every this-many-th request of its kind */
 };
 
 /* Static: the session is ~130 KiB and lives for the whole process. */
@@ -47,6 +50,9 @@ static struct dev_blk blk;
 static struct dev_rng rng;
 static struct dev_storage storage;
 static bool ram_disk; /* --ram-size: nothing to re-read on SIGHUP */
+/* --fault: what dev_blk sees instead of `storage` (tests only). */
+static struct dev_storage faulty;
+static struct dev_storage_fault fault;
 static struct dev_vsock vsock;
 static const struct uvh_fd_source vsock_fds = {dev_vsock_fill, dev_vsock_ready, &vsock};
 
@@ -78,6 +84,11 @@ static void usage(FILE *out)
 		"SET_MEM_TABLE)\n"
 		"  --no-inflight        do not offer INFLIGHT_SHMFD\n"
 		"  --max-mem-slots N    answer GET_MAX_MEM_SLOTS with N (1..%d, default %d)\n"
+		"  --fault KIND[:N]     FOR TESTING ONLY (corrupts data): blk lies on every N-th\n"
+		"                       request of the kind (default 16, 1: all): drop-writes\n"
+		"                       (write not stored, OK reported), short-read (only the\n"
+		"                       first half of the data read, OK reported), bad-status\n"
+		"                       (read or write answered VIRTIO_BLK_S_IOERR)\n"
 		"  -v, --verbose        trace every received message, one line each\n"
 		"  -h, --help           this text\n"
 		"\nSignals: SIGTERM/SIGINT stop cleanly; SIGHUP re-reads the disk size and sends\n"
@@ -128,6 +139,29 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out, co
 	return 0;
 }
 
+/* --fault KIND[:N]. Test-only: see dev/storage_fault.h. */
+static int parse_fault(const char *arg, struct options *o)
+{
+	char name[32];
+	const char *colon = strchr(arg, ':');
+	size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+
+	if (len >= sizeof(name))
+		len = sizeof(name) - 1; /* too long for any name: refused below */
+	memcpy(name, arg, len);
+	name[len] = '\0';
+	o->fault = dev_fault_by_name(name);
+	if (!o->fault) {
+		fprintf(stderr, "uvhostd: unknown --fault '%s' (%s, optionally :N)\n", arg,
+			DEV_FAULT_NAMES);
+		return -1;
+	}
+	o->fault_every = 16;
+	if (colon && parse_uint(colon + 1, 1, 1000000, &o->fault_every, "--fault N"))
+		return -1;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum {
@@ -147,7 +181,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_UDS,
 		O_RAM,
 		O_NULL,
-		O_BUSY
+		O_BUSY,
+		O_FAULT
 	};
 	static const struct option longs[] = {
 		{"socket-path", required_argument, 0, O_SOCK},
@@ -168,6 +203,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"ram-size", required_argument, 0, O_RAM},
 		{"null-size", required_argument, 0, O_NULL},
 		{"busy-poll-us", required_argument, 0, O_BUSY},
+		{"fault", required_argument, 0, O_FAULT},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -222,6 +258,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -1;
 			break;
 		case O_UDS: o->uds_path = optarg; break;
+		case O_FAULT:
+			if (parse_fault(optarg, o))
+				return -1;
+			break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -266,10 +306,11 @@ static int check_args(const struct options *o)
 				"--ram-size BYTES and --null-size BYTES\n");
 		return -1;
 	}
-	if (strcmp(o->device, "blk") &&
-	    (o->disk || o->ram_size || o->null_size || o->read_only || o->num_queues != 1)) {
-		fprintf(stderr, "uvhostd: --disk, --ram-size, --read-only and --num-queues are for "
-				"--device blk\n");
+	if (strcmp(o->device, "blk") && (o->disk || o->ram_size || o->null_size || o->read_only ||
+					 o->num_queues != 1 || o->fault)) {
+		fprintf(stderr,
+			"uvhostd: --disk, --ram-size, --read-only, --num-queues and --fault "
+			"are for --device blk\n");
 		return -1;
 	}
 	return 0;
@@ -336,6 +377,7 @@ static void check_resize(void *ctx)
 			rc == 0 ? "unchanged" : "unreadable");
 		return;
 	}
+	faulty.size = storage.size; /* --fault: the wrapper reports the same size */
 	rc = vu_backend_config_changed(&backend);
 	fprintf(stderr, "uvhostd: disk is now %llu sectors; CONFIG_CHANGE_MSG %s\n",
 		(unsigned long long)(storage.size / 512),
@@ -408,7 +450,14 @@ static const struct vu_device_ops *make_device(const struct options *o, void **c
 		fprintf(stderr, "uvhostd: cannot open disk '%s': %s\n", o->disk, strerror(-rc));
 		return NULL;
 	}
-	rc = dev_blk_init(&blk, &storage, (uint16_t)o->num_queues, o->serial);
+	if (o->fault) {
+		dev_storage_fault(&faulty, &fault, &storage, o->fault, o->fault_every);
+		fprintf(stderr,
+			"uvhostd: --fault %s:%u: FOR TESTING ONLY, one request in %u of its "
+			"kind goes wrong\n",
+			dev_fault_name(o->fault), o->fault_every, o->fault_every);
+	}
+	rc = dev_blk_init(&blk, o->fault ? &faulty : &storage, (uint16_t)o->num_queues, o->serial);
 	if (rc) {
 		fprintf(stderr, "uvhostd: disk '%s' is unusable (%s)\n", ram_disk ? "RAM" : o->disk,
 			strerror(-rc));
@@ -479,6 +528,10 @@ int main(int argc, char **argv)
 	fprintf(stderr, "uvhostd: serving %s on %s%s\n", dev->name,
 		o.socket_path ? o.socket_path : "fd", o.client ? " (client)" : "");
 	rc = uvh_server_run(&server);
+	if (o.fault)
+		fprintf(stderr, "uvhostd: --fault %s hit %llu of %llu reads and %llu writes\n",
+			dev_fault_name(o.fault), (unsigned long long)fault.hits,
+			(unsigned long long)fault.reads, (unsigned long long)fault.writes);
 	if (!strcmp(o.device, "blk") && !ram_disk)
 		dev_storage_file_close(&storage);
 	if (!strcmp(o.device, "vsock")) {

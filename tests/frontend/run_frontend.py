@@ -4,18 +4,24 @@ configurations and fail on any error, verify mismatch or protocol failure.
 
   run_frontend.py uvhostd --bench B --uvhostd U   # uvhostd on a /dev/shm disk
   run_frontend.py qsd --bench B                   # qemu-storage-daemon 7.2
+  run_frontend.py faults --bench B --uvhostd U    # verify catches uvhostd --fault
 
-Exit 0 when every case passed, 1 on a failure, 77 when qemu-storage-daemon
-is not installed (qsd mode only)."""
+Exit 0 when every case passed, 1 on a failure. qemu-storage-daemon missing
+(qsd mode) is a failure too, or a skip (77) with UVTEST_ALLOW_SKIP=1
+(tests/uvtest_env.py)."""
 import argparse
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import uvtest_env  # noqa: E402
 
 DISK_BYTES = 32 << 20
 
@@ -50,7 +56,8 @@ class Backend:
         wait_socket(sock, self.proc)
 
     def log_text(self):
-        self.log.flush()
+        if not self.log.closed:  # stop() closes it; the file stays
+            self.log.flush()
         with open(self.log_path) as f:
             return f.read()
 
@@ -95,6 +102,126 @@ def run_bench(args, sock, opts):
     if res["errors"] or res["mismatches"] or res["ios"] == 0:
         raise RuntimeError(f"bad result {res}")
     return res
+
+
+def run_bench_faulty(args, sock, opts):
+    """uvhost-bench --verify against a back-end that lies: it must exit 1 and
+    say FAILED verify. Returns (stderr, the JSON report)."""
+    argv = [args.bench, "--socket", sock, "--verify", "--json", "--quiet", "--time",
+            str(args.time)] + opts
+    print("$ " + " ".join(argv), flush=True)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    sys.stderr.write("".join(p.stderr.splitlines(True)[:4]))
+    check(p.returncode == 1, f"uvhost-bench exited {p.returncode}, not 1: verify was fooled")
+    check("FAILED verify" in p.stderr, "uvhost-bench did not say FAILED verify")
+    return p.stderr, json.loads(p.stdout)
+
+
+def fault_hits(be, kind):
+    """Stop the back-end and read how often its --fault fired."""
+    be.stop()
+    m = re.search(r"--fault %s hit (\d+) of (\d+) reads and (\d+) writes" % kind,
+                  be.log_text())
+    check(m, f"uvhostd did not report its --fault {kind} hits")
+    hits = int(m.group(1))
+    check(hits > 0, f"--fault {kind} never fired: the case proves nothing")
+    return hits
+
+
+def fault_cases(args, tmp, disk):
+    """uvhostd --fault (tests only) lies in three ways; uvhost-bench --verify
+    must catch every lie, name the request and exit 1; without a fault the
+    same runs pass. Counts are compared with uvhostd's own tally of the lies
+    it told, so a verifier that catches only some of them fails here too."""
+    small = ["--size", "1M", "--rw", "randread"]
+
+    def fresh(extra):
+        with open(disk, "wb") as f:
+            f.truncate(DISK_BYTES)
+        return start_uvhostd(args, tmp, disk, extra)
+
+    be = fresh([])
+    try:
+        run_bench(args, be.sock, small)
+        run_bench(args, be.sock, ["--size", "4096", "--qd", "1"])
+    finally:
+        be.stop()
+
+    # Every 16th write is not stored: the block still holds zeroes when the
+    # check phase reads it back.
+    be = fresh(["--fault", "drop-writes"])
+    try:
+        err, r = run_bench_faulty(args, be.sock, small)
+    finally:
+        hits = fault_hits(be, "drop-writes")
+    check(re.search(r"read sector \d+ len 4096: data differs from version 1 at byte 0: "
+                    r"expected 0x[0-9a-f]{16}, got 0x0{16}$", err, re.M),
+          "drop-writes: no message naming the read that found zeroes")
+    check(r["mismatches"] >= hits and r["errors"] == 0,
+          f"drop-writes: {hits} writes dropped, {r['mismatches']} mismatches")
+
+    # Every 16th read fills only the first half: the second half must still
+    # hold the poison uvhost-bench put there, and each such read is caught.
+    be = fresh(["--fault", "short-read"])
+    try:
+        err, r = run_bench_faulty(args, be.sock, small)
+    finally:
+        hits = fault_hits(be, "short-read")
+    check(re.search(r"read sector \d+ len 4096: data differs from version 1 at byte 2048: "
+                    r".*\(our poison: the back-end never wrote it\)", err),
+          "short-read: no message naming the read and its untouched half")
+    check(r["mismatches"] == hits and r["errors"] == 0,
+          f"short-read: {hits} short reads, {r['mismatches']} mismatches")
+
+    # A one-block disk read by one request slot: its buffer holds exactly
+    # the expected data from the fill, so only the poison can catch reads
+    # that fill half the buffer (every one, here).
+    be = fresh(["--fault", "short-read:1"])
+    try:
+        err, r = run_bench_faulty(args, be.sock, ["--size", "4096", "--qd", "1"])
+    finally:
+        hits = fault_hits(be, "short-read")
+    check(r["mismatches"] == hits, f"short-read:1: {hits} short reads, "
+          f"{r['mismatches']} mismatches")
+
+    # Every 16th read or write fails: each is an IOERR status, reported.
+    be = fresh(["--fault", "bad-status"])
+    try:
+        err, r = run_bench_faulty(args, be.sock, small)
+    finally:
+        hits = fault_hits(be, "bad-status")
+    check(re.search(r"(read|write) sector \d+ len 4096: status 1 \(IOERR\), expected 0 "
+                    r"\(OK\)", err), "bad-status: no message naming the failed request")
+    check(r["errors"] == hits, f"bad-status: {hits} IOERRs, {r['errors']} errors")
+
+    # A null disk stores nothing and leaves read buffers alone: a one-block
+    # run whose buffer already holds the data must still fail.
+    sock = os.path.join(tmp, "null.sock")
+    be = Backend([args.uvhostd, "--socket-path", sock, "--null-size", "1M"], sock,
+                 os.path.join(tmp, "null.log"))
+    try:
+        err, r = run_bench_faulty(args, be.sock, ["--size", "4096", "--qd", "1"])
+        check("(our poison: the back-end never wrote it)" in err,
+              "null disk: the reads were not reported as never written")
+    finally:
+        be.stop()
+
+    # Unknown faults and fault counts are refused before serving.
+    for bad, want in ((["--fault", "flip-bits"], "unknown --fault 'flip-bits'"),
+                      (["--fault", "short-read:0"], "--fault N must be"),
+                      (["--fault", "drop-writes:x"], "--fault N must be")):
+        p = subprocess.run([args.uvhostd, "--socket-path", os.path.join(tmp, "no.sock"),
+                            "--disk", disk] + bad, capture_output=True, text=True, timeout=10)
+        check(p.returncode == 2 and want in p.stderr,
+              f"uvhostd {' '.join(bad)}: exit {p.returncode}, stderr {p.stderr!r}")
+    p = subprocess.run([args.uvhostd, "--socket-path", os.path.join(tmp, "no.sock"),
+                        "--device", "rng", "--fault", "bad-status"],
+                       capture_output=True, text=True, timeout=10)
+    check(p.returncode == 2 and "are for --device blk" in p.stderr, "--fault with rng")
+    p = subprocess.run([args.uvhostd, "--help"], capture_output=True, text=True, timeout=10)
+    check(p.returncode == 0 and re.search(r"--fault KIND\[:N\] +FOR TESTING ONLY", p.stdout),
+          "uvhostd --help does not list --fault as for testing only")
+    print("  every fault caught, bad --fault values refused", flush=True)
 
 
 def check(cond, what):
@@ -198,22 +325,24 @@ def qsd_cases(args, tmp, disk):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["uvhostd", "qsd"])
+    ap.add_argument("mode", choices=["uvhostd", "qsd", "faults"])
     ap.add_argument("--bench", required=True)
     ap.add_argument("--uvhostd")
     ap.add_argument("--time", type=float, default=2)
     args = ap.parse_args()
     if args.mode == "qsd" and not shutil.which("qemu-storage-daemon"):
-        print("qemu-storage-daemon not installed: skipped")
-        return 77
-    if args.mode == "uvhostd" and not args.uvhostd:
+        status, why = uvtest_env.cannot_run("qemu-storage-daemon is not installed")
+        print(("SKIP: " if status == uvtest_env.EXIT_SKIP else "FAIL: ") + why)
+        return status
+    if args.mode in ("uvhostd", "faults") and not args.uvhostd:
         ap.error("--uvhostd is required")
     tmp = tempfile.mkdtemp(prefix="uvfe-")
     disk = f"/dev/shm/uvfe-{os.getpid()}.img"
     with open(disk, "wb") as f:
         f.truncate(DISK_BYTES)
     try:
-        (uvhostd_cases if args.mode == "uvhostd" else qsd_cases)(args, tmp, disk)
+        cases = {"uvhostd": uvhostd_cases, "qsd": qsd_cases, "faults": fault_cases}
+        cases[args.mode](args, tmp, disk)
     except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
         print(f"FAIL: {e}")
         for name in os.listdir(tmp):

@@ -15,8 +15,10 @@ actions the guest asks for (QMP memory hot-plug, back-end kill/restart),
 re-checks the data the guest wrote against the disk image, and exits 0 only
 if the guest printed "UVTEST-RESULT: PASS" and every host check held.
 
-Exit status: 0 pass, 1 fail, 77 skipped (environment or back-end lacks
-what the scenario needs).  Python standard library only.
+Exit status: 0 pass, 1 fail, also when the environment or the back-end
+lacks what the scenario needs (QEMU, the guest from scripts/setup.sh, a
+back-end that can serve it); that case is 77, skipped, only with
+UVTEST_ALLOW_SKIP=1 (tests/uvtest_env.py).  Python standard library only.
 """
 
 import argparse
@@ -39,6 +41,8 @@ import time
 import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import uvtest_env  # noqa: E402
 
 EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
 MiB = 1024 * 1024
@@ -101,7 +105,7 @@ def story(who, msg):
 
 
 class Skip(Exception):
-    pass
+    """The scenario cannot run here: a failure unless UVTEST_ALLOW_SKIP=1."""
 
 
 class Fail(Exception):
@@ -1522,6 +1526,7 @@ def main():
     else:
         rig = Rig(args.scenario, args)
     status, why = EXIT_FAIL, "unknown"
+    never_ran = False  # preflight refused: no logs to show
     try:
         rig.preflight()
         rig.run()
@@ -1536,7 +1541,8 @@ def main():
         else:
             status, why = EXIT_PASS, "guest and host checks passed"
     except Skip as e:
-        status, why = EXIT_SKIP, str(e)
+        status, why = uvtest_env.cannot_run(str(e))
+        never_ran = True
     except Fail as e:
         status, why = EXIT_FAIL, str(e)
     except SystemExit as e:
@@ -1549,9 +1555,9 @@ def main():
         try:
             if args.demo:
                 demo_report(rig, status, why)
-            elif status != EXIT_SKIP:
+            elif not never_ran:
                 rig.backend_report()
-            if status == EXIT_FAIL:
+            if status == EXIT_FAIL and not never_ran:
                 print("---- guest console (%s, last 40 lines) ----" % rig.console_log)
                 for ln in tail(rig.console_log, 40):
                     print("  " + ln)
@@ -1561,7 +1567,7 @@ def main():
                     for ln in qe:
                         print("  " + ln)
         finally:
-            rig.cleanup(status != EXIT_FAIL)
+            rig.cleanup(status != EXIT_FAIL or never_ran)
     word = {EXIT_PASS: "PASS", EXIT_FAIL: "FAIL", EXIT_SKIP: "SKIP"}[status]
     if args.demo:
         print(demo_verdict(rig, word, why), flush=True)

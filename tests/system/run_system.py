@@ -8,7 +8,8 @@ Tests: boot, crash_report, vsock_control, vsock_echo, vsock_many, vhost_basic, v
 vhost_rings, vhost_rng, vhost_shmem; demo boots the VM with the vsock device and two windows
 and tells what happens.
 
-Exit codes: 0 pass, 1 fail, 77 skipped (no qemu-system-aarch64 or no image).
+Exit codes: 0 pass, 1 fail (also when qemu-system-aarch64 or the image is
+missing), 77 skipped (only with UVTEST_ALLOW_SKIP=1, see tests/uvtest_env.py).
 
 What QEMU runs (see apps/uvhost-vm/main.c for the boot sequence):
 
@@ -50,6 +51,8 @@ import time
 import struct
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import uvtest_env  # noqa: E402
 import vhost_corpus
 import vhost_frontend as vf
 import vhost_rings
@@ -60,7 +63,6 @@ import demo_story
 from vsock_host import (CTL_PORT, ECHO_LINE, MiB, EchoLines, LineClient, VsockDevice,
                         VsockError, echo_stream)
 
-SKIP = 77
 QEMU = "qemu-system-aarch64"
 
 
@@ -1000,13 +1002,16 @@ def main():
         args.test = "demo"
     if not args.test:
         ap.error("name a test, or --demo")
+    missing = None
     if not shutil.which(QEMU):
-        print("SKIP: %s not installed" % QEMU)
-        return SKIP
-    if not os.path.isfile(args.image):
-        print("SKIP: no image at %s (cmake --preset aarch64 && cmake --build build/aarch64)"
-              % args.image)
-        return SKIP
+        missing = "%s is not installed" % QEMU
+    elif not os.path.isfile(args.image):
+        missing = ("no service-VM image at %s (cmake --preset aarch64 && cmake --build "
+                   "build/aarch64)" % args.image)
+    if missing:
+        status, why = uvtest_env.cannot_run(missing)
+        print(("SKIP: " if status == uvtest_env.EXIT_SKIP else "FAIL: ") + why)
+        return status
     text, data, bss = image_sizes(args.image)
     print("image %s: text %d data %d bss %d bytes" % (args.image, text, data, bss))
     try:
