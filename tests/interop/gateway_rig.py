@@ -90,6 +90,10 @@ class GatewayRig(ri.Rig):
             self.shm_files.append(path)
         self.vsockdev = VsockDevice(self.args.uvhostd, self.workdir, cid=rs.VSOCK_CID)
         self.vsockdev.start()
+        self.procs.append(self.vsockdev.proc)
+        self.boot_service_vm()
+
+    def boot_service_vm(self):
         port, entry = self.listener()
         extra = self.vsockdev.qemu_args(memory=VM_MEMORY)
         for i, path, size in self.windows():
@@ -112,7 +116,6 @@ class GatewayRig(ri.Rig):
                  % (os.path.basename(self.args.vm_image), entry,
                     "; ".join(w.strip() for w in wins[:3]) or "no window lines"))
         self.procs.append(self.vm.proc)
-        self.procs.append(self.vsockdev.proc)
 
     # ---------------------------------------------------------- gateway --
     def backend_argv(self):
