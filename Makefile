@@ -1,7 +1,8 @@
 # uvhost: the three verbs users need. Everything else is CMake and ctest.
 #   make         build everything (daemon at build/host/uvhostd)
 #   make check   install what is missing, build, run every test through ctest
-#   make demo    install what is missing, build, boot the service VM, run the hosted demo
+#   make demo    install what is missing, build, then: a guest served by the service VM
+#                through uvhost-gw, the service VM alone, and uvhostd serving QEMU
 BUILD  ?= build/host
 VMBUILD ?= build/aarch64
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
@@ -25,7 +26,12 @@ check: setup all
 	cd $(BUILD) && ctest --output-on-failure -j2 --timeout 600
 
 demo: setup all
+	@echo "== 1. An unmodified Linux guest whose disk lives in the bare-metal service VM (uvhost-gw) =="
+	python3 tests/interop/run_interop.py blk --backend gateway --uvhostd $(BUILD)/uvhostd \
+	  --gw $(BUILD)/uvhost-gw --vm-image $(VMBUILD)/uvhost.elf --demo
+	@echo "== 2. The service VM on its own: 64 regions, churn and verified I/O over vsock =="
 	python3 tests/system/run_system.py --demo --image $(VMBUILD)/uvhost.elf --uvhostd $(BUILD)/uvhostd
+	@echo "== 3. The same library as a Linux daemon: uvhostd serving QEMU directly =="
 	python3 tests/interop/run_interop.py blk --backend uvhostd --uvhostd $(BUILD)/uvhostd --demo
 
 format:

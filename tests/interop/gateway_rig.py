@@ -141,6 +141,51 @@ class GatewayRig(ri.Rig):
                        % (GUEST_RAM, self.mem_path))
         return argv
 
+    # ------------------------------------------------------------- demo --
+    def demo_commands(self):
+        """The three processes that serve the guest, before its QEMU."""
+        out = ["    $ truncate -s %dM %s   # guest RAM = the service VM's window %d" % (
+            size // ri.MiB, path, i) for i, path, size in self.windows()]
+        if self.vsockdev is not None:
+            out += ri.shell_cmd(self.vsockdev.argv, self)
+        if self.vm is not None:
+            out += ri.shell_cmd(self.vm.argv, self)
+        return out
+
+    def demo_sections(self):
+        """Section 2 of the demo: what crossed the gateway, and what the
+        service VM did with it."""
+        text = open(self.gw_log, errors="replace").read() if os.path.exists(self.gw_log) else ""
+        names = {}
+        for m in re.finditer(r"<- ([A-Z_]+)", text):
+            names[m.group(1)] = names.get(m.group(1), 0) + 1
+        fe = self.frontend_counts()
+        agree = "QEMU's own trace agrees" if names == fe else "QEMU's trace: %s" % fe
+        out = ["2. What uvhost-gw relayed (%d vhost-user messages from QEMU; %s)"
+               % (sum(names.values()), agree)]
+        out.append("    " + ", ".join("%s x%d" % kv for kv in
+                                      sorted(names.items(), key=lambda kv: -kv[1])))
+        for m in re.finditer(r"<- (ADD_MEM_REG|SET_MEM_TABLE) (gpa=\S+ size=\S+) fd offset "
+                             r"(\S+) -> (window \d+ offset \S+)", text):
+            out.append("    %s %s at file offset %s  ->  %s" % m.groups())
+        for m in re.finditer(r"session \d+ ended \(([^)]*)\): .*?(\d+) kicks, (\d+) calls, "
+                             r"(\d+) errs, (\d+) config changes; relay round trip mean "
+                             r"(\d+) us max (\d+) us", text):
+            out.append("    notifications: %s kicks in-band to the VM, %s calls back to QEMU's "
+                       "eventfds; control round trip through the VM: mean %s us, max %s us"
+                       % (m.group(2), m.group(3), m.group(6), m.group(7)))
+        out.append("    data: none of it: the guest's rings and buffers are read and written by "
+                   "the service VM in window 0")
+        if self.vm is not None:
+            self.vm.drain()
+            keep = [ln.strip() for ln in self.vm.lines
+                    if re.search(r"ready in|window \d+:|vhost \d+|vhost:", ln)]
+            out.append("3. What the service VM logged (its console, log=info)")
+            out += ["    " + ln for ln in keep[:18]]
+            if len(keep) > 18:
+                out.append("    ... %d more lines" % (len(keep) - 18))
+        return out
+
     # ----------------------------------------------------------- checks --
     def verify_disk(self):
         if self.sc["device"] == "blk":

@@ -1380,6 +1380,9 @@ def guest_io(rig):
         out.append("    host re-check  after power-off the host hashed the image: "
                    "%d/%d range%s the guest's sha256"
                    % (ok, total, " matches" if total == 1 else "s match"))
+    elif rig.sc["device"] == "blk" and rig.backend_kind == "gateway":
+        out.append("    host re-check  none: the disk is the service VM's RAM disk; the guest "
+                   "read back and hashed what it wrote")
     elif rig.sc["device"] == "blk":
         out.append("    host re-check  not done (no data reported)")
     return out or ["    (the guest reported nothing)"]
@@ -1429,8 +1432,10 @@ def demo_report(rig, status, why):
     print("1. Commands  (W=%s, the scratch directory)" % rig.workdir)
     if not (rig.backend_cmd or rig.qemu_cmd):
         print("    (nothing was started)")
-    elif rig.sc["device"] == "blk":
+    elif rig.sc["device"] == "blk" and rig.backend_kind != "gateway":
         print("    $ truncate -s %dM $W/disk.img" % rig.args.disk_mib)
+    for ln in getattr(rig, "demo_commands", list)():
+        print(ln)
     if rig.backend_cmd:
         for ln in shell_cmd(rig.backend_cmd, rig):
             print(ln)
@@ -1452,15 +1457,18 @@ def demo_report(rig, status, why):
         print("2. vhost-user messages uvhostd received, in order (%d; %s)" % (total, agree))
         for ln in conversation(rig):
             print(ln)
-    print("3. Guest I/O")
+    for ln in getattr(rig, "demo_sections", list)():
+        print(ln)
+    print("%d. Guest I/O" % (4 if rig.backend_kind == "gateway" else 3))
     for ln in guest_io(rig):
         print(ln)
 
 
 def demo_verdict(rig, word, why):
     secs = time.monotonic() - T0
+    n = 5 if rig.backend_kind == "gateway" else 4
     if word != "PASS":
-        return "4. Verdict: %s - %s (%.1f s; logs kept in %s)" % (word, why, secs, rig.workdir)
+        return "%d. Verdict: %s - %s (%.1f s; logs kept in %s)" % (word, why, secs, rig.workdir)
     io = [ln for ln in rig.guest_log if re.match(r"\w+: \d+ MiB at offset", ln)]
     q = [ln for ln in rig.guest_log if "virtqueues carried I/O" in ln]
     what = ""
@@ -1471,8 +1479,12 @@ def demo_verdict(rig, word, why):
         if rig.checked:
             what += ", sha256 verified in guest and on host"
     qemu = "QEMU" + (" " + rig.qemu_version if getattr(rig, "qemu_version", None) else "")
-    return "4. Verdict: PASS - %s + %s%s (%.1f s)" % (
-        qemu, rig.backend_kind, what, secs)
+    who = rig.backend_kind
+    if who == "gateway":
+        who = "uvhost-gw + the bare-metal service VM"
+        if io:
+            what += ", sha256 verified by the guest"
+    return "%d. Verdict: PASS - %s + %s%s (%.1f s)" % (n, qemu, who, what, secs)
 
 
 def main():
