@@ -43,6 +43,7 @@ struct bench_opts {
 	uint32_t nwindows;
 	uint32_t backend_port;	 /* vsock: where we listen for the backend channel */
 	const char *vm_ram_file; /* vsock: the service VM's RAM, for SHMEM */
+	const char *ram_file;	 /* --socket: guest RAM from this file, not a memfd */
 	enum bench_rw rw;
 	uint32_t bs, qd, num_queues, slots;
 	double time_s, churn_hz, half_churn_hz;

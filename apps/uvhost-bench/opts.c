@@ -15,6 +15,8 @@ static void usage(FILE *f)
 		"usage: uvhost-bench --socket PATH [options]\n"
 		"       uvhost-bench --vsock PATH:PORT --window-file [N=]FILE... [options]\n"
 		"  --socket PATH     vhost-user over a Unix socket, RAM in a memfd\n"
+		"  --ram-file FILE   --socket: guest RAM from this file instead (it must hold\n"
+		"                    it), e.g. a window of the service VM behind uvhost-gw\n"
 		"  --vsock PATH:PORT vhost-user over hybrid vsock (uvhostd --device vsock\n"
 		"                    --uds-path PATH) to a service VM listening on PORT\n"
 		"  --window-file [N=]FILE  guest RAM from this shared file, which the VM\n"
@@ -153,6 +155,8 @@ static int check_combination(struct bench_opts *o)
 		bad = "--window-file, --backend-port, --no-inband, --inband-kick and --vm-ram-file "
 		      "go "
 		      "with --vsock";
+	else if (o->ram_file && !o->socket)
+		bad = "--ram-file goes with --socket (over --vsock the RAM is --window-file)";
 	else if (o->no_inband && o->inband_kick)
 		bad = "--no-inband and --inband-kick exclude each other";
 	else if (o->churn_hz > 0 && o->half_churn_hz > 0)
@@ -190,6 +194,7 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 		O_NOSLOTS,
 		O_HALF,
 		O_VMRAM,
+		O_RAMFILE,
 		O_IKICK,
 	};
 	static const struct option longs[] = {
@@ -201,6 +206,7 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 		{"no-mem-slots", no_argument, 0, O_NOSLOTS},
 		{"half-churn", required_argument, 0, O_HALF},
 		{"vm-ram-file", required_argument, 0, O_VMRAM},
+		{"ram-file", required_argument, 0, O_RAMFILE},
 		{"inband-kick", no_argument, 0, O_IKICK},
 		{"rw", required_argument, 0, O_RW},
 		{"bs", required_argument, 0, O_BS},
@@ -246,6 +252,7 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 			break;
 		case O_NOINB: o->no_inband = true; break;
 		case O_VMRAM: o->vm_ram_file = optarg; break;
+		case O_RAMFILE: o->ram_file = optarg; break;
 		case O_IKICK: o->inband_kick = true; break;
 		case O_NOSLOTS: o->no_mem_slots = true; break;
 		case O_HALF:

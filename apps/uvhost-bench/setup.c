@@ -183,9 +183,16 @@ static int layout(struct bench *b)
 		}
 		b->ram_base = b->wram.base;
 	} else {
-		rc = uvh_guest_ram_create(&b->ram, b->main_bytes + extra);
-		if (rc)
+		rc = b->o.ram_file
+			     ? uvh_guest_ram_open(&b->ram, b->o.ram_file, b->main_bytes + extra)
+			     : uvh_guest_ram_create(&b->ram, b->main_bytes + extra);
+		if (rc) {
+			if (b->o.ram_file)
+				bench_err("--ram-file %s: %s (it must hold %llu bytes)",
+					  b->o.ram_file, strerror(-rc),
+					  (unsigned long long)(b->main_bytes + extra));
 			return rc;
+		}
 		b->ram_base = b->ram.base;
 	}
 	for (uint32_t r = 0; r < slots; r++) {

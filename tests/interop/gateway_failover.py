@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """uvhost-gw when either side misbehaves or goes away, with a scripted front-end.
 
-    gateway_failover.py --uvhostd B --gw B --vm-image IMG
+    gateway_failover.py --uvhostd B --gw B --bench B --vm-image IMG
 
-The real service VM (QEMU aarch64, vhost=5000:blk:16M) sits behind the real gateway; the
+The real service VM (QEMU aarch64, vhost=5000:blk:16M:q2) sits behind the real gateway; the
 front-end is a few lines of Python speaking vhost-user with fds, so each step is exact:
 
   1. a session: negotiation, a region in the window file (accepted, in window form),
@@ -13,7 +13,9 @@ front-end is a few lines of Python speaking vhost-user with fds, so each step is
      refused, and the next session still works;
   3. the service VM SIGKILLed: the gateway closes the front-end's connection and its
      socket (a reconnecting VMM is refused at once instead of hanging), then boots
-     again: the socket comes back and a new session negotiates and adds its region.
+     again: the socket comes back and a new session negotiates and adds its region;
+  4. uvhost-bench as the VMM (eventfd kicks and calls, RAM in the window file, 2 queues):
+     verified I/O through the gateway into the rebooted VM.
 
 Exit 0 pass, 1 fail (77 skipped only with UVTEST_ALLOW_SKIP=1).
 """
@@ -110,8 +112,9 @@ def main():
     ap.add_argument("--uvhostd", required=True)
     ap.add_argument("--gw", required=True)
     ap.add_argument("--vm-image", required=True)
+    ap.add_argument("--bench", required=True)
     args = ap.parse_args()
-    for p in (args.uvhostd, args.gw, args.vm_image):
+    for p in (args.uvhostd, args.gw, args.vm_image, args.bench):
         if not os.path.isfile(p):
             status, why = uvtest_env.cannot_run("%s not found (build it first)" % p)
             print(why)
@@ -127,7 +130,7 @@ def main():
     glog = open(os.path.join(work, "gw.log"), "w+")
 
     def boot():
-        v = rs.UvhostVM(args.vm_image, "log=info ctl=%d vhost=%d:blk:16M" % (rs.CTL_PORT, PORT),
+        v = rs.UvhostVM(args.vm_image, "log=info ctl=%d vhost=%d:blk:16M:q2" % (rs.CTL_PORT, PORT),
                         extra, echo=False)
         v.start()
         v.wait_for(r"ready in (\d+) ms", 90)
@@ -184,6 +187,13 @@ def main():
         vm = boot()
         s = session(sock_path, win, "after the reboot")
         s.close()
+        # 4. the data path: uvhost-bench as the VMM (eventfds, its RAM in the
+        #    window file), verified I/O through the gateway into the VM
+        r = subprocess.run([args.bench, "--socket", sock_path, "--ram-file", win, "--verify",
+                            "--num-queues", "2", "--qd", "8", "--time", "1", "--size", "4M"],
+                           capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, "uvhost-bench --verify through the gateway: %s"
+              % (r.stdout.strip().splitlines() or r.stderr.strip().splitlines() or ["?"])[-1])
         check(gw.poll() is None, "the gateway is still running")
         gw.terminate()
         check(gw.wait(10) == 0, "the gateway exits 0 on SIGTERM")

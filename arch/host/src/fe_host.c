@@ -1,6 +1,7 @@
 /* fe_host.c - the front-end's Linux transport, guest RAM and eventfds. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include "uvh/fe_host.h"
+
+#include "uvh/fd_bounds.h"
 #include "uvh/host.h"
 
 static int fe_send(void *ctx, const struct vu_msg *msg)
@@ -125,6 +128,38 @@ fail:
 	close(r->fd);
 	r->fd = -1;
 	return rc;
+}
+
+int uvh_guest_ram_open(struct uvh_guest_ram *r, const char *path, uint64_t size)
+{
+	char why[160];
+	void *p;
+	int rc;
+
+	r->fd = -1;
+	r->base = NULL;
+	r->size = 0;
+	if (size == 0 || size > SIZE_MAX)
+		return -EINVAL;
+	r->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (r->fd < 0)
+		return -errno;
+	rc = uvh_fd_check_range(r->fd, 0, size, why, sizeof(why));
+	if (rc) {
+		close(r->fd);
+		r->fd = -1;
+		return rc;
+	}
+	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, 0);
+	if (p == MAP_FAILED) {
+		rc = -errno;
+		close(r->fd);
+		r->fd = -1;
+		return rc;
+	}
+	r->base = p;
+	r->size = size;
+	return 0;
 }
 
 void uvh_guest_ram_destroy(struct uvh_guest_ram *r)

@@ -38,6 +38,9 @@ struct uvh_guest_ram {
 };
 
 int uvh_guest_ram_create(struct uvh_guest_ram *r, uint64_t size);
+/* The same, from an existing file (a window the service VM also maps, for
+ * uvhost-gw): the first `size` bytes, which the file must hold. */
+int uvh_guest_ram_open(struct uvh_guest_ram *r, const char *path, uint64_t size);
 void uvh_guest_ram_destroy(struct uvh_guest_ram *r);
 
 /* The region for bytes [off, off+len) of guest RAM, at guest-physical
