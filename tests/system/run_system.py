@@ -55,6 +55,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import uvtest_env  # noqa: E402
 import vhost_corpus
 import vhost_frontend as vf
+import vhost_isolation
 import vhost_rings
 import vhost_rng
 import vhost_session
@@ -973,6 +974,7 @@ TESTS = {"boot": test_boot, "crash_report": test_crash_report,
          "vhost_rings": test_vhost_rings,
          "vhost_rng": lambda args: vhost_rng.test(args, sys.modules[__name__]),
          "vhost_shmem": lambda args: vhost_shmem.test(args, sys.modules[__name__]),
+         "vhost_isolation": lambda args: vhost_isolation.test(args, sys.modules[__name__]),
          "demo": demo}
 
 
