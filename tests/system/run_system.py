@@ -696,8 +696,9 @@ def test_vhost_basic(args):
             w0.write(st_wo, b"\xee")
             head = ring.post([(hdr_w, 16, False), (dat_w, 4096, False), (st_w, 1, True)])
             uid, ulen = ring.wait_used()
-            check(uid == head and w0.read(st_wo, 1) == b"\x01",
-                  "write past the end: status %r (want IOERR)" % w0.read(st_wo, 1))
+            check(uid == head and ulen == 1 and w0.read(st_wo, 1) == b"\x01",
+                  "write past the end: used (%d, %d), status %r (want head %d, 1, IOERR)"
+                  % (uid, ulen, w0.read(st_wo, 1), head))
             fe.sock.close()
             vm.wait_for(r"I: vhost %d#\d: disconnected: end of stream" % VHOST_BLK_PORT)
 
@@ -723,10 +724,14 @@ def test_vhost_basic(args):
             ring.setup(fe)
             w0.write(hdr_ro, struct.pack("<IIQ", 0, 0, sector))
             w0.write(dat_ro, bytes(4096))
+            w0.write(st_ro, b"\xee")
             head = ring.post([(hdr_r, 16, False), (dat_r, 4096, True), (st_r, 1, True)])
             uid, ulen = ring.wait_used()
-            check(ulen == 4097 and w0.read(dat_ro, 4096) == data,
-                  "the RAM disk kept the sector across connections")
+            check(uid == head and ulen == 4097 and w0.read(st_ro, 1) == b"\x00",
+                  "read on the new connection: used (%d, %d), status %r (want head %d, 4097, "
+                  "OK)" % (uid, ulen, w0.read(st_ro, 1), head))
+            check(w0.read(dat_ro, 4096) == data, "the RAM disk kept the sector across "
+                  "connections")
             fe.sock.close()
 
             # rng: 64 bytes through a ring.
@@ -831,15 +836,39 @@ def send_hostile(dev, port, data, negotiate, timeout=3):
         s.close()
 
 
-def hostile_ring(vm, dev, w0, reg, gpa, uaddr, chain):
-    """A started blk ring whose next avail entry is a hostile chain: the VM
-    must stop the ring (logged) or complete it without touching memory
-    outside the region; never crash or hang."""
-    name, descs, head, tables = chain
+CANARY = bytes(range(251)) * 4  # 1004 bytes, no run a stray write could match by chance
+
+
+def fill_canary(w0, size):
+    """Everything of window 0 outside the hostile rings' region."""
+    for lo, hi in ((0, vhost_corpus.REGION_OFFSET),
+                   (vhost_corpus.REGION_OFFSET + vhost_corpus.REGION_BYTES, size)):
+        for off in range(lo, hi, len(CANARY)):
+            w0.write(off, CANARY[:min(len(CANARY), hi - off)])
+
+
+def canary_intact(w0, size):
+    for lo, hi in ((0, vhost_corpus.REGION_OFFSET),
+                   (vhost_corpus.REGION_OFFSET + vhost_corpus.REGION_BYTES, size)):
+        for off in range(lo, hi, len(CANARY)):
+            n = min(len(CANARY), hi - off)
+            if w0.read(off, n) != CANARY[:n]:
+                return off
+    return None
+
+
+def hostile_ring(vm, dev, w0, size, reg, ring_at, chain):
+    """A started blk ring whose next avail entry is a hostile chain. The only
+    right outcome: the VM stops the ring with the chain's own reason in its
+    log line, completes nothing, writes no byte of the window outside the
+    region, and the session goes on answering."""
+    name, descs, head, tables, features, reason = chain
+    gpa, uaddr, woff = ring_at
     fe = vhost_connect(dev, VHOST_BLK_PORT)
-    fe.negotiate(vhost_corpus.WANT_PF)
+    fe.negotiate(vhost_corpus.WANT_PF, features)
     check(fe.ack(vf.ADD_MEM_REG, reg) == 0, "%s: ADD_MEM_REG refused" % name)
-    ring = vf.SplitRing(w0, 0x40000, gpa + 0x40000, uaddr + 0x40000)
+    fill_canary(w0, size)
+    ring = vf.SplitRing(w0, woff, gpa, uaddr)
     ring.setup(fe)
     check(fe.call_u64(vf.GET_FEATURES) & vf.F_VERSION_1, "%s: ring set up" % name)
     for slot, d in descs:
@@ -847,23 +876,32 @@ def hostile_ring(vm, dev, w0, reg, gpa, uaddr, chain):
     for off, t in tables:
         w0.write(ring.woff + ring.BUF + off, t)
     vm.drain(0.05)
-    stops = len(vm.find_all(r"ring 0: malformed chain"))
+    pattern = r"ring 0: (.*); ring stopped"
+    seen = len(vm.find_all(pattern))
     a = ring.woff + ring.AVAIL
     w0.write(a + 4, struct.pack("<H", head))
     w0.write(a + 2, struct.pack("<H", 1))
     u = ring.woff + ring.USED
     deadline = time.monotonic() + 10
-    outcome = None
-    while outcome is None:
+    while True:
         vm.drain(0.05)
-        if len(vm.find_all(r"ring 0: malformed chain")) > stops:
-            outcome = "ring stopped"
-        elif struct.unpack("<H", w0.read(u + 2, 2))[0] != 0:
-            outcome = "completed"
-        elif time.monotonic() > deadline:
-            raise TestFailure("%s: neither refused nor completed in 10 s" % name)
+        stops = vm.find_all(pattern)
+        if len(stops) > seen:
+            said = stops[seen].group(1)
+            break
+        check(struct.unpack("<H", w0.read(u + 2, 2))[0] == 0,
+              "%s: the VM completed a malformed chain" % name)
+        check(time.monotonic() < deadline, "%s: no ring error in 10 s" % name)
+    check(said.startswith(reason), "%s: the VM stopped the ring for %r, expected %r"
+          % (name, said, reason))
+    check(struct.unpack("<H", w0.read(u + 2, 2))[0] == 0,
+          "%s: used index moved: something was completed" % name)
+    bad = canary_intact(w0, size)
+    check(bad is None, "%s: window byte 0x%x outside the region changed" % (name, bad or 0))
+    check(fe.call_u64(vf.GET_FEATURES) & vf.F_VERSION_1,
+          "%s: the session stopped answering after the ring error" % name)
     fe.sock.close()
-    return outcome
+    return "ring stopped: " + said
 
 
 def test_vhost_robust(args, cycles=200):
@@ -899,12 +937,18 @@ def test_vhost_robust(args, cycles=200):
                     how = send_hostile(dev, port, data, negotiate)
                     vhost_alive(vm, dev, c, feats, "%s on %d" % (name, port))
                 print("corpus: %-48s VM %s, still serving" % (name, how))
-            chains = vhost_corpus.hostile_chains(
-                vf.SplitRing(w0, 0x40000, gpa + 0x40000, uaddr + 0x40000))
+            # The hostile rings get a region in the middle of window 0; the
+            # rest of the window is canary.
+            rgpa, ruaddr = 0x50000000, 0x7e0000000000
+            ring_reg = vf.region(rgpa, vhost_corpus.REGION_BYTES, ruaddr, 0,
+                                 vhost_corpus.REGION_OFFSET)
+            ring_at = (rgpa + 0x40000, ruaddr + 0x40000, vhost_corpus.REGION_OFFSET + 0x40000)
+            chains = vhost_corpus.hostile_chains(vf.SplitRing(w0, ring_at[2], ring_at[0],
+                                                              ring_at[1]))
             for chain in chains:
-                how = hostile_ring(vm, dev, w0, reg, gpa, uaddr, chain)
+                how = hostile_ring(vm, dev, w0, windows[0].size, ring_reg, ring_at, chain)
                 vhost_alive(vm, dev, c, feats, chain[0])
-                print("descriptors: %-45s %s, still serving" % (chain[0], how))
+                print("descriptors: %-45s %s, canary intact, still serving" % (chain[0], how))
             mid = c.stats()
             check(mid["vhost_rejected"] > base["vhost_rejected"],
                   "the corpus was refused: vhost_rejected %d -> %d"

@@ -100,31 +100,53 @@ def messages(region):
     return out
 
 
+# hostile_ring() registers this many bytes of the window as the region, from
+# REGION_OFFSET, and keeps the rest of the window as canary.
+REGION_OFFSET = 0x10000
+REGION_BYTES = 0xe0000
+
+
 def desc(addr, ln, flags, nxt):
     return struct.pack("<QIHH", addr, ln, flags, nxt)
 
 
 def hostile_chains(ring):
-    """(name, [(slot, descriptor bytes)], head, [(buffer offset, bytes)]):
-    descriptors for the ring's table, the avail head, and indirect tables
-    written in the ring's buffer space."""
+    """(name, [(slot, descriptor bytes)], head, [(buffer offset, bytes)], features,
+    reason): descriptors for the ring's table, the avail head, indirect tables written in
+    the ring's buffer space, the virtio features to negotiate, and the reason the VM must
+    give when it stops the ring (vhost/src/vq.c). Every chain is malformed: the only
+    right outcome is that ring error, nothing completed, and no byte written outside the
+    region."""
     b0, _ = ring.buf(0)
     tbl_g, _ = ring.buf(0x800)
     N, W, I = vf.VRING_DESC_F_NEXT, vf.VRING_DESC_F_WRITE, VRING_DESC_F_INDIRECT
+    IND = vf.F_RING_INDIRECT_DESC
+    LOOP = "descriptor chain loops or is longer than the table"
+    OUTSIDE = "buffer not in mapped memory"
     return [
         ("a loop in the chain (0 -> 1 -> 0)",
-         [(0, desc(b0, 16, N, 1)), (1, desc(b0 + 16, 16, N, 0))], 0, []),
-        ("a chain pointing at itself", [(2, desc(b0, 16, N, 2))], 2, []),
-        ("next past the ring size", [(3, desc(b0, 16, N, 200))], 3, []),
+         [(0, desc(b0, 16, N, 1)), (1, desc(b0 + 16, 16, N, 0))], 0, [], 0, LOOP),
+        ("a chain pointing at itself", [(2, desc(b0, 16, N, 2))], 2, [], 0, LOOP),
+        ("next past the ring size", [(3, desc(b0, 16, N, 200))], 3, [], 0,
+         "descriptor index beyond the table"),
         ("indirect inside indirect",
          [(4, desc(tbl_g, 32, I, 0))], 4,
-         [(0x800, desc(tbl_g, 32, I, 0) + desc(b0, 16, W, 0))]),
+         [(0x800, desc(tbl_g, 32, I, 0) + desc(b0, 16, W, 0))], IND,
+         "indirect table inside an indirect table"),
         ("an indirect table whose chain loops",
          [(5, desc(tbl_g, 32, I, 0))], 5,
-         [(0x800, desc(b0, 16, N | W, 1) + desc(b0, 16, N | W, 0))]),
+         [(0x800, desc(b0, 16, N | W, 1) + desc(b0, 16, N | W, 0))], IND, LOOP),
+        ("indirect without INDIRECT_DESC negotiated",
+         [(5, desc(tbl_g, 16, I, 0))], 5, [(0x800, desc(b0, 16, W, 0))], 0,
+         "indirect descriptor but RING_INDIRECT_DESC not negotiated"),
         ("length overflow (addr + 0xffffffff)",
-         [(6, desc(b0, 0xffffffff, N, 7)), (7, desc(b0, 1, W, 0))], 6, []),
+         [(6, desc(b0, 0xffffffff, N, 7)), (7, desc(b0, 1, W, 0))], 6, [], 0, OUTSIDE),
         ("an address outside every region",
-         [(0, desc(0x10, 16, N, 1)), (1, desc(0xfffffffffffff000, 0x2000, W, 0))], 0, []),
-        ("a head index past the ring size", [], 0xfff0, []),
+         [(0, desc(0x10, 16, N, 1)), (1, desc(0xfffffffffffff000, 0x2000, W, 0))], 0, [], 0,
+         OUTSIDE),
+        ("a buffer that ends 1 byte past the region",
+         [(0, desc(b0, 16, N, 1)), (1, desc(ring.gpa - 0x40000 + REGION_BYTES - 8, 9, W, 0))],
+         0, [], 0, OUTSIDE),
+        ("a head index past the ring size", [], 0xfff0, [], 0,
+         "avail ring names a head beyond the ring size"),
     ]

@@ -39,6 +39,7 @@ BREQ_SHMEM_MAP = 9
 BREQ_SHMEM_UNMAP = 10
 SHMEM_MAP_RW = 1
 
+F_RING_INDIRECT_DESC = 1 << 28
 F_PROTOCOL_FEATURES = 1 << 30
 F_VERSION_1 = 1 << 32
 PF_REPLY_ACK = 1 << 3
@@ -132,8 +133,9 @@ class Frontend:
             raise FrontendError("GET_SHMEM_CONFIG: %d regions" % n)
         return list(struct.unpack("<%dQ" % n, p[8:8 + 8 * n]))
 
-    def negotiate(self, want_pf):
-        """GET_FEATURES, GET/SET_PROTOCOL_FEATURES, SET_OWNER, SET_FEATURES.
+    def negotiate(self, want_pf, want_features=0):
+        """GET_FEATURES, GET/SET_PROTOCOL_FEATURES, SET_OWNER, SET_FEATURES
+        (VERSION_1 and PROTOCOL_FEATURES, plus `want_features` if offered).
         Returns (features offered, protocol features offered)."""
         feats = self.call_u64(GET_FEATURES)
         if not feats & F_PROTOCOL_FEATURES:
@@ -141,7 +143,8 @@ class Frontend:
         pf = self.call_u64(GET_PROTOCOL_FEATURES)
         self.send(SET_PROTOCOL_FEATURES, u64(pf & want_pf))
         self.send(SET_OWNER)
-        self.send(SET_FEATURES, u64(feats & (F_VERSION_1 | F_PROTOCOL_FEATURES)))
+        self.send(SET_FEATURES, u64(feats & (F_VERSION_1 | F_PROTOCOL_FEATURES |
+                                             want_features)))
         return feats, pf
 
 

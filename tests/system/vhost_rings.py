@@ -118,8 +118,9 @@ def test(args, rs):
             rnd = random.Random(16)
             for wr, rd, sector in ((last, first, 100), (first, last, 200)):
                 data = rnd.randbytes(4096)
-                st, _, _ = blk_request(wr, w0, T_OUT, sector, data)
-                check(st == 0, "write through a ring: status %d" % st)
+                st, ulen, _ = blk_request(wr, w0, T_OUT, sector, data)
+                check(st == 0 and ulen == 1, "write through a ring: status %d, used len %d "
+                      "(want 0 and 1: only the status byte is written)" % (st, ulen))
                 st, ulen, got = blk_request(rd, w0, T_IN, sector, nbytes=4096)
                 check(st == 0 and ulen == 4097, "read: status %d, %d bytes" % (st, ulen))
                 check(got == data, "sector %d read through one ring differs from what the "
