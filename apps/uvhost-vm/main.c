@@ -20,7 +20,7 @@
  *   0x0800_0000      GICv2 distributor, 0x0801_0000 CPU interface
  *   0x0900_0000      PL011 UART (also the fallback before the DTB is read)
  *   0x1000_0000      PCI 32-bit MMIO window (BARs below 4 GiB)
- *   0x4000_0000      RAM; the DTB at its start (platform contract)
+ *   0x4000_0000      RAM; the DTB at its start (board contract, arch/board.h)
  *   0x4020_0000      this image: text/rodata, then data/bss/stack at 0x4060_0000
  *   0x40_1000_0000   PCIe ECAM (bus 0 mapped)
  *   0x80_0000_0000   PCI 64-bit MMIO window: virtio BARs (Device) and
@@ -42,7 +42,7 @@
 #include <string.h>
 
 #include "arch/mmu.h"
-#include "arch/platform.h"
+#include "arch/board.h"
 #include "kern/bootargs.h"
 #include "kern/fdt.h"
 #include "kern/ivshmem.h"
@@ -266,7 +266,7 @@ int main(void)
 	       uvm_bootargs.poll_us);
 
 	memory_from_dtb(&fdt);
-	k_platform_init_irq(&fdt);
+	k_board_init_irq(&fdt);
 	pci_from_dtb(&fdt);
 	virtio_probe_all();
 	uvm_rng_init(uvm_virtio(VIRTIO_RNG_PCI_ID, 0));

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "arch/platform.h"
+#include "arch/board.h"
 #include "kern/log.h"
 #include "kern/pci.h"
 #include "kern/pci_irq.h"
@@ -65,7 +65,7 @@ void uvm_vsock_wake_init(const struct k_fdt *f)
 	}
 	shared = silence_sharers(f, p, x.intid);
 	k_pci_intx_set(p, true);
-	r = k_platform_wake_spi(x.parent_node, x.intid);
+	r = k_board_wake_spi(x.parent_node, x.intid);
 	if (r) {
 		k_pci_intx_set(p, false);
 		k_info("vsock: GIC cannot take SPI %u (%d): idle wakes on the timer only",
@@ -89,7 +89,7 @@ int uvm_vsock_idle_prepare(void)
 	if (r >= 0)
 		return r;
 	/* A broken driver never reads the ISR again: let go of its line. */
-	k_platform_wake_spi_off(uvm_wake_intid);
+	k_board_wake_spi_off(uvm_wake_intid);
 	uvm_wake_on = false;
 	k_warn("vsock: driver stopped (%d): idle wakes on the timer only", r);
 	return 0;

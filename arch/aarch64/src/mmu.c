@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "arch/cpu.h"
-#include "arch/platform.h"
+#include "arch/board.h"
 
 #define PT_ENTRIES 512
 #define PT_POOL 24

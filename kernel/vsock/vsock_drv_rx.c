@@ -1,6 +1,8 @@
-/* The receive path of the vsock core: validate every field of a peer's
- * packet, then drive the connection state machine. Each refusal bumps one
- * err_* counter and returns a negative errno. */
+/* vsock_drv_rx.c - the driver side (the service VM's kernel) of
+ * virtio-vsock, receive direction: what the device delivered. Validates
+ * every field of a peer's packet, then drives the connection state
+ * machine. Each refusal bumps one err_* counter and returns a negative
+ * errno. (The device side, uvhostd's, lives in devices/vsock.) */
 #include <errno.h>
 #include <string.h>
 

@@ -1,7 +1,8 @@
-/* The transmit path of the vsock core: what the glue pulls next. RST
- * replies first, then each connection's owed control packets, then data
- * within the peer's credit, round-robin so one busy stream cannot starve
- * the others. */
+/* vsock_drv_tx.c - the driver side (the service VM's kernel) of
+ * virtio-vsock, transmit direction: what the glue pulls next for the
+ * device. RST replies first, then each connection's owed control packets,
+ * then data within the peer's credit, round-robin so one busy stream cannot
+ * starve the others. */
 #include <errno.h>
 #include <string.h>
 
