@@ -60,7 +60,7 @@
 
 #include "uvm_version.h" /* generated: UVHOST_VERSION */
 
-#define HEARTBEAT_NS (60ull * 1000 * 1000 * 1000)
+#define HEARTBEAT_US (60ull * 1000 * 1000)
 
 static struct k_sched uvm_sched;
 static struct k_bootargs uvm_bootargs;
@@ -73,6 +73,12 @@ static uint64_t uvm_ram_start; /* the DTB's /memory base */
 int uvm_add_poller(const char *name, k_poller_fn fn, void *ctx)
 {
 	int id = k_sched_add(&uvm_sched, name, fn, ctx);
+	return id < 0 ? -ENOMEM : id;
+}
+
+int uvm_add_timed_poller(const char *name, k_poller_fn fn, void *ctx, uint64_t period_us)
+{
+	int id = k_sched_add_timed(&uvm_sched, name, fn, ctx, period_us);
 	return id < 0 ? -ENOMEM : id;
 }
 
@@ -220,29 +226,19 @@ static void crash_now(void)
 	(void)*bad;
 }
 
-struct heartbeat {
-	uint64_t next_ns;
-	uint64_t beats;
-};
-
+/* A timed poller (every HEARTBEAT_US): the console shows the VM alive. */
 static int heartbeat_poll(void *ctx)
 {
-	struct heartbeat *h = ctx;
-	uint64_t now = k_now_ns();
+	const struct k_sched *s = ctx;
 
-	if (now < h->next_ns)
-		return 0;
-	h->next_ns = now + HEARTBEAT_NS;
-	if (h->beats++)
-		k_info("heartbeat: %" PRIu64 " turns, %" PRIu64 " busy, max turn %" PRIu64 " us",
-		       uvm_sched.turns, uvm_sched.busy_turns, uvm_sched.turn_ns_max / 1000);
+	k_info("heartbeat: %" PRIu64 " turns, %" PRIu64 " busy, max turn %" PRIu64 " us", s->turns,
+	       s->busy_turns, s->turn_ns_max / 1000);
 	return 1;
 }
 
 int main(void)
 {
 	static struct k_fdt fdt;
-	static struct heartbeat hb;
 	const char *args = "";
 	size_t alen = 0;
 	int r;
@@ -277,7 +273,9 @@ int main(void)
 		crash_now();
 
 	k_sched_init(&uvm_sched, k_now_ns);
-	uvm_add_poller("heartbeat", heartbeat_poll, &hb);
+	if (k_sched_add_timed(&uvm_sched, "heartbeat", heartbeat_poll, &uvm_sched, HEARTBEAT_US) <
+	    0)
+		k_err("no room for the heartbeat poller");
 	/* Services register their pollers here (entropy pool, vsock driver,
 	 * control service, vhost-user listeners) before the loop starts; the
 	 * pool first, so what it collects is there for the rng sessions in
@@ -293,11 +291,13 @@ int main(void)
 		 * Keep polling for a while after work (a request often follows
 		 * a completion) and only then sleep, as uvhostd's busy-poll.
 		 * A vsock packet ends the sleep early (vsock_wake.c); the
-		 * timer bounds it for everything else. */
+		 * next timed poller's deadline ends it on time, and idle_us
+		 * bounds it for the rings nothing signals. */
 		if (k_sched_turn(&uvm_sched) != 0)
 			last_work = k_now_ns();
 		else if (k_now_ns() - last_work >= (uint64_t)uvm_bootargs.poll_us * 1000 &&
 			 uvm_vsock_idle_prepare() == 0)
-			k_idle((uint64_t)uvm_bootargs.idle_us * 1000);
+			k_idle(k_sched_sleep_ns(&uvm_sched, k_now_ns(),
+						(uint64_t)uvm_bootargs.idle_us * 1000));
 	}
 }

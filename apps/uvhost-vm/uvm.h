@@ -21,6 +21,8 @@
 
 /* Register a poller on the main loop. Returns its id (>= 0) or -ENOMEM. */
 int uvm_add_poller(const char *name, k_poller_fn fn, void *ctx);
+/* A timed poller: every period_us. Returns its id (>= 0) or -ENOMEM. */
+int uvm_add_timed_poller(const char *name, k_poller_fn fn, void *ctx, uint64_t period_us);
 
 /* The i-th probed virtio-pci device with PCI device id `device_id`
  * (0x1053 vsock, 0x1044 rng), or NULL. */

@@ -108,6 +108,8 @@ int uvm_vsock_start(void)
 	/* Driver first: packets that arrived this turn reach the control
 	 * service in the same turn, and its replies leave on the next. */
 	if ((r = uvm_add_poller("vsock", k_virtio_vsock_poll, &uvm_vvs)) < 0 ||
+	    (r = uvm_add_timed_poller("vsock-timeouts", k_virtio_vsock_timer_poll, &uvm_vvs,
+				      K_VSOCK_TIMER_PERIOD_US)) < 0 ||
 	    (r = uvm_add_poller("control", k_control_poll, &uvm_ctl)) < 0) {
 		k_err("vsock: no room for pollers (%d)", r);
 		k_control_stop(&uvm_ctl);

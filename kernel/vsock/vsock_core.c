@@ -27,6 +27,11 @@ int k_vsock_set_buf_alloc(struct k_vsock_core *c, uint32_t bytes)
 	return 0;
 }
 
+void k_vsock_clock(struct k_vsock_core *c, uint64_t now_ns)
+{
+	c->now_ns = now_ns;
+}
+
 int k_vsock_tick(struct k_vsock_core *c, uint64_t now_ns)
 {
 	int work = 0;

@@ -68,10 +68,16 @@ int k_virtio_vsock_init(struct k_virtio_vsock *v, struct virtio_pci_dev *pci,
 
 /* The poller (ctx: struct k_virtio_vsock): events, received packets into
  * the core (buffers re-posted), tx completions, then new packets from the
- * core, each bounded by K_VVS_BUDGET. Returns work done. Device
+ * core, each bounded by K_VVS_BUDGET; it also tells the core the time
+ * (k_vsock_clock). Returns work done. Device
  * notifications stay suppressed while it runs (it sees every ring anyway);
  * a call after k_virtio_vsock_idle_prepare() suppresses them again. */
 int k_virtio_vsock_poll(void *ctx);
+
+/* The core's timeouts as a timed poller (ctx: struct k_virtio_vsock), to
+ * register with a period of K_VSOCK_TIMER_PERIOD_US: k_vsock_tick() at the
+ * driver's clock. Returns the connections it timed out. */
+int k_virtio_vsock_timer_poll(void *ctx);
 
 /* Before the CPU sleeps: read the ISR (deasserting INTx), ask the device
  * to notify on the rx and event rings (and tx when no tx buffer is free),

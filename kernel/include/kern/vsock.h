@@ -13,7 +13,8 @@
  * Used by: the socket shim (kern/vsock_socket.h), the virtio glue
  * (kern/virtio_vsock.h), and host tests that wire two cores back to back.
  *
- * Time comes in through k_vsock_tick(); with no ticks nothing times out.
+ * Time comes in through k_vsock_clock() and k_vsock_tick(); with no ticks
+ * nothing times out.
  */
 #ifndef KERN_VSOCK_H
 #define KERN_VSOCK_H
@@ -170,8 +171,15 @@ int k_vsock_tx_next(struct k_vsock_core *c, struct k_vsock_hdr *h, void *buf, si
 /* Whether k_vsock_tx_next() would return a packet (cheap scan). */
 bool k_vsock_tx_ready(const struct k_vsock_core *c);
 
-/* Advance time: expire connects and lingering closes. Returns work done. */
+/* Advance time: expire connects and lingering closes. Returns work done.
+ * Run it as a timed poller (every K_VSOCK_TIMER_PERIOD_US): a timeout then
+ * fires at most one period late. */
 int k_vsock_tick(struct k_vsock_core *c, uint64_t now_ns);
+#define K_VSOCK_TIMER_PERIOD_US 50000u
+
+/* Record the time without expiring anything, so that connects and closes
+ * started now count their timeouts from now (cheap: every packet poll). */
+void k_vsock_clock(struct k_vsock_core *c, uint64_t now_ns);
 
 /* The device announced TRANSPORT_RESET: every connection is gone on the peer
  * side. Connections held by fds become CLOSED (ECONNRESET), others are freed;
