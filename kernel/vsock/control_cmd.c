@@ -75,8 +75,9 @@ static unsigned window_count(const struct k_control *ctl)
 }
 
 /* Every extra line is at most key, space, 20 digits, newline; the fixed part
- * of the block is under 1 KiB. */
-_Static_assert(K_CONTROL_MAX_EXTRA *(K_CONTROL_EXTRA_KEY_MAX + 22u) + 1024u <= K_CONTROL_MAX_REPLY,
+ * of the block (30 lines of at most 27-byte keys and 20 digits, and the
+ * final dot) is under 1,536 bytes. */
+_Static_assert(K_CONTROL_MAX_EXTRA *(K_CONTROL_EXTRA_KEY_MAX + 22u) + 1536u <= K_CONTROL_MAX_REPLY,
 	       "the stats block with every extra entry must fit one reply");
 
 static bool extra_key_ok(const char *key)
@@ -148,6 +149,8 @@ static void cmd_stats(struct k_control *ctl, struct out *o)
 	kv(o, "control_lines", ctl->stats.lines);
 	kv(o, "control_stalls", ctl->stats.stalls);
 	kv(o, "windows", window_count(ctl));
+	if (ctl->mem_static_bytes)
+		kv(o, "mem_static_bytes", ctl->mem_static_bytes);
 	put_extra(ctl, o);
 	puts_(o, ".\n");
 }

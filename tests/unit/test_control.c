@@ -50,7 +50,11 @@ static const struct k_control_provider prov = {&nwindows, "1.2.3-test", get_sche
 struct rig {
 	struct vsock_pair *p;
 	struct k_control ctl;
+	struct k_control_client clients[K_CONTROL_MAX_CLIENTS];
 };
+
+/* The client table of the rig-less tests (one control at a time). */
+static struct k_control_client pool[K_CONTROL_MAX_CLIENTS];
 
 static struct rig *rig_new(uint32_t client_buf_alloc)
 {
@@ -59,6 +63,7 @@ static struct rig *rig_new(uint32_t client_buf_alloc)
 	r->p = vp_new();
 	if (client_buf_alloc)
 		assert_int_equal(k_vsock_set_buf_alloc(r->p->host, client_buf_alloc), 0);
+	k_control_set_pool(&r->ctl, r->clients, K_CONTROL_MAX_CLIENTS);
 	assert_int_equal(k_control_init(&r->ctl, r->p->guest, K_CONTROL_PORT, &prov), 0);
 	memset(&fake_sched, 0, sizeof(fake_sched));
 	fake_sched.turns = 10;
@@ -334,6 +339,7 @@ static void parser_without_sockets(void **state)
 	(void)state;
 	static struct k_control ctl;
 	char buf[256];
+	k_control_set_pool(&ctl, pool, K_CONTROL_MAX_CLIENTS);
 	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
 	struct k_control_client *cl = &ctl.clients[0];
 	assert_int_equal(k_control_feed(&ctl, cl, "version\nstats\nwindows\n", 22), 22);
@@ -387,12 +393,31 @@ static int get_extra(void *ctx, unsigned i, const char **key, uint64_t *val)
 	return 0;
 }
 
+/* The system's static memory, once the boot set it, before the extras. */
+static void stats_reports_mem_static_bytes(void **state)
+{
+	(void)state;
+	static struct k_control ctl;
+	static char buf[K_CONTROL_OUT_BUF];
+	k_control_set_pool(&ctl, pool, 2);
+	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
+	k_control_set_mem_static(&ctl, 1048576);
+	struct k_control_client *cl = &ctl.clients[0];
+	assert_int_equal(k_control_feed(&ctl, cl, "stats\n", 6), 6);
+	size_t n = k_control_drain(cl, buf, sizeof(buf) - 1);
+	buf[n] = 0;
+	assert_string_equal(buf, "pool_control_clients_used 0\npool_control_clients_max 2\n"
+				 "control_lines 1\ncontrol_stalls 0\nwindows 0\n"
+				 "mem_static_bytes 1048576\n.\n");
+}
+
 static void stats_prints_provider_extras(void **state)
 {
 	(void)state;
 	static struct k_control ctl;
 	static char buf[K_CONTROL_OUT_BUF];
 	extra_limit = 8;
+	k_control_set_pool(&ctl, pool, K_CONTROL_MAX_CLIENTS);
 	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
 	k_control_set_extra(&ctl, get_extra, NULL);
 	struct k_control_client *cl = &ctl.clients[0];
@@ -476,6 +501,7 @@ static void registered_commands(void **state)
 	static struct cmd_log log;
 	char buf[1024], want[512];
 
+	k_control_set_pool(&ctl, pool, K_CONTROL_MAX_CLIENTS);
 	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
 	memset(&log, 0, sizeof(log));
 	/* Before anything is registered, an application word is unknown. */
@@ -523,6 +549,7 @@ static void registered_commands(void **state)
 	assert_int_equal(log.calls, 6);
 	/* init forgets a registration too. */
 	k_control_set_commands(&ctl, app_cmds, &log);
+	k_control_set_pool(&ctl, pool, K_CONTROL_MAX_CLIENTS);
 	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
 	feed_drain(&ctl, "vhost 5000 config\n", buf, sizeof(buf));
 	assert_string_equal(buf, "ERR unknown command\n");
@@ -556,6 +583,7 @@ int main(void)
 		cmocka_unit_test(client_eof_after_replies_closes),
 		cmocka_unit_test(slow_reader_gets_everything_in_order),
 		cmocka_unit_test(parser_without_sockets),
+		cmocka_unit_test(stats_reports_mem_static_bytes),
 		cmocka_unit_test(stats_prints_provider_extras),
 		cmocka_unit_test(registered_commands),
 		cmocka_unit_test(registered_commands_over_vsock),

@@ -21,7 +21,11 @@
 #include "kern/vsock.h"
 #include "virtio/split_driver.h"
 
-#define K_VVS_QSIZE 64u	     /* entries per queue, at most (power of two) */
+/* Entries per queue, at most (a power of two): one K_VVS_BUF_SIZE packet
+ * buffer each for rx and tx. The build sets it (UV_VM_VSOCK_QUEUE). */
+#ifndef K_VVS_QSIZE
+#define K_VVS_QSIZE 64u
+#endif
 #define K_VVS_EV_QSIZE 8u    /* event queue entries, at most */
 #define K_VVS_BUF_SIZE 4096u /* one packet: header + payload */
 #define K_VVS_BUDGET 32u     /* per queue per poll */

@@ -47,6 +47,9 @@ void k_idle(uint64_t max_ns);
 /* Image extent from the linker script. */
 uint64_t k_image_start(void);
 uint64_t k_image_end(void);
+/* What the image occupies: text, rodata, data, bss and the stack (from the
+ * linker script's symbols), the static part of the memory budget. */
+uint64_t k_image_static_bytes(void);
 
 /* Stop this CPU for good (interrupts masked, WFI loop). */
 __attribute__((noreturn)) void k_halt(void);
