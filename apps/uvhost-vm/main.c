@@ -171,7 +171,10 @@ static uint64_t budget_log(const struct k_arena *a)
 {
 	uint64_t total = k_image_static_bytes() + k_arena_counted(a);
 
-	k_info("budget: image %" PRIu64 " bytes (text+data+bss+stack)", k_image_static_bytes());
+	k_info("budget: image %" PRIu64 " bytes (text+rodata %" PRIu64 ", data+bss+stack %" PRIu64
+	       ")",
+	       k_image_static_bytes(), k_image_text_bytes(),
+	       k_image_static_bytes() - k_image_text_bytes());
 	for (unsigned i = 0; i < a->nowners; i++)
 		k_info("budget: %s %" PRIu64 " bytes%s", a->owners[i].name, a->owners[i].bytes,
 		       a->owners[i].data ? " (data, not counted)" : "");
@@ -198,16 +201,24 @@ static int heartbeat_poll(void *ctx)
 	return 1;
 }
 
-/* The entropy source: brought up at probe time (rng_init), refilled by a
+/* The entropy source: brought up at probe time (rng_init; its rings and
+ * pool come from the arena only when there is a device), refilled by a
  * poller once the scheduler exists (rng_start). */
-static void rng_init(struct uvm *vm, struct k_virtio_rng *rng)
+static struct k_virtio_rng *rng_init(struct uvm *vm)
 {
-	(void)k_virtio_rng_init(rng, uvm_virtio(vm, VIRTIO_RNG_PCI_ID, 0), k_now_ns);
+	struct virtio_pci_dev *d = uvm_virtio(vm, VIRTIO_RNG_PCI_ID, 0);
+	struct k_virtio_rng *rng = d ? uvm_alloc(vm, "virtio-rng", sizeof(*rng), 4096) : NULL;
+
+	if (!rng) {
+		k_info("virtio-rng: no device (1af4:1044): no entropy source");
+		return NULL;
+	}
+	return k_virtio_rng_init(rng, d, k_now_ns) == 0 ? rng : NULL;
 }
 
 static void rng_start(struct uvm *vm, struct k_virtio_rng *rng)
 {
-	if (!k_virtio_rng_ready(rng))
+	if (!rng)
 		return;
 	if (uvm_add_poller(vm, "virtio-rng", k_virtio_rng_poll, rng) < 0) {
 		/* A pool nobody refills is no source: rng listeners are refused. */
@@ -226,11 +237,11 @@ int main(void)
 	static struct k_sched sched;
 	static struct k_arena arena;
 	static struct virtio_pci_dev vdevs[UVM_MAX_VIRTIO];
-	static struct k_virtio_rng rng;
 	static struct uvm_vsock vsock;
 	static struct uvm_vhost vhost;
 	static struct uvm_wake wake;
 	static struct uvm vm = {.args = &args, .sched = &sched, .ram = &arena};
+	struct k_virtio_rng *rng;
 	const char *line = "";
 	size_t alen = 0;
 	int r;
@@ -256,7 +267,7 @@ int main(void)
 	k_board_init_irq(&fdt);
 	pci_from_dtb(&fdt);
 	virtio_probe_all(&vm, vdevs);
-	rng_init(&vm, &rng);
+	rng = rng_init(&vm);
 	windows_log();
 	k_info("mmu: %u of %u page tables", k_mmu_tables_used(), k_mmu_tables_total());
 
@@ -270,7 +281,7 @@ int main(void)
 	 * control service, vhost-user listeners) before the loop starts; the
 	 * pool first, so what it collects is there for the rng sessions in
 	 * the same turn. */
-	rng_start(&vm, &rng);
+	rng_start(&vm, rng);
 	if (uvm_vsock_start(&vsock, &vm) == 0)
 		uvm_vhost_start(&vhost, &vm);
 	uvm_vsock_wake_init(&wake, vm.vvs, &fdt);

@@ -54,6 +54,11 @@ uint64_t k_image_start(void)
 	return (uint64_t)(uintptr_t)__flash;
 }
 
+uint64_t k_image_text_bytes(void)
+{
+	return (uint64_t)(uintptr_t)__data_source - (uint64_t)(uintptr_t)__flash;
+}
+
 uint64_t k_image_static_bytes(void)
 {
 	/* text and rodata up to the load image of .data, then .data, .bss and

@@ -50,6 +50,8 @@ uint64_t k_image_end(void);
 /* What the image occupies: text, rodata, data, bss and the stack (from the
  * linker script's symbols), the static part of the memory budget. */
 uint64_t k_image_static_bytes(void);
+/* Its text and rodata part (up to the load image of .data). */
+uint64_t k_image_text_bytes(void);
 
 /* Stop this CPU for good (interrupts masked, WFI loop). */
 __attribute__((noreturn)) void k_halt(void);
