@@ -267,6 +267,31 @@ static void clients_beyond_the_table_are_refused(void **state)
 	rig_free(r);
 }
 
+/* A pool sized at boot (ctl_clients=): the table is what the owner gave. */
+static void the_table_is_the_pool_given(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new(0);
+	int fds[3];
+	k_control_stop(&r->ctl);
+	k_control_set_pool(&r->ctl, r->clients, 2);
+	assert_int_equal(k_control_init(&r->ctl, r->p->guest, K_CONTROL_PORT, &prov), 0);
+	assert_int_equal(r->ctl.stats.clients_max, 2);
+	for (int i = 0; i < 3; i++)
+		fds[i] = k_vs_connect(r->p->host, VP_GUEST_CID, K_CONTROL_PORT);
+	for (int t = 0; t < 8; t++)
+		turn(r);
+	assert_int_equal(r->ctl.stats.clients_open, 2);
+	assert_int_equal(r->ctl.stats.refused, 1);
+	char b[4];
+	assert_int_equal(k_vs_recv(r->p->host, fds[2], b, 4), 0);
+	/* Without a pool every client is refused. */
+	k_control_stop(&r->ctl);
+	k_control_set_pool(&r->ctl, NULL, 5);
+	assert_int_equal(r->ctl.nclients, 0);
+	rig_free(r);
+}
+
 static void client_eof_after_replies_closes(void **state)
 {
 	(void)state;
@@ -584,6 +609,7 @@ int main(void)
 		cmocka_unit_test(slow_reader_gets_everything_in_order),
 		cmocka_unit_test(parser_without_sockets),
 		cmocka_unit_test(stats_reports_mem_static_bytes),
+		cmocka_unit_test(the_table_is_the_pool_given),
 		cmocka_unit_test(stats_prints_provider_extras),
 		cmocka_unit_test(registered_commands),
 		cmocka_unit_test(registered_commands_over_vsock),
