@@ -278,7 +278,7 @@ def vsock_vm(args, windows=(), echo=True, append="log=info ctl=%d" % CTL_PORT, a
     warnings matching a regex in `allow` (the test provoked them) pass.
     With `ram_file` the VM's RAM is that file (QEMU creates it; the caller
     removes it), not a memfd. With `rng` the VM gets a virtio-rng device:
-    its rng listeners need one (apps/uvhost-vm/virtio_rng.h)."""
+    its rng listeners need one (kernel/include/kern/virtio_rng.h)."""
     if not args.uvhostd or not os.access(args.uvhostd, os.X_OK):
         raise TestFailure("no uvhostd binary at %r (build the host tree, or --uvhostd)"
                           % args.uvhostd)
