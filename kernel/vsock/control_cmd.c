@@ -80,6 +80,9 @@ static unsigned window_count(const struct k_control *ctl)
 _Static_assert(K_CONTROL_MAX_EXTRA *(K_CONTROL_EXTRA_KEY_MAX + 22u) + 1536u <= K_CONTROL_MAX_REPLY,
 	       "the stats block with every extra entry must fit one reply");
 
+_Static_assert(K_CONTROL_OUT_BUF >= 2u * K_CONTROL_MAX_REPLY,
+	       "a reply drains while the next one is written");
+
 static bool extra_key_ok(const char *key)
 {
 	size_t n = 0;
@@ -155,6 +158,35 @@ static void cmd_stats(struct k_control *ctl, struct out *o)
 	puts_(o, ".\n");
 }
 
+/* Where the loop's time goes (SPDK's per-poller busy/idle accounting):
+ * every active poller, then ".". */
+static void cmd_pollers(struct k_control *ctl, struct out *o)
+{
+	const struct k_sched *s = ctl->prov.sched ? ctl->prov.sched(ctl->prov.ctx) : NULL;
+
+	for (unsigned i = 0; s && i < K_MAX_POLLERS; i++) {
+		const struct k_poller *p = &s->pollers[i];
+		const char *name = p->name ? p->name : "?";
+		size_t n = strlen(name);
+
+		if (!p->active)
+			continue;
+		put(o, name, n > K_CONTROL_POLLER_NAME_MAX ? K_CONTROL_POLLER_NAME_MAX : n);
+		put(o, " ", 1);
+		put_u64(o, p->period_ns / 1000);
+		put(o, " ", 1);
+		put_u64(o, p->runs);
+		put(o, " ", 1);
+		put_u64(o, p->busy_runs);
+		put(o, " ", 1);
+		put_u64(o, p->busy_ns);
+		put(o, " ", 1);
+		put_u64(o, p->idle_ns);
+		put(o, "\n", 1);
+	}
+	puts_(o, ".\n");
+}
+
 static void cmd_windows(struct k_control *ctl, struct out *o)
 {
 	unsigned n = window_count(ctl);
@@ -225,6 +257,8 @@ static void run_line(struct k_control *ctl, struct k_control_client *cl, const c
 		put(&o, "\n", 1);
 	} else if (is(line, len, "stats")) {
 		cmd_stats(ctl, &o);
+	} else if (is(line, len, "pollers")) {
+		cmd_pollers(ctl, &o);
 	} else if (is(line, len, "windows")) {
 		cmd_windows(ctl, &o);
 	} else if (is(line, len, "echo") || (len > 5 && memcmp(line, "echo ", 5) == 0)) {

@@ -121,6 +121,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 2;
 	size -= 2;
 	memset(&sched, 0xff, sizeof(sched));
+	/* Extreme counters, but names are the code's own strings (`pollers`). */
+	for (unsigned i = 0; i < K_MAX_POLLERS; i++)
+		sched.pollers[i].name = i % 2 ? "a-poller-name-longer-than-the-cut" : NULL;
 	k_control_set_pool(&ctl, pool, K_CONTROL_MAX_CLIENTS);
 	k_control_init(&ctl, NULL, 0, &prov);
 	k_control_set_commands(&ctl, fz_cmds, NULL);

@@ -401,6 +401,21 @@ def test_vsock_control(args):
             check(st["control_lines"] >= 2, "stats: %d lines counted after version and stats"
                   % st["control_lines"])
             check_windows(c, windows, "windows")
+            # The scheduler's pollers, with SPDK-style busy/idle accounting:
+            # the vsock timeouts and the heartbeat are timed pollers.
+            pollers = {}
+            for ln in c.block("pollers"):
+                name, period, runs, busy, busy_ns, idle_ns = ln.split()
+                pollers[name] = (int(period), int(runs), int(busy), int(busy_ns), int(idle_ns))
+            check(pollers.get("vsock-timeouts", (0,))[0] == 50000 and
+                  pollers.get("heartbeat", (0,))[0] == 60000000,
+                  "timed pollers: %s" % sorted(pollers.items()))
+            check(pollers.get("vsock", (0, 0, 0))[1] > 0 and pollers["vsock"][2] > 0 and
+                  pollers["vsock"][0] == 0, "the vsock poller runs every turn: %s"
+                  % (pollers.get("vsock"),))
+            print("pollers: " + ", ".join("%s (period %d us, %d runs, %d busy)"
+                                          % (k, v[0], v[1], v[2])
+                                          for k, v in sorted(pollers.items())))
             # The host rewrites window 1 through its file; the VM must see it.
             windows[1].rewrite(99)
             check_windows(c, windows, "windows after the host rewrote window 1")

@@ -267,6 +267,51 @@ static void clients_beyond_the_table_are_refused(void **state)
 	rig_free(r);
 }
 
+/* `pollers`: one line per active poller (name cut at 24 bytes), and even a
+ * full table of the longest lines fits one reply. */
+static void pollers_lists_every_active_poller(void **state)
+{
+	(void)state;
+	static struct k_control ctl;
+	static char buf[K_CONTROL_OUT_BUF];
+	k_control_set_pool(&ctl, pool, 1);
+	assert_int_equal(k_control_init(&ctl, NULL, 0, &prov), 0);
+	memset(&fake_sched, 0, sizeof(fake_sched));
+	fake_sched.pollers[0] = (struct k_poller){.name = "vsock",
+						  .runs = 10,
+						  .busy_runs = 4,
+						  .busy_ns = 4000,
+						  .idle_ns = 600,
+						  .active = 1};
+	fake_sched.pollers[2] = (struct k_poller){.name = "heartbeat-with-a-very-long-name",
+						  .period_ns = 60000000000ull,
+						  .runs = 1,
+						  .busy_runs = 1,
+						  .busy_ns = 77,
+						  .active = 1};
+	fake_sched.pollers[3] = (struct k_poller){.name = "removed", .active = 0};
+	struct k_control_client *cl = &ctl.clients[0];
+	assert_int_equal(k_control_feed(&ctl, cl, "pollers\n", 8), 8);
+	size_t n = k_control_drain(cl, buf, sizeof(buf) - 1);
+	buf[n] = 0;
+	assert_string_equal(buf, "vsock 0 10 4 4000 600\n"
+				 "heartbeat-with-a-very-lo 60000000 1 1 77 0\n.\n");
+	for (unsigned i = 0; i < K_MAX_POLLERS; i++)
+		fake_sched.pollers[i] =
+			(struct k_poller){.name = "a-name-longer-than-the-cut-at-24",
+					  .period_ns = UINT64_MAX,
+					  .runs = UINT64_MAX,
+					  .busy_runs = UINT64_MAX,
+					  .busy_ns = UINT64_MAX,
+					  .idle_ns = UINT64_MAX,
+					  .active = 1};
+	assert_int_equal(k_control_feed(&ctl, cl, "pollers\n", 8), 8);
+	n = k_control_drain(cl, buf, sizeof(buf) - 1);
+	assert_true(n > K_MAX_POLLERS * 100u);
+	assert_int_equal(ctl.stats.reply_truncated, 0);
+	memset(&fake_sched, 0, sizeof(fake_sched));
+}
+
 /* A pool sized at boot (ctl_clients=): the table is what the owner gave. */
 static void the_table_is_the_pool_given(void **state)
 {
@@ -610,6 +655,7 @@ int main(void)
 		cmocka_unit_test(parser_without_sockets),
 		cmocka_unit_test(stats_reports_mem_static_bytes),
 		cmocka_unit_test(the_table_is_the_pool_given),
+		cmocka_unit_test(pollers_lists_every_active_poller),
 		cmocka_unit_test(stats_prints_provider_extras),
 		cmocka_unit_test(registered_commands),
 		cmocka_unit_test(registered_commands_over_vsock),

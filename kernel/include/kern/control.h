@@ -3,7 +3,9 @@
  * Owns: a listener (default port 1024), a table of clients (its owner sizes
  * it, k_control_set_pool), each with
  * a line assembler (lines up to K_CONTROL_LINE_MAX bytes) and a reply buffer,
- * and the commands: `version`, `stats`, `windows`, `echo <text>`, then the
+ * and the commands: `version`, `stats`, `pollers` (the scheduler's pollers,
+ * one line each: name, period in us (0: every turn), runs, busy runs, ns
+ * spent busy, ns spent idle), `windows`, `echo <text>`, then the
  * commands an application registers (k_control_set_commands), which the
  * service runs without knowing what they mean.
  * Backpressure: a client's input is read only while its reply buffer has
@@ -34,8 +36,16 @@
  * the stats block still fits K_CONTROL_MAX_REPLY. */
 #define K_CONTROL_MAX_EXTRA 32u
 #define K_CONTROL_EXTRA_KEY_MAX 40u
-/* Room a reply may need: an echo of a full line, or the stats block. */
-#define K_CONTROL_MAX_REPLY (K_CONTROL_LINE_MAX + 512u)
+/* One `pollers` line: a name cut at K_CONTROL_POLLER_NAME_MAX bytes and
+ * five numbers of at most 20 digits, each after a space, and a newline. */
+#define K_CONTROL_POLLER_NAME_MAX 24u
+#define K_CONTROL_POLLER_LINE_MAX (K_CONTROL_POLLER_NAME_MAX + 5u * 21u + 1u)
+#define K_CONTROL_POLLERS_REPLY (K_MAX_POLLERS * K_CONTROL_POLLER_LINE_MAX + 2u)
+/* Room a reply may need: an echo of a full line, the stats block, or the
+ * pollers table, whichever is largest. */
+#define K_CONTROL_MAX_REPLY                                                                        \
+	(K_CONTROL_POLLERS_REPLY > K_CONTROL_LINE_MAX + 512u ? K_CONTROL_POLLERS_REPLY             \
+							     : K_CONTROL_LINE_MAX + 512u)
 #define K_CONTROL_OUT_BUF 16384u
 
 #ifndef UVHOST_VERSION
