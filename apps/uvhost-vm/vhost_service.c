@@ -46,11 +46,6 @@ static size_t rng_level(void)
 	return k_virtio_rng_level(uvm_vh_rng);
 }
 
-uint64_t uvm_vhost_session_bytes(void)
-{
-	return sizeof(struct uvm_session);
-}
-
 static const char *dev_name(uint8_t dev)
 {
 	return dev == UVM_DEV_BLK ? "blk" : dev == UVM_DEV_RNG ? "rng" : "?";

@@ -4,12 +4,12 @@
  * and a pool of vhost_sessions= sessions carved from the boot arena. An
  * accepted connection takes a free session: a device instance (blk on the
  * listener's RAM disk, or rng fed by the virtio-rng pool, kern/virtio_rng.h)
- * behind its own struct vu_backend and vm_platform.h transport. Every session is a poller:
- * it reads at most UVM_VHOST_MSGS_PER_POLL requests (only while a whole
- * reply fits its transmit buffer), serves started rings with a bounded
- * budget, and ends on EOF, a socket error, a hostile header size or a
- * request the library refuses with an error; the slot is then free for the
- * next connection. Other sessions never notice.
+ * behind its own struct vu_backend and vm_platform.h transport. Every
+ * session is a poller: it reads at most UVM_VHOST_MSGS_PER_POLL requests
+ * (only while a whole reply fits its transmit buffer), serves started rings
+ * with a bounded budget, and ends on EOF, a socket error, a hostile header
+ * size or a request the library refuses with an error; the slot is then free
+ * for the next connection. Other sessions never notice.
  * Never: allocates after init (sessions and RAM disks come from the boot
  * arena), blocks, or trusts a byte from the front-end.
  * Used by: main.c, once after uvm_vsock_start() succeeded; it registers its
@@ -35,8 +35,8 @@
 
 #include <stdint.h>
 
-#include "dev/storage.h"
 #include "dev/blk.h"
+#include "dev/storage.h"
 #include "uvm.h"
 
 struct uvm_session;
@@ -63,9 +63,6 @@ struct uvm_vhost {
 	/* Messages and refusals of sessions that ended; live ones add their own. */
 	uint64_t msgs_done, rejected_done;
 };
-
-/* Bytes one session takes from the arena (the budget line says n x this). */
-uint64_t uvm_vhost_session_bytes(void);
 
 /* Open the listeners and register the pollers. Returns the number of
  * listeners opened (>= 0; a listener that cannot be set up is logged and
