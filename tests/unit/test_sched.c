@@ -205,6 +205,29 @@ static void without_a_clock_timed_pollers_run_every_turn(void **state)
 	assert_int_equal(k_sched_sleep_ns(&s, 0, 77), 77);
 }
 
+/* Timed and every-turn pollers share one bounded table; a removed timed
+ * poller no longer sets a deadline, and its slot serves the next one. */
+static void timed_pollers_share_the_bounded_table(void **state)
+{
+	struct k_sched s;
+	struct counter c = {0, 0};
+	(void)state;
+	set_now = 0;
+	k_sched_init(&s, set_clock);
+	for (int i = 0; i < K_MAX_POLLERS; i++)
+		assert_int_equal(k_sched_add_timed(&s, "t", poll_counter, &c, 1 + (uint64_t)i), i);
+	assert_int_equal(k_sched_add_timed(&s, "one too many", poll_counter, &c, 5), -1);
+	assert_int_equal(k_sched_add(&s, "one too many", poll_counter, &c), -1);
+	assert_int_equal(k_sched_next_deadline(&s), 1000);
+	k_sched_remove(&s, 0);
+	assert_int_equal(k_sched_next_deadline(&s), 2000);
+	assert_int_equal(k_sched_add_timed(&s, "again", poll_counter, &c, 7), 0);
+	assert_int_equal(k_sched_next_deadline(&s), 2000);
+	set_now = 1000000;
+	k_sched_turn(&s);
+	assert_int_equal(c.calls, K_MAX_POLLERS);
+}
+
 /* Busy or idle, the time of each run goes to its poller (fake_clock: +100
  * per read, one read per run). */
 static void busy_and_idle_time_per_poller(void **state)
@@ -240,6 +263,7 @@ int main(void)
 		cmocka_unit_test(sleep_lasts_until_the_next_deadline_within_the_bound),
 		cmocka_unit_test(without_a_clock_timed_pollers_run_every_turn),
 		cmocka_unit_test(busy_and_idle_time_per_poller),
+		cmocka_unit_test(timed_pollers_share_the_bounded_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
