@@ -20,30 +20,36 @@
  *   0x0800_0000      GICv2 distributor, 0x0801_0000 CPU interface
  *   0x0900_0000      PL011 UART (also the fallback before the DTB is read)
  *   0x1000_0000      PCI 32-bit MMIO window (BARs below 4 GiB)
- *   0x4000_0000      RAM; the DTB at its start (platform contract)
+ *   0x4000_0000      RAM; the DTB at its start (board contract, arch/board.h)
  *   0x4020_0000      this image: text/rodata, then data/bss/stack at 0x4060_0000
  *   0x40_1000_0000   PCIe ECAM (bus 0 mapped)
  *   0x80_0000_0000   PCI 64-bit MMIO window: virtio BARs (Device) and
  *                    ivshmem BAR2 windows (Normal, cacheable)
  * Only what is listed is mapped; any other access is a crash report.
  *
- * Boot: banner, DTB, console from the DTB, bootargs, RAM, GIC (idle
- * wake-up), PCI enumeration and BAR assignment, virtio-pci probing (and the
- * virtio-rng entropy pool's first fill when present, virtio_rng.c), ivshmem
+ * Boot: banner, DTB, console from the DTB, command line (uvm_args.h), RAM
+ * (the boot arena: everything past the image), GIC (idle wake-up), PCI
+ * enumeration and BAR assignment, virtio-pci probing (and the virtio-rng
+ * entropy pool's first fill when present, kern/virtio_rng.h), ivshmem
  * windows with CRC-32, the vsock device and the control service
  * (vsock_service.c), the vhost-user listeners of `vhost=` (vhost_service.c;
- * blk RAM disks come from the RAM past the image, uvm_ram_alloc), the vsock
- * interrupt as an idle wake-up (vsock_wake.c), then "ready in N ms" and the
- * scheduler loop.
+ * sessions and blk RAM disks come from the arena), the vsock interrupt as
+ * an idle wake-up (vsock_wake.c), the memory budget per subsystem, then
+ * "ready in N ms" and the scheduler loop.
+ *
+ * main owns the one context (struct uvm, uvm.h) and every service's state,
+ * starts each service with the context and wires them; no other file of the
+ * app calls into this one.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/board.h"
 #include "arch/mmu.h"
-#include "arch/platform.h"
-#include "kern/bootargs.h"
+#include "kern/arena.h"
+#include "kern/control.h"
 #include "kern/fdt.h"
 #include "kern/ivshmem.h"
 #include "kern/log.h"
@@ -52,70 +58,16 @@
 #include "kern/sched.h"
 #include "kern/time.h"
 #include "kern/virtio_pci.h"
+#include "kern/virtio_rng.h"
 #include "uvm.h"
+#include "uvm_args.h"
 #include "vhost_service.h"
-#include "virtio_rng.h"
 #include "vsock_service.h"
 #include "vsock_wake.h"
 
 #include "uvm_version.h" /* generated: UVHOST_VERSION */
 
-#define HEARTBEAT_NS (60ull * 1000 * 1000 * 1000)
-
-static struct k_sched uvm_sched;
-static struct k_bootargs uvm_bootargs;
-static struct virtio_pci_dev uvm_vdevs[UVM_MAX_VIRTIO];
-static unsigned uvm_nvdevs;
-/* RAM past the image, handed out once at init (uvm_ram_alloc). */
-static uint64_t uvm_ram_next, uvm_ram_end;
-static uint64_t uvm_ram_start; /* the DTB's /memory base */
-
-int uvm_add_poller(const char *name, k_poller_fn fn, void *ctx)
-{
-	int id = k_sched_add(&uvm_sched, name, fn, ctx);
-	return id < 0 ? -ENOMEM : id;
-}
-
-struct virtio_pci_dev *uvm_virtio(uint16_t device_id, unsigned i)
-{
-	for (unsigned k = 0; k < uvm_nvdevs; k++)
-		if (uvm_vdevs[k].device_id == device_id && i-- == 0)
-			return &uvm_vdevs[k];
-	return NULL;
-}
-
-const struct k_sched *uvm_sched_get(void)
-{
-	return &uvm_sched;
-}
-
-const struct k_bootargs *uvm_args(void)
-{
-	return &uvm_bootargs;
-}
-
-void *uvm_ram_alloc(uint64_t size, uint64_t align)
-{
-	uint64_t at;
-
-	if (!align || (align & (align - 1)) || uvm_ram_next > UINT64_MAX - align)
-		return NULL;
-	at = (uvm_ram_next + align - 1) & ~(align - 1);
-	if (at > uvm_ram_end || size > uvm_ram_end - at)
-		return NULL;
-	uvm_ram_next = at + size;
-	return (void *)(uintptr_t)at;
-}
-
-uint64_t uvm_ram_base(void)
-{
-	return uvm_ram_start;
-}
-
-uint64_t uvm_ram_free(void)
-{
-	return uvm_ram_end > uvm_ram_next ? uvm_ram_end - uvm_ram_next : 0;
-}
+#define HEARTBEAT_US (60ull * 1000 * 1000)
 
 static void bootarg_warn(void *ctx, const char *word, size_t wlen, const char *why)
 {
@@ -135,7 +87,8 @@ static void console_from_dtb(const struct k_fdt *f)
 	k_console_set_base((uintptr_t)base);
 }
 
-static void memory_from_dtb(const struct k_fdt *f)
+/* Map RAM and hand everything past the image to the boot arena. */
+static void memory_from_dtb(const struct k_fdt *f, struct uvm *vm)
 {
 	uint64_t base, size;
 
@@ -147,9 +100,8 @@ static void memory_from_dtb(const struct k_fdt *f)
 		k_panic("the image does not fit in RAM: run QEMU with more -m");
 	if (k_mmu_map(base, size, K_MEM_NORMAL))
 		k_panic("cannot map RAM");
-	uvm_ram_start = base;
-	uvm_ram_next = k_image_end();
-	uvm_ram_end = base + size;
+	vm->ram_base = base;
+	k_arena_init(vm->ram, k_image_end(), base + size);
 }
 
 static void pci_from_dtb(const struct k_fdt *f)
@@ -172,11 +124,12 @@ static void pci_from_dtb(const struct k_fdt *f)
 		k_info("pci: %d functions", r);
 }
 
-static void virtio_probe_all(void)
+static void virtio_probe_all(struct uvm *vm, struct virtio_pci_dev *devs)
 {
-	for (unsigned i = 0; i < k_pci_count() && uvm_nvdevs < UVM_MAX_VIRTIO; i++) {
+	vm->vdevs = devs;
+	for (unsigned i = 0; i < k_pci_count() && vm->nvdevs < UVM_MAX_VIRTIO; i++) {
 		const struct k_pci_func *p = k_pci_get(i);
-		struct virtio_pci_dev *d = &uvm_vdevs[uvm_nvdevs];
+		struct virtio_pci_dev *d = &devs[vm->nvdevs];
 		int r = virtio_pci_probe(d, p);
 
 		if (r == -ENODEV)
@@ -190,7 +143,7 @@ static void virtio_probe_all(void)
 		       "bytes",
 		       p->bus, p->dev, p->fn, d->device_id, d->num_queues, d->notify_mult,
 		       d->device_cfg_len);
-		uvm_nvdevs++;
+		vm->nvdevs++;
 	}
 }
 
@@ -211,6 +164,24 @@ static void windows_log(void)
 	k_info("windows: %d", n);
 }
 
+/* One line per subsystem, then the total the control service reports as
+ * mem_static_bytes: the image (text, data, bss, stack) plus every pool the
+ * arena handed out; RAM disks are listed but not counted. */
+static uint64_t budget_log(const struct k_arena *a)
+{
+	uint64_t total = k_image_static_bytes() + k_arena_counted(a);
+
+	k_info("budget: image %" PRIu64 " bytes (text+rodata %" PRIu64 ", data+bss+stack %" PRIu64
+	       ")",
+	       k_image_static_bytes(), k_image_text_bytes(),
+	       k_image_static_bytes() - k_image_text_bytes());
+	for (unsigned i = 0; i < a->nowners; i++)
+		k_info("budget: %s %" PRIu64 " bytes%s", a->owners[i].name, a->owners[i].bytes,
+		       a->owners[i].data ? " (data, not counted)" : "");
+	k_info("budget: mem_static_bytes %" PRIu64 " (%" PRIu64 " KiB)", total, total >> 10);
+	return total;
+}
+
 static void crash_now(void)
 {
 	/* Below the GIC, never mapped: a translation fault at level 1-3. */
@@ -220,30 +191,58 @@ static void crash_now(void)
 	(void)*bad;
 }
 
-struct heartbeat {
-	uint64_t next_ns;
-	uint64_t beats;
-};
-
+/* A timed poller (every HEARTBEAT_US): the console shows the VM alive. */
 static int heartbeat_poll(void *ctx)
 {
-	struct heartbeat *h = ctx;
-	uint64_t now = k_now_ns();
+	const struct k_sched *s = ctx;
 
-	if (now < h->next_ns)
-		return 0;
-	h->next_ns = now + HEARTBEAT_NS;
-	if (h->beats++)
-		k_info("heartbeat: %" PRIu64 " turns, %" PRIu64 " busy, max turn %" PRIu64 " us",
-		       uvm_sched.turns, uvm_sched.busy_turns, uvm_sched.turn_ns_max / 1000);
+	k_info("heartbeat: %" PRIu64 " turns, %" PRIu64 " busy, max turn %" PRIu64 " us", s->turns,
+	       s->busy_turns, s->turn_ns_max / 1000);
 	return 1;
+}
+
+/* The entropy source: brought up at probe time (rng_init; its rings and
+ * pool come from the arena only when there is a device), refilled by a
+ * poller once the scheduler exists (rng_start). */
+static struct k_virtio_rng *rng_init(struct uvm *vm)
+{
+	struct virtio_pci_dev *d = uvm_virtio(vm, VIRTIO_RNG_PCI_ID, 0);
+	struct k_virtio_rng *rng = d ? uvm_alloc(vm, "virtio-rng", sizeof(*rng), 4096) : NULL;
+
+	if (!rng) {
+		k_info("virtio-rng: no device (1af4:1044): no entropy source");
+		return NULL;
+	}
+	return k_virtio_rng_init(rng, d, k_now_ns) == 0 ? rng : NULL;
+}
+
+static void rng_start(struct uvm *vm, struct k_virtio_rng *rng)
+{
+	if (!rng)
+		return;
+	if (uvm_add_poller(vm, "virtio-rng", k_virtio_rng_poll, rng) < 0) {
+		/* A pool nobody refills is no source: rng listeners are refused. */
+		k_err("virtio-rng: no room for the refill poller");
+		k_virtio_rng_disable(rng);
+		return;
+	}
+	vm->rng = rng;
 }
 
 int main(void)
 {
+	/* The context and every service's state: here, and only here. */
 	static struct k_fdt fdt;
-	static struct heartbeat hb;
-	const char *args = "";
+	static struct uvm_args args;
+	static struct k_sched sched;
+	static struct k_arena arena;
+	static struct virtio_pci_dev vdevs[UVM_MAX_VIRTIO];
+	static struct uvm_vsock vsock;
+	static struct uvm_vhost vhost;
+	static struct uvm_wake wake;
+	static struct uvm vm = {.args = &args, .sched = &sched, .ram = &arena};
+	struct k_virtio_rng *rng;
+	const char *line = "";
 	size_t alen = 0;
 	int r;
 
@@ -256,36 +255,42 @@ int main(void)
 	console_from_dtb(&fdt);
 	k_info("dtb: %u bytes, %u nodes", fdt.size, fdt.nodes);
 
-	if (k_fdt_bootargs(&fdt, &args, &alen))
+	if (k_fdt_bootargs(&fdt, &line, &alen))
 		alen = 0;
-	k_bootargs_parse(&uvm_bootargs, args, alen, bootarg_warn, NULL);
-	k_log_set_level(uvm_bootargs.log_level);
+	uvm_args_parse(&args, line, alen, bootarg_warn, NULL);
+	k_log_set_level(args.k.log_level);
 	k_info("bootargs: \"%.*s\" (ctl port %" PRIu32 ", %u vhost listeners, idle %" PRIu32
 	       " us, poll %" PRIu32 " us)",
-	       (int)alen, args, uvm_bootargs.ctl_port, uvm_bootargs.n_vhost, uvm_bootargs.idle_us,
-	       uvm_bootargs.poll_us);
+	       (int)alen, line, args.k.ctl_port, args.n_vhost, args.k.idle_us, args.k.poll_us);
 
-	memory_from_dtb(&fdt);
-	k_platform_init_irq(&fdt);
+	memory_from_dtb(&fdt, &vm);
+	k_board_init_irq(&fdt);
 	pci_from_dtb(&fdt);
-	virtio_probe_all();
-	uvm_rng_init(uvm_virtio(VIRTIO_RNG_PCI_ID, 0));
+	virtio_probe_all(&vm, vdevs);
+	rng = rng_init(&vm);
 	windows_log();
 	k_info("mmu: %u of %u page tables", k_mmu_tables_used(), k_mmu_tables_total());
 
-	if (uvm_bootargs.crashtest)
+	if (args.k.crashtest)
 		crash_now();
 
-	k_sched_init(&uvm_sched, k_now_ns);
-	uvm_add_poller("heartbeat", heartbeat_poll, &hb);
+	k_sched_init(&sched, k_now_ns);
+	if (uvm_add_timed_poller(&vm, "heartbeat", heartbeat_poll, &sched, HEARTBEAT_US) < 0)
+		k_err("no room for the heartbeat poller");
 	/* Services register their pollers here (entropy pool, vsock driver,
 	 * control service, vhost-user listeners) before the loop starts; the
 	 * pool first, so what it collects is there for the rng sessions in
 	 * the same turn. */
-	uvm_rng_start();
-	if (uvm_vsock_start() == 0)
-		uvm_vhost_start();
-	uvm_vsock_wake_init(&fdt);
+	rng_start(&vm, rng);
+	if (uvm_vsock_start(&vsock, &vm) == 0)
+		uvm_vhost_start(&vhost, &vm);
+	uvm_vsock_wake_init(&wake, vm.vvs, &fdt);
+	{
+		uint64_t bytes = budget_log(&arena);
+
+		if (vm.ctl)
+			k_control_set_mem_static(vm.ctl, bytes);
+	}
 
 	k_info("ready in %" PRIu64 " ms", k_now_ns() / 1000000);
 	for (uint64_t last_work = 0;;) {
@@ -293,11 +298,13 @@ int main(void)
 		 * Keep polling for a while after work (a request often follows
 		 * a completion) and only then sleep, as uvhostd's busy-poll.
 		 * A vsock packet ends the sleep early (vsock_wake.c); the
-		 * timer bounds it for everything else. */
-		if (k_sched_turn(&uvm_sched) != 0)
+		 * next timed poller's deadline ends it on time, and idle_us
+		 * bounds it for the rings nothing signals. */
+		if (k_sched_turn(&sched) != 0)
 			last_work = k_now_ns();
-		else if (k_now_ns() - last_work >= (uint64_t)uvm_bootargs.poll_us * 1000 &&
-			 uvm_vsock_idle_prepare() == 0)
-			k_idle((uint64_t)uvm_bootargs.idle_us * 1000);
+		else if (k_now_ns() - last_work >= (uint64_t)args.k.poll_us * 1000 &&
+			 uvm_vsock_idle_prepare(&wake) == 0)
+			k_idle(k_sched_sleep_ns(&sched, k_now_ns(),
+						(uint64_t)args.k.idle_us * 1000));
 	}
 }

@@ -5,9 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "kern/bootargs.h"
 #include "kern/log.h"
-#include "uvm.h"
 #include "vhost_cmd_parse.h"
 #include "vhost_service.h"
 #include "vu/backend.h"
@@ -16,18 +14,18 @@
 #define PAGE 4096u
 #define SHMID 0u
 
-uint64_t uvm_vhost_disk_region(const void *disk, uint64_t size)
+uint64_t uvm_vhost_disk_region(const void *disk, uint64_t size, uint64_t ram_base)
 {
 	uint64_t at = (uint64_t)(uintptr_t)disk;
 
-	if (!disk || !size || (at | size) % PAGE || at < uvm_ram_base())
+	if (!disk || !size || (at | size) % PAGE || at < ram_base)
 		return 0;
 	return size;
 }
 
 static const char *dev_name(uint8_t dev)
 {
-	return dev == K_VHOST_DEV_BLK ? "blk" : dev == K_VHOST_DEV_RNG ? "rng" : "?";
+	return dev == UVM_DEV_BLK ? "blk" : dev == UVM_DEV_RNG ? "rng" : "?";
 }
 
 static bool has(const struct vu_backend *b, unsigned pf)
@@ -39,7 +37,7 @@ static void cmd_config(const struct uvm_vhost_view *v, uint32_t port, char *repl
 {
 	unsigned sent = 0;
 
-	if (v->dev != K_VHOST_DEV_BLK) {
+	if (v->dev != UVM_DEV_BLK) {
 		snprintf(reply, cap, "ERR port %" PRIu32 " (%s) has no config space", port,
 			 dev_name(v->dev));
 		return;
@@ -79,7 +77,7 @@ static void cmd_shmem(const struct uvm_vhost_view *v, uint32_t port, enum uvm_vc
 		      char *reply, size_t cap)
 {
 	const char *why = NULL;
-	uint64_t off = v->disk_addr - uvm_ram_base();
+	uint64_t off = v->disk_offset;
 	unsigned sent = 0;
 	int err = 0;
 
@@ -146,14 +144,13 @@ bool uvm_vhost_command(void *ctx, const char *line, size_t len, char *reply, siz
 	struct uvm_vhost_view v;
 	int r = uvm_vcmd_parse(line, len, &c);
 
-	(void)ctx;
 	if (r == -ENOENT)
 		return false;
 	if (r < 0) {
 		snprintf(reply, cap, "ERR %s", c.why);
 		return true;
 	}
-	if (uvm_vhost_view(c.port, &v)) {
+	if (uvm_vhost_view(ctx, c.port, &v)) {
 		snprintf(reply, cap, "ERR no vhost listener on port %" PRIu32, c.port);
 		return true;
 	}

@@ -14,7 +14,7 @@
  * unmap is "OK" once sent; the front-end's answer arrives later through the
  * session's poller, and `shmem status` shows it.
  * SHMEM over windows (docs/vsock-transport.md section 6): fd_offset is the
- * RAM disk's offset in the VM's RAM (physical address minus uvm_ram_base()),
+ * RAM disk's offset in the VM's RAM (physical address minus vm->ram_base),
  * which the hypervisor must export as a shared file for the front-end to map.
  * Never: blocks, allocates, or sends on a session that did not negotiate
  * what the request needs (checked here, before the library would log it).
@@ -28,13 +28,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The k_control_cmd_fn of the `vhost` word (kern/control.h). */
+/* The k_control_cmd_fn of the `vhost` word (kern/control.h); ctx: struct
+ * uvm_vhost. */
 bool uvm_vhost_command(void *ctx, const char *line, size_t len, char *reply, size_t cap);
 
 /* Size of the VIRTIO shared memory region a RAM disk of `size` bytes at
  * `disk` can back: `size` when it is whole 4 KiB pages at a page-aligned
- * address inside RAM (a front-end maps whole pages: anything less would
+ * address inside RAM (which starts at ram_base) (a front-end maps whole pages: anything less would
  * expose the VM memory next to it), else 0 and no region is declared. */
-uint64_t uvm_vhost_disk_region(const void *disk, uint64_t size);
+uint64_t uvm_vhost_disk_region(const void *disk, uint64_t size, uint64_t ram_base);
 
 #endif

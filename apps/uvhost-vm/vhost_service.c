@@ -7,36 +7,19 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dev/blk.h"
 #include "dev/rng.h"
-#include "dev/storage.h"
 #include "kern/control.h"
 #include "kern/log.h"
+#include "kern/virtio_rng.h"
 #include "kern/vsock_socket.h"
-#include "uvm.h"
 #include "vhost_commands.h"
-#include "virtio_rng.h"
 #include "vm_platform.h"
-#include "vsock_service.h"
 #include "vu/backend.h"
 
 #define UVM_VHOST_BACKLOG 4
 
-/* A listener's q<n> goes straight to dev_blk_init(). */
-_Static_assert(K_BOOTARGS_MAX_QUEUES == VU_MAX_QUEUES, "bootargs queue limit is VU_MAX_QUEUES");
-
-struct uvm_listener {
-	const struct k_vhost_listener *cfg;
-	int lfd;
-	struct dev_storage store; /* blk: the RAM disk, kept across connections */
-	uint8_t *disk;
-	uint64_t shmem_size; /* blk: shmid 0 = the RAM disk (vhost_commands.h); 0: none */
-	char serial[DEV_BLK_ID_BYTES + 1];
-	uint64_t accepted, refused;
-	char key_accepted[32], key_refused[32]; /* stats keys, made at set-up */
-};
-
 struct uvm_session {
+	struct uvm_vhost *h;
 	bool active;
 	struct uvm_listener *l;
 	char tag[32];
@@ -49,16 +32,23 @@ struct uvm_session {
 	struct vu_backend b;
 };
 
-static struct k_vsock_core *uvm_vh_vs;
-static struct uvm_listener uvm_listeners[K_BOOTARGS_MAX_VHOST];
-static unsigned uvm_nlisteners;
-static struct uvm_session uvm_sessions[UVM_VHOST_SESSIONS];
-/* Messages and refusals of sessions that ended; live ones add their own. */
-static uint64_t uvm_vh_msgs_done, uvm_vh_rejected_done;
+/* dev_rng_source and dev_rng_level take no context (dev/rng.h): the one
+ * entropy source of the VM, set by uvm_vhost_start(). */
+static struct k_virtio_rng *uvm_vh_rng;
+
+static size_t rng_take(void *buf, size_t len)
+{
+	return k_virtio_rng_take(uvm_vh_rng, buf, len);
+}
+
+static size_t rng_level(void)
+{
+	return k_virtio_rng_level(uvm_vh_rng);
+}
 
 static const char *dev_name(uint8_t dev)
 {
-	return dev == K_VHOST_DEV_BLK ? "blk" : dev == K_VHOST_DEV_RNG ? "rng" : "?";
+	return dev == UVM_DEV_BLK ? "blk" : dev == UVM_DEV_RNG ? "rng" : "?";
 }
 
 static void session_end(struct uvm_session *s, const char *why, int err)
@@ -69,8 +59,8 @@ static void session_end(struct uvm_session *s, const char *why, int err)
 	 * platform), then the sockets. */
 	vu_backend_disconnect(&s->b);
 	uvm_vu_conn_close(&s->conn);
-	uvm_vh_msgs_done += s->b.n_msgs;
-	uvm_vh_rejected_done += s->b.n_rejected;
+	s->h->msgs_done += s->b.n_msgs;
+	s->h->rejected_done += s->b.n_rejected;
 	s->active = false;
 }
 
@@ -81,8 +71,8 @@ static int session_start(struct uvm_session *s, struct uvm_listener *l, int fd, 
 
 	s->l = l;
 	snprintf(s->tag, sizeof(s->tag), "vhost %" PRIu32 "#%u", l->cfg->port, slot);
-	uvm_vu_conn_init(&s->conn, uvm_vh_vs, fd, s->tag);
-	if (l->cfg->dev == K_VHOST_DEV_BLK) {
+	uvm_vu_conn_init(&s->conn, s->h->vm->vs, fd, s->tag);
+	if (l->cfg->dev == UVM_DEV_BLK) {
 		int r = dev_blk_init(&s->dev.blk, &l->store, l->cfg->queues, l->serial);
 
 		if (r < 0)
@@ -93,7 +83,7 @@ static int session_start(struct uvm_session *s, struct uvm_listener *l, int fd, 
 		ops = &s->dev.blk.ops;
 		dev = &s->dev.blk;
 	} else {
-		dev_rng_init(&s->dev.rng, uvm_rng_take, uvm_rng_level);
+		dev_rng_init(&s->dev.rng, rng_take, rng_level);
 		ops = &s->dev.rng.ops;
 		dev = &s->dev.rng;
 	}
@@ -112,30 +102,31 @@ static int session_start(struct uvm_session *s, struct uvm_listener *l, int fd, 
 static int listener_poll(void *ctx)
 {
 	struct uvm_listener *l = ctx;
+	struct uvm_vhost *h = l->h;
 	int work = 0;
 
 	for (;;) {
-		int fd = k_vs_accept(uvm_vh_vs, l->lfd);
+		int fd = k_vs_accept(h->vm->vs, l->lfd);
 		unsigned i;
 		int r;
 
 		if (fd < 0)
 			return work;
 		work++;
-		for (i = 0; i < UVM_VHOST_SESSIONS && uvm_sessions[i].active; i++)
+		for (i = 0; i < h->nsessions && h->sessions[i].active; i++)
 			;
-		if (i == UVM_VHOST_SESSIONS) {
+		if (i == h->nsessions) {
 			l->refused++;
-			k_warn("vhost %" PRIu32 ": connection refused: all %d sessions busy",
-			       l->cfg->port, UVM_VHOST_SESSIONS);
-			k_vs_close(uvm_vh_vs, fd);
+			k_warn("vhost %" PRIu32 ": connection refused: all %u sessions busy",
+			       l->cfg->port, h->nsessions);
+			k_vs_close(h->vm->vs, fd);
 			continue;
 		}
-		r = session_start(&uvm_sessions[i], l, fd, i);
+		r = session_start(&h->sessions[i], l, fd, i);
 		if (r < 0) {
 			l->refused++;
 			k_err("vhost %" PRIu32 ": device set-up failed (%d)", l->cfg->port, r);
-			k_vs_close(uvm_vh_vs, fd);
+			k_vs_close(h->vm->vs, fd);
 			continue;
 		}
 		l->accepted++;
@@ -177,15 +168,19 @@ static int session_poll(void *ctx)
 		if (s->conn.back[i].fd >= 0)
 			(void)uvm_chan_flush(&s->conn, &s->conn.back[i]);
 	work += vu_backend_handle_backend_reply(&s->b);
-	if (s->l->cfg->dev == K_VHOST_DEV_RNG)
+	if (s->l->cfg->dev == UVM_DEV_RNG)
 		work += dev_rng_poll(&s->dev.rng, &s->b, UVM_VHOST_RING_BUDGET);
 	else
 		work += vu_backend_poll(&s->b, UVM_VHOST_RING_BUDGET);
 	return work;
 }
 
-static int listener_setup(struct uvm_listener *l, const struct k_vhost_listener *cfg)
+static int listener_setup(struct uvm_vhost *h, struct uvm_listener *l,
+			  const struct uvm_listener_cfg *cfg)
 {
+	struct uvm *vm = h->vm;
+
+	l->h = h;
 	l->cfg = cfg;
 	l->lfd = -1;
 	/* The slot of a listener that failed is reused by the next one. */
@@ -193,40 +188,41 @@ static int listener_setup(struct uvm_listener *l, const struct k_vhost_listener 
 	l->shmem_size = 0;
 	snprintf(l->key_accepted, sizeof(l->key_accepted), "vhost_%" PRIu32 "_accepted", cfg->port);
 	snprintf(l->key_refused, sizeof(l->key_refused), "vhost_%" PRIu32 "_refused", cfg->port);
-	if (cfg->dev == K_VHOST_DEV_BLK) {
+	if (cfg->dev == UVM_DEV_BLK) {
 		uint64_t size = (cfg->size ? cfg->size : UVM_VHOST_BLK_DEFAULT) & ~511ull;
-		uint8_t *disk = size ? uvm_ram_alloc(size, 4096) : NULL;
+		/* Data the configuration asked for: not in the static budget. */
+		uint8_t *disk = size ? k_arena_take_data(vm->ram, "ram-disks", size, 4096) : NULL;
 
 		if (!disk) {
 			k_err("vhost %" PRIu32 ": no RAM for a %" PRIu64 "-byte disk (%" PRIu64
 			      " free)",
-			      cfg->port, size, uvm_ram_free());
+			      cfg->port, size, k_arena_free(vm->ram));
 			return -ENOMEM;
 		}
 		memset(disk, 0, size);
 		dev_storage_ram(&l->store, disk, size, false);
 		l->disk = disk;
-		l->shmem_size = uvm_vhost_disk_region(disk, l->store.size);
+		l->shmem_size = uvm_vhost_disk_region(disk, l->store.size, vm->ram_base);
 		snprintf(l->serial, sizeof(l->serial), "uvhost-vm-%" PRIu32, cfg->port);
-	} else if (cfg->dev != K_VHOST_DEV_RNG) {
+	} else if (cfg->dev != UVM_DEV_RNG) {
 		return -EINVAL;
-	} else if (!uvm_rng_ready()) {
+	} else if (!k_virtio_rng_ready(vm->rng)) {
 		/* Never a made-up stream in place of entropy. */
 		k_err("vhost %" PRIu32 ": rng refused: no entropy source (no working virtio-rng "
 		      "device)",
 		      cfg->port);
 		return -ENODEV;
 	}
-	l->lfd = k_vs_listen(uvm_vh_vs, cfg->port, UVM_VHOST_BACKLOG);
+	l->lfd = k_vs_listen(vm->vs, cfg->port, UVM_VHOST_BACKLOG);
 	if (l->lfd < 0) {
 		k_err("vhost %" PRIu32 ": cannot listen (%d)", cfg->port, l->lfd);
 		return l->lfd;
 	}
-	if (uvm_add_poller("vhost-listen", listener_poll, l) < 0) {
-		k_vs_close(uvm_vh_vs, l->lfd);
+	if (uvm_add_poller(vm, "vhost-listen", listener_poll, l) < 0) {
+		k_vs_close(vm->vs, l->lfd);
 		return -ENOMEM;
 	}
-	if (cfg->dev == K_VHOST_DEV_BLK)
+	if (cfg->dev == UVM_DEV_BLK)
 		k_info("vhost: blk on port %" PRIu32 ", %" PRIu64
 		       " KiB RAM disk, %u queue%s, %" PRIu32 " memory slots",
 		       cfg->port, l->store.size >> 10, (unsigned)cfg->queues,
@@ -240,20 +236,20 @@ static int listener_setup(struct uvm_listener *l, const struct k_vhost_listener 
 /* rng_requests_waiting (chains rng sessions leave in their rings until the
  * pool refills), then the pool's own entries; none without an entropy
  * source. */
-static int rng_stat(unsigned i, const char **key, uint64_t *val)
+static int rng_stat(const struct uvm_vhost *h, unsigned i, const char **key, uint64_t *val)
 {
 	uint64_t waiting = 0;
 
 	/* After the 4 session-pool entries and 2 per listener: all must fit. */
-	_Static_assert(4 + 2 * K_BOOTARGS_MAX_VHOST + 1 + UVM_RNG_NSTATS <= K_CONTROL_MAX_EXTRA,
+	_Static_assert(4 + 2 * UVM_LISTENERS_MAX + 1 + K_VRNG_NSTATS <= K_CONTROL_MAX_EXTRA,
 		       "every stats entry fits the control service's extra block");
-	if (!uvm_rng_ready())
+	if (!k_virtio_rng_ready(h->vm->rng))
 		return -ENOENT;
 	if (i > 0)
-		return uvm_rng_stat(i - 1, key, val);
-	for (unsigned k = 0; k < UVM_VHOST_SESSIONS; k++)
-		if (uvm_sessions[k].active && uvm_sessions[k].l->cfg->dev == K_VHOST_DEV_RNG)
-			waiting += uvm_sessions[k].dev.rng.waiting;
+		return k_virtio_rng_stat(h->vm->rng, i - 1, key, val);
+	for (unsigned k = 0; k < h->nsessions; k++)
+		if (h->sessions[k].active && h->sessions[k].l->cfg->dev == UVM_DEV_RNG)
+			waiting += h->sessions[k].dev.rng.waiting;
 	*key = "rng_requests_waiting";
 	*val = waiting;
 	return 0;
@@ -262,28 +258,28 @@ static int rng_stat(unsigned i, const char **key, uint64_t *val)
 int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val)
 {
 	enum { SESSIONS_USED, SESSIONS_MAX, MESSAGES, REJECTED, FIXED };
-	uint64_t used = 0, msgs = uvm_vh_msgs_done, rej = uvm_vh_rejected_done;
+	const struct uvm_vhost *h = ctx;
+	uint64_t used = 0, msgs = h->msgs_done, rej = h->rejected_done;
 
-	(void)ctx;
-	if (!uvm_nlisteners)
+	if (!h->nlisteners)
 		return -ENOENT;
 	if (i >= FIXED) {
 		const struct uvm_listener *l;
 
 		i -= FIXED;
-		if (i >= 2 * uvm_nlisteners)
-			return rng_stat(i - 2 * uvm_nlisteners, key, val);
-		l = &uvm_listeners[i / 2];
+		if (i >= 2 * h->nlisteners)
+			return rng_stat(h, i - 2 * h->nlisteners, key, val);
+		l = &h->listeners[i / 2];
 		*key = i % 2 ? l->key_refused : l->key_accepted;
 		*val = i % 2 ? l->refused : l->accepted;
 		return 0;
 	}
-	for (unsigned k = 0; k < UVM_VHOST_SESSIONS; k++) {
-		if (!uvm_sessions[k].active)
+	for (unsigned k = 0; k < h->nsessions; k++) {
+		if (!h->sessions[k].active)
 			continue;
 		used++;
-		msgs += uvm_sessions[k].b.n_msgs;
-		rej += uvm_sessions[k].b.n_rejected;
+		msgs += h->sessions[k].b.n_msgs;
+		rej += h->sessions[k].b.n_rejected;
 	}
 	switch (i) {
 	case SESSIONS_USED:
@@ -292,7 +288,7 @@ int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val)
 		break;
 	case SESSIONS_MAX:
 		*key = "pool_vhost_sessions_max";
-		*val = UVM_VHOST_SESSIONS;
+		*val = h->nsessions;
 		break;
 	case MESSAGES:
 		*key = "vhost_messages";
@@ -306,41 +302,56 @@ int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val)
 	return 0;
 }
 
-int uvm_vhost_view(uint32_t port, struct uvm_vhost_view *v)
+int uvm_vhost_view(const struct uvm_vhost *h, uint32_t port, struct uvm_vhost_view *v)
 {
 	const struct uvm_listener *l = NULL;
 
-	for (unsigned i = 0; i < uvm_nlisteners && !l; i++)
-		if (uvm_listeners[i].cfg->port == port)
-			l = &uvm_listeners[i];
+	for (unsigned i = 0; i < h->nlisteners && !l; i++)
+		if (h->listeners[i].cfg->port == port)
+			l = &h->listeners[i];
 	if (!l)
 		return -ENOENT;
 	v->dev = l->cfg->dev;
 	v->disk_addr = (uint64_t)(uintptr_t)l->disk;
+	v->disk_offset = v->disk_addr - h->vm->ram_base;
 	v->shmem_size = l->shmem_size;
 	v->nsessions = 0;
-	for (unsigned i = 0; i < UVM_VHOST_SESSIONS; i++)
-		if (uvm_sessions[i].active && uvm_sessions[i].l == l)
-			v->sessions[v->nsessions++] = &uvm_sessions[i].b;
+	for (unsigned i = 0; i < h->nsessions; i++)
+		if (h->sessions[i].active && h->sessions[i].l == l)
+			v->sessions[v->nsessions++] = &h->sessions[i].b;
 	return 0;
 }
 
-int uvm_vhost_start(void)
+int uvm_vhost_start(struct uvm_vhost *h, struct uvm *vm)
 {
-	const struct k_bootargs *a = uvm_args();
+	const struct uvm_args *a = vm->args;
 
-	uvm_vh_vs = uvm_vsock_core();
-	if (!uvm_vh_vs)
+	h->vm = vm;
+	h->nlisteners = 0;
+	h->nsessions = 0;
+	if (!vm->vs)
 		return -ENODEV;
+	uvm_vh_rng = vm->rng;
+	/* Until the listeners exist these report nothing and refuse every
+	 * port; the control service runs them from its poller. */
+	k_control_set_extra(vm->ctl, uvm_vhost_stat, h);
+	k_control_set_commands(vm->ctl, uvm_vhost_command, h);
 	if (!a->n_vhost)
 		return 0;
-	for (unsigned i = 0; i < UVM_VHOST_SESSIONS; i++)
-		if (uvm_add_poller("vhost-session", session_poll, &uvm_sessions[i]) < 0)
+	h->sessions =
+		uvm_alloc(vm, "vhost-sessions", (uint64_t)a->sessions * sizeof(*h->sessions), 64);
+	if (!h->sessions)
+		return -ENOMEM;
+	h->nsessions = a->sessions;
+	for (unsigned i = 0; i < h->nsessions; i++) {
+		h->sessions[i].h = h;
+		if (uvm_add_poller(vm, "vhost-session", session_poll, &h->sessions[i]) < 0)
 			k_err("vhost: no poller for session %u", i);
+	}
 	for (unsigned i = 0; i < a->n_vhost; i++)
-		if (listener_setup(&uvm_listeners[uvm_nlisteners], &a->vhost[i]) == 0)
-			uvm_nlisteners++;
-	k_info("vhost: %u listeners, %d sessions x %u bytes", uvm_nlisteners, UVM_VHOST_SESSIONS,
+		if (listener_setup(h, &h->listeners[h->nlisteners], &a->vhost[i]) == 0)
+			h->nlisteners++;
+	k_info("vhost: %u listeners, %u sessions x %u bytes", h->nlisteners, h->nsessions,
 	       (unsigned)sizeof(struct uvm_session));
-	return (int)uvm_nlisteners;
+	return (int)h->nlisteners;
 }

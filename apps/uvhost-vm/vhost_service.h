@@ -1,18 +1,19 @@
 /* vhost_service.h - vhost-user back-ends served over vsock by the service VM.
  *
- * Owns: one listener per `vhost=` boot argument entry and a static pool of
- * UVM_VHOST_SESSIONS sessions. An accepted connection takes a free session:
- * a device instance (blk on the listener's RAM disk, or rng fed by the
- * virtio-rng pool, virtio_rng.h) behind its own struct vu_backend and
- * vm_platform.h transport. Every session is a poller:
- * it reads at most UVM_VHOST_MSGS_PER_POLL requests (only while a whole
- * reply fits its transmit buffer), serves started rings with a bounded
- * budget, and ends on EOF, a socket error, a hostile header size or a
- * request the library refuses with an error; the slot is then free for the
- * next connection. Other sessions never notice.
- * Never: allocates after init (RAM disks come from uvm_ram_alloc at boot),
- * blocks, or trusts a byte from the front-end.
- * Used by: main.c, once after uvm_vsock_start() succeeded.
+ * Owns: one listener per `vhost=` entry of the command line (uvm_args.h)
+ * and a pool of vhost_sessions= sessions carved from the boot arena. An
+ * accepted connection takes a free session: a device instance (blk on the
+ * listener's RAM disk, or rng fed by the virtio-rng pool, kern/virtio_rng.h)
+ * behind its own struct vu_backend and vm_platform.h transport. Every
+ * session is a poller: it reads at most UVM_VHOST_MSGS_PER_POLL requests
+ * (only while a whole reply fits its transmit buffer), serves started rings
+ * with a bounded budget, and ends on EOF, a socket error, a hostile header
+ * size or a request the library refuses with an error; the slot is then free
+ * for the next connection. Other sessions never notice.
+ * Never: allocates after init (sessions and RAM disks come from the boot
+ * arena), blocks, or trusts a byte from the front-end.
+ * Used by: main.c, once after uvm_vsock_start() succeeded; it registers its
+ * stats and the `vhost` commands with the control service (vm->ctl).
  *
  * A blk listener's RAM disk belongs to the listener: it keeps its contents
  * across connections, like a disk across front-end restarts. Two connections
@@ -28,25 +29,53 @@
 #ifndef UVM_VHOST_SERVICE_H
 #define UVM_VHOST_SERVICE_H
 
-#define UVM_VHOST_SESSIONS 4
 #define UVM_VHOST_MSGS_PER_POLL 8
 #define UVM_VHOST_RING_BUDGET 32
 #define UVM_VHOST_BLK_DEFAULT (16u << 20)
 
 #include <stdint.h>
 
+#include "dev/blk.h"
+#include "dev/storage.h"
+#include "uvm.h"
+
+struct uvm_session;
+struct uvm_vhost;
+
+struct uvm_listener {
+	struct uvm_vhost *h;
+	const struct uvm_listener_cfg *cfg;
+	int lfd;
+	struct dev_storage store; /* blk: the RAM disk, kept across connections */
+	uint8_t *disk;
+	uint64_t shmem_size; /* blk: shmid 0 = the RAM disk (vhost_commands.h); 0: none */
+	char serial[DEV_BLK_ID_BYTES + 1];
+	uint64_t accepted, refused;
+	char key_accepted[32], key_refused[32]; /* stats keys, made at set-up */
+};
+
+struct uvm_vhost {
+	struct uvm *vm;
+	struct uvm_listener listeners[UVM_LISTENERS_MAX];
+	unsigned nlisteners;
+	struct uvm_session *sessions; /* from the arena: vm->args->sessions */
+	unsigned nsessions;
+	/* Messages and refusals of sessions that ended; live ones add their own. */
+	uint64_t msgs_done, rejected_done;
+};
+
 /* Open the listeners and register the pollers. Returns the number of
  * listeners opened (>= 0; a listener that cannot be set up is logged and
- * skipped), or -ENODEV without a vsock core. */
-int uvm_vhost_start(void);
+ * skipped), or -ENODEV without a vsock core (vm->vs). */
+int uvm_vhost_start(struct uvm_vhost *h, struct uvm *vm);
 
 /* The control service's extra `stats` entries (k_control_extra_fn): the
  * session pool (pool_vhost_sessions_used/max), messages handled and
  * refused by every session so far (vhost_messages, vhost_rejected), then
  * per listener vhost_<port>_accepted and vhost_<port>_refused, then with a
  * virtio-rng entropy source rng_requests_waiting and the pool's rng_*
- * entries (virtio_rng.h). -ENOENT past the last entry, and for all of them
- * before uvm_vhost_start(). */
+ * entries (kern/virtio_rng.h). -ENOENT past the last entry. ctx: struct
+ * uvm_vhost. */
 int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val);
 
 struct vu_backend;
@@ -55,15 +84,16 @@ struct vu_backend;
  * listener whose RAM disk is whole pages declares it to its sessions as
  * VIRTIO shared memory region 0 (so they offer SHMEM); rng declares none. */
 struct uvm_vhost_view {
-	uint8_t dev;	     /* K_VHOST_DEV_BLK or K_VHOST_DEV_RNG */
-	uint64_t disk_addr;  /* blk: the RAM disk (RAM is identity-mapped) */
-	uint64_t shmem_size; /* size of shmid 0; 0: no region declared */
-	unsigned nsessions;  /* the listener's active sessions */
-	struct vu_backend *sessions[UVM_VHOST_SESSIONS];
+	uint8_t dev;	      /* UVM_DEV_BLK or UVM_DEV_RNG */
+	uint64_t disk_addr;   /* blk: the RAM disk (RAM is identity-mapped) */
+	uint64_t disk_offset; /* ... and its offset in RAM (the SHMEM fd_offset) */
+	uint64_t shmem_size;  /* size of shmid 0; 0: no region declared */
+	unsigned nsessions;   /* the listener's active sessions */
+	struct vu_backend *sessions[UVM_SESSIONS_MAX];
 };
 
 /* Fill `v` for the listener on `port`: 0, or -ENOENT. The session pointers
  * are valid until the scheduler's next turn (a session may then end). */
-int uvm_vhost_view(uint32_t port, struct uvm_vhost_view *v);
+int uvm_vhost_view(const struct uvm_vhost *h, uint32_t port, struct uvm_vhost_view *v);
 
 #endif

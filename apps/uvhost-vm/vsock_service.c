@@ -1,46 +1,22 @@
 /* The service VM's vsock: virtio-vsock driver, protocol core and the
- * control service, wired to the main loop. */
+ * control service, wired to the main loop (see vsock_service.h). */
+#include "vsock_service.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kern/control.h"
-#include "kern/ivshmem.h"
 #include "kern/log.h"
 #include "kern/time.h"
 #include "kern/virtio_vsock.h"
-#include "kern/vsock.h"
-#include "uvm.h"
-#include "vhost_commands.h"
-#include "vhost_service.h"
-#include "vsock_service.h"
 
 #include "uvm_version.h" /* generated: UVHOST_VERSION */
 
-static struct k_vsock_core uvm_vs;
-static struct k_virtio_vsock uvm_vvs;
-static struct k_control uvm_ctl;
-/* Last CRC-32 computed per window: the `windows` command recomputes it on
- * every call (the host may have written the window since), so the cache
- * only says what the VM saw last. */
-static uint32_t uvm_window_crc[K_MAX_WINDOWS];
-static bool uvm_vs_up;
-
-struct k_vsock_core *uvm_vsock_core(void)
-{
-	return uvm_vs_up ? &uvm_vs : NULL;
-}
-
-struct k_virtio_vsock *uvm_vsock_driver(void)
-{
-	return uvm_vs_up ? &uvm_vvs : NULL;
-}
-
 static const struct k_sched *prov_sched(void *ctx)
 {
-	(void)ctx;
-	return uvm_sched_get();
+	const struct uvm_vsock *s = ctx;
+	return s->vm->sched;
 }
 
 static unsigned prov_window_count(void *ctx)
@@ -51,10 +27,10 @@ static unsigned prov_window_count(void *ctx)
 
 static int prov_window_get(void *ctx, unsigned i, struct k_control_window *w)
 {
+	struct uvm_vsock *s = ctx;
 	uint32_t crc;
 	int r;
 
-	(void)ctx;
 	if (i >= K_MAX_WINDOWS)
 		return -ENOENT;
 	r = k_window_get(i, &w->base, &w->size);
@@ -63,56 +39,77 @@ static int prov_window_get(void *ctx, unsigned i, struct k_control_window *w)
 	r = k_window_crc32(i, 0, w->size, &crc);
 	if (r < 0)
 		return r;
-	uvm_window_crc[i] = crc;
+	s->window_crc[i] = crc;
 	w->checksum = crc;
 	return 0;
 }
 
-int uvm_vsock_start(void)
+/* The connection pool and the driver, sized by the command line. */
+static int pools(struct uvm_vsock *s)
 {
-	static const struct k_control_provider prov = {
-		.ctx = NULL,
+	const struct k_bootargs *a = &s->vm->args->k;
+	struct k_vsock_mem m = {
+		.conns = a->vsock_conns, .rx_size = a->vsock_buf, .tx_size = a->vsock_buf};
+	struct k_control_client *clients;
+
+	m.rx = uvm_alloc(s->vm, "vsock-buffers", (uint64_t)m.conns * m.rx_size, 64);
+	m.tx = m.rx ? uvm_alloc(s->vm, "vsock-buffers", (uint64_t)m.conns * m.tx_size, 64) : NULL;
+	s->drv = uvm_alloc(s->vm, "vsock-driver", sizeof(*s->drv), 4096);
+	clients = uvm_alloc(s->vm, "control", (uint64_t)a->ctl_clients * sizeof(*clients), 64);
+	if (!m.tx || !s->drv || !clients || k_vsock_set_mem(&s->core, &m))
+		return -ENOMEM;
+	k_control_set_pool(&s->ctl, clients, a->ctl_clients);
+	return 0;
+}
+
+int uvm_vsock_start(struct uvm_vsock *s, struct uvm *vm)
+{
+	const struct k_control_provider prov = {
+		.ctx = s,
 		.version = UVHOST_VERSION,
 		.sched = prov_sched,
 		.window_count = prov_window_count,
 		.window_get = prov_window_get,
 	};
-	struct virtio_pci_dev *d = uvm_virtio(VIRTIO_VSOCK_PCI_ID, 0);
-	uint32_t port = uvm_args()->ctl_port;
+	struct virtio_pci_dev *d = uvm_virtio(vm, VIRTIO_VSOCK_PCI_ID, 0);
+	uint32_t port = vm->args->k.ctl_port;
 	int r;
 
+	s->vm = vm;
 	if (!d) {
 		k_info("vsock: no virtio-vsock device, no control service");
 		return -ENODEV;
 	}
-	r = k_virtio_vsock_init(&uvm_vvs, d, &uvm_vs, k_now_ns);
+	if ((r = pools(s)) < 0)
+		return r;
+	r = k_virtio_vsock_init(s->drv, d, &s->core, k_now_ns);
 	if (r < 0) {
 		k_err("vsock: device bring-up failed (%d)", r);
 		return r;
 	}
-	uvm_vs_up = true;
 	k_info("vsock: guest cid %" PRIu64 ", queues rx %u tx %u event %u, features %#" PRIx64
-	       ", %u connections x %u KiB",
-	       uvm_vvs.guest_cid, (unsigned)uvm_vvs.rx.q.size, (unsigned)uvm_vvs.tx.q.size,
-	       (unsigned)uvm_vvs.ev.q.size, d->features, (unsigned)K_VSOCK_MAX_CONNS,
-	       (unsigned)(K_VSOCK_BUF_ALLOC / 1024));
-	r = k_control_init(&uvm_ctl, &uvm_vs, port, &prov);
+	       ", %u connections x %u KiB each way, %u control clients",
+	       s->drv->guest_cid, (unsigned)s->drv->rx.q.size, (unsigned)s->drv->tx.q.size,
+	       (unsigned)s->drv->ev.q.size, d->features, s->core.mem.conns,
+	       (unsigned)(s->core.mem.rx_size / 1024), s->ctl.nclients);
+	r = k_control_init(&s->ctl, &s->core, port, &prov);
 	if (r < 0) {
 		k_err("vsock: control service cannot listen on port %" PRIu32 " (%d)", port, r);
 		return r;
 	}
-	/* The vhost listeners start later; until then these report nothing
-	 * and refuse every port. */
-	k_control_set_extra(&uvm_ctl, uvm_vhost_stat, NULL);
-	k_control_set_commands(&uvm_ctl, uvm_vhost_command, NULL);
 	/* Driver first: packets that arrived this turn reach the control
 	 * service in the same turn, and its replies leave on the next. */
-	if ((r = uvm_add_poller("vsock", k_virtio_vsock_poll, &uvm_vvs)) < 0 ||
-	    (r = uvm_add_poller("control", k_control_poll, &uvm_ctl)) < 0) {
+	if ((r = uvm_add_poller(vm, "vsock", k_virtio_vsock_poll, s->drv)) < 0 ||
+	    (r = uvm_add_timed_poller(vm, "vsock-timeouts", k_virtio_vsock_timer_poll, s->drv,
+				      K_VSOCK_TIMER_PERIOD_US)) < 0 ||
+	    (r = uvm_add_poller(vm, "control", k_control_poll, &s->ctl)) < 0) {
 		k_err("vsock: no room for pollers (%d)", r);
-		k_control_stop(&uvm_ctl);
+		k_control_stop(&s->ctl);
 		return r;
 	}
+	vm->vs = &s->core;
+	vm->vvs = s->drv;
+	vm->ctl = &s->ctl;
 	k_info("vsock: listening on port %" PRIu32, port);
 	return 0;
 }

@@ -4,15 +4,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "arch/platform.h"
+#include "arch/board.h"
 #include "kern/log.h"
 #include "kern/pci.h"
 #include "kern/pci_irq.h"
 #include "kern/virtio_vsock.h"
-#include "vsock_service.h"
-
-static bool uvm_wake_on;
-static uint32_t uvm_wake_intid;
 
 static int route(const struct k_fdt *f, const struct k_pci_func *p, struct k_pci_intx *x)
 {
@@ -42,14 +38,14 @@ static unsigned silence_sharers(const struct k_fdt *f, const struct k_pci_func *
 	return n;
 }
 
-void uvm_vsock_wake_init(const struct k_fdt *f)
+void uvm_vsock_wake_init(struct uvm_wake *w, struct k_virtio_vsock *v, const struct k_fdt *f)
 {
-	struct k_virtio_vsock *v = uvm_vsock_driver();
 	const struct k_pci_func *p;
 	struct k_pci_intx x;
 	unsigned shared;
 	int r;
 
+	w->drv = NULL;
 	if (!v)
 		return; /* no vsock: nothing to wake for */
 	p = v->pci->pci;
@@ -65,32 +61,32 @@ void uvm_vsock_wake_init(const struct k_fdt *f)
 	}
 	shared = silence_sharers(f, p, x.intid);
 	k_pci_intx_set(p, true);
-	r = k_platform_wake_spi(x.parent_node, x.intid);
+	r = k_board_wake_spi(x.parent_node, x.intid);
 	if (r) {
 		k_pci_intx_set(p, false);
 		k_info("vsock: GIC cannot take SPI %u (%d): idle wakes on the timer only",
 		       (unsigned)(x.intid - K_GIC_SPI_BASE), r);
 		return;
 	}
-	uvm_wake_intid = x.intid;
-	uvm_wake_on = true;
+	w->intid = x.intid;
+	w->drv = v;
 	k_info("vsock: idle wake-up on INTx pin %c, GIC SPI %u (intid %u), %u sharer(s) silenced",
 	       'A' + k_pci_intx_pin(p) - 1, (unsigned)(x.intid - K_GIC_SPI_BASE), (unsigned)x.intid,
 	       shared);
 }
 
-int uvm_vsock_idle_prepare(void)
+int uvm_vsock_idle_prepare(struct uvm_wake *w)
 {
 	int r;
 
-	if (!uvm_wake_on)
+	if (!w->drv)
 		return 0;
-	r = k_virtio_vsock_idle_prepare(uvm_vsock_driver());
+	r = k_virtio_vsock_idle_prepare(w->drv);
 	if (r >= 0)
 		return r;
 	/* A broken driver never reads the ISR again: let go of its line. */
-	k_platform_wake_spi_off(uvm_wake_intid);
-	uvm_wake_on = false;
+	k_board_wake_spi_off(w->intid);
+	w->drv = NULL;
 	k_warn("vsock: driver stopped (%d): idle wakes on the timer only", r);
 	return 0;
 }

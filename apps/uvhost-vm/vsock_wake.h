@@ -11,14 +11,25 @@
 #ifndef UVM_VSOCK_WAKE_H
 #define UVM_VSOCK_WAKE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "kern/fdt.h"
 
-/* Wire the interrupt. Logs one info line either way: the SPI in use, or
- * why idle wakes on the timer only (no vsock, no pin, no route, no GIC). */
-void uvm_vsock_wake_init(const struct k_fdt *f);
+struct k_virtio_vsock;
+
+struct uvm_wake {
+	struct k_virtio_vsock *drv; /* NULL: not wired */
+	uint32_t intid;
+};
+
+/* Wire the interrupt of `drv` (NULL: the VM has no vsock). Logs one info
+ * line either way: the SPI in use, or why idle wakes on the timer only (no
+ * pin, no route, no GIC). */
+void uvm_vsock_wake_init(struct uvm_wake *w, struct k_virtio_vsock *drv, const struct k_fdt *f);
 
 /* Call right before k_idle(): nonzero means vsock work arrived, so poll
  * instead of sleeping. 0 when not wired (the timer alone wakes). */
-int uvm_vsock_idle_prepare(void);
+int uvm_vsock_idle_prepare(struct uvm_wake *w);
 
 #endif

@@ -245,10 +245,19 @@ int k_virtio_vsock_poll(void *ctx)
 		virtq_drv_disable_notify(&v->ev.q);
 		v->armed = false;
 	}
+	if (v->now_ns)
+		k_vsock_clock(v->core, v->now_ns());
 	work = poll_events(v);
 	work += poll_rx(v);
 	work += poll_tx(v);
-	if (v->now_ns)
-		work += k_vsock_tick(v->core, v->now_ns());
 	return work;
+}
+
+int k_virtio_vsock_timer_poll(void *ctx)
+{
+	struct k_virtio_vsock *v = ctx;
+
+	if (v->broken || !v->now_ns)
+		return 0;
+	return k_vsock_tick(v->core, v->now_ns());
 }

@@ -5,6 +5,10 @@
 #include <string.h>
 
 #include "kern/log.h"
+#include "kern/vsock_limits.h"
+
+#define K_STR_(x) #x
+#define K_STR(x) K_STR_(x)
 
 int k_bootargs_u32(const char *s, size_t len, uint32_t min, uint32_t max, uint32_t *out)
 {
@@ -64,6 +68,8 @@ struct parser {
 	struct k_bootargs *b;
 	k_bootargs_warn_fn warn;
 	void *ctx;
+	k_bootargs_key_fn app;
+	void *app_ctx;
 	const char *word; /* the whole key=value word, for warnings */
 	size_t wlen;
 };
@@ -91,121 +97,6 @@ static void split(const char *s, size_t len, char sep, size_t *hlen, const char 
 	*hlen = (size_t)(c - s);
 	*rest = c + 1;
 	*rlen = len - *hlen - 1;
-}
-
-static bool port_taken(const struct k_bootargs *b, uint32_t port, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (b->vhost[i].port == port)
-			return true;
-	return false;
-}
-
-/* "q<n>": a blk listener's queue count. */
-static const char *parse_queues(const char *s, size_t len, struct k_vhost_listener *l)
-{
-	uint32_t q;
-
-	if (l->dev != K_VHOST_DEV_BLK)
-		return "rng has one queue: no q<n>";
-	if (k_bootargs_u32(s + 1, len - 1, 1, K_BOOTARGS_MAX_QUEUES, &q))
-		return "vhost queues are q1..q16";
-	l->queues = (uint8_t)q;
-	return NULL;
-}
-
-/* "s<n>": the memory slots a session offers (GET_MAX_MEM_SLOTS). */
-static const char *parse_slots(const char *s, size_t len, struct k_vhost_listener *l)
-{
-	if (k_bootargs_u32(s + 1, len - 1, 1, K_BOOTARGS_MAX_SLOTS, &l->slots))
-		return "vhost memory slots are s1..s509";
-	return NULL;
-}
-
-/* One "port:dev[:size][:q<n>][:s<n>]" entry into `l`. Returns NULL or why
- * it is bad. Each optional field at most once and in that order, so every
- * configuration has one spelling; a size never starts with a letter. */
-static const char *parse_listener(const char *s, size_t len, struct k_vhost_listener *l)
-{
-	static const char order[] = "vhost fields are [:<size>][:q<n>][:s<n>], in that order";
-	const char *rest, *field;
-	size_t plen, rlen, dlen, flen;
-	int stage = 0; /* 0: size allowed, 1: q<n>, 2: s<n>, 3: nothing more */
-
-	split(s, len, ':', &plen, &rest, &rlen);
-	if (!rest)
-		return "vhost entry needs port:device";
-	if (k_bootargs_u32(s, plen, 1, K_BOOTARGS_PORT_MAX, &l->port))
-		return "bad vhost port";
-	field = rest;
-	split(field, rlen, ':', &dlen, &rest, &rlen);
-	if (dlen == 3 && memcmp(field, "blk", 3) == 0)
-		l->dev = K_VHOST_DEV_BLK;
-	else if (dlen == 3 && memcmp(field, "rng", 3) == 0)
-		l->dev = K_VHOST_DEV_RNG;
-	else
-		return "unknown vhost device";
-	l->size = 0;
-	l->queues = 1;
-	l->slots = 0;
-	while (rest) {
-		const char *why;
-
-		field = rest;
-		split(field, rlen, ':', &flen, &rest, &rlen);
-		if (flen > 0 && field[0] == 'q' && stage <= 1) {
-			why = parse_queues(field, flen, l);
-			stage = 2;
-		} else if (flen > 0 && field[0] == 's' && stage <= 2) {
-			why = parse_slots(field, flen, l);
-			stage = 3;
-		} else if (stage == 0 && (flen == 0 || (field[0] != 'q' && field[0] != 's'))) {
-			why = k_bootargs_size(field, flen, &l->size) ? "bad vhost size" : NULL;
-			stage = 1;
-		} else {
-			why = order;
-		}
-		if (why)
-			return why;
-	}
-	return NULL;
-}
-
-/* The whole list is accepted or rejected: half a configuration would serve
- * something nobody asked for. */
-static void parse_vhost(struct parser *p, const char *v, size_t len)
-{
-	struct k_bootargs tmp = *p->b;
-	unsigned n = 0;
-
-	while (len > 0 || n == 0) {
-		const char *rest, *why;
-		size_t elen, rlen;
-
-		split(v, len, ',', &elen, &rest, &rlen);
-		if (n == K_BOOTARGS_MAX_VHOST) {
-			warn(p, "too many vhost listeners");
-			return;
-		}
-		why = parse_listener(v, elen, &tmp.vhost[n]);
-		if (!why && port_taken(&tmp, tmp.vhost[n].port, n))
-			why = "duplicate vhost port";
-		if (why) {
-			warn(p, why);
-			return;
-		}
-		n++;
-		if (!rest)
-			break;
-		v = rest;
-		len = rlen;
-		if (len == 0) {
-			warn(p, "empty vhost entry");
-			return;
-		}
-	}
-	memcpy(p->b->vhost, tmp.vhost, sizeof(tmp.vhost));
-	p->b->n_vhost = n;
 }
 
 static bool key_is(const char *k, size_t klen, const char *name)
@@ -253,17 +144,43 @@ static void parse_word(struct parser *p, const char *w, size_t wlen)
 			warn(p, "crashtest is 0 or 1");
 		else
 			p->b->crashtest = u == 1;
-	} else if (key_is(w, klen, "vhost")) {
-		parse_vhost(p, v, vlen);
+	} else if (key_is(w, klen, "vsock_conns")) {
+		if (k_bootargs_u32(v, vlen, 1, K_VSOCK_MAX_CONNS, &u))
+			warn(p, "vsock_conns is 1.." K_STR(K_VSOCK_MAX_CONNS));
+		else
+			p->b->vsock_conns = u;
+	} else if (key_is(w, klen, "vsock_buf")) {
+		uint64_t sz;
+		if (k_bootargs_size(v, vlen, &sz) || sz < K_BOOTARGS_VSOCK_BUF_MIN ||
+		    sz > K_BOOTARGS_VSOCK_BUF_MAX || (sz & (sz - 1)))
+			warn(p, "vsock_buf is a power of two, 4K..1M");
+		else
+			p->b->vsock_buf = (uint32_t)sz;
+	} else if (key_is(w, klen, "ctl_clients")) {
+		if (k_bootargs_u32(v, vlen, 1, K_BOOTARGS_CTL_CLIENTS_MAX, &u))
+			warn(p, "ctl_clients is 1.." K_STR(K_BOOTARGS_CTL_CLIENTS_MAX));
+		else
+			p->b->ctl_clients = u;
 	} else {
-		warn(p, "unknown key");
+		const char *why =
+			p->app ? p->app(p->app_ctx, w, klen, v, vlen) : k_bootargs_unknown;
+		if (why)
+			warn(p, why == k_bootargs_unknown ? "unknown key" : why);
 	}
 }
+
+const char k_bootargs_unknown[] = "unknown key";
 
 int k_bootargs_parse(struct k_bootargs *b, const char *line, size_t len, k_bootargs_warn_fn warn_fn,
 		     void *ctx)
 {
-	struct parser p = {.b = b, .warn = warn_fn, .ctx = ctx};
+	return k_bootargs_parse_app(b, line, len, NULL, NULL, warn_fn, ctx);
+}
+
+int k_bootargs_parse_app(struct k_bootargs *b, const char *line, size_t len, k_bootargs_key_fn app,
+			 void *app_ctx, k_bootargs_warn_fn warn_fn, void *ctx)
+{
+	struct parser p = {.b = b, .warn = warn_fn, .ctx = ctx, .app = app, .app_ctx = app_ctx};
 	size_t i = 0;
 
 	if (!b || (!line && len))
@@ -273,6 +190,9 @@ int k_bootargs_parse(struct k_bootargs *b, const char *line, size_t len, k_boota
 	b->ctl_port = K_BOOTARGS_DEFAULT_CTL;
 	b->idle_us = K_BOOTARGS_DEFAULT_IDLE_US;
 	b->poll_us = K_BOOTARGS_DEFAULT_POLL_US;
+	b->vsock_conns = K_BOOTARGS_DEFAULT_VSOCK_CONNS;
+	b->vsock_buf = K_BOOTARGS_DEFAULT_VSOCK_BUF;
+	b->ctl_clients = K_BOOTARGS_DEFAULT_CTL_CLIENTS;
 	if (line) {
 		const char *nul = memchr(line, 0, len);
 		if (nul)
@@ -287,15 +207,6 @@ int k_bootargs_parse(struct k_bootargs *b, const char *line, size_t len, k_boota
 			i++;
 		if (i > start)
 			parse_word(&p, line + start, i - start);
-	}
-	for (unsigned k = 0; k < b->n_vhost; k++) {
-		if (b->vhost[k].port == b->ctl_port) {
-			p.word = "ctl";
-			p.wlen = 3;
-			warn(&p, "ctl port also used by a vhost listener: listeners dropped");
-			b->n_vhost = 0;
-			break;
-		}
 	}
 	return (int)b->warnings;
 }

@@ -18,15 +18,27 @@ int k_control_init(struct k_control *ctl, struct k_vsock_core *vs, uint32_t port
 	ctl->extra_ctx = NULL;
 	ctl->cmds = NULL;
 	ctl->cmds_ctx = NULL;
+	ctl->mem_static_bytes = 0;
 	ctl->vs = vs;
 	ctl->lfd = -1;
-	ctl->stats.clients_max = K_CONTROL_MAX_CLIENTS;
-	for (unsigned i = 0; i < K_CONTROL_MAX_CLIENTS; i++)
+	ctl->stats.clients_max = ctl->nclients;
+	for (unsigned i = 0; i < ctl->nclients; i++)
 		k_control_client_reset(&ctl->clients[i]);
 	if (!vs)
 		return 0;
 	ctl->lfd = k_vs_listen(vs, port, K_VSOCK_BACKLOG_MAX);
 	return ctl->lfd < 0 ? ctl->lfd : 0;
+}
+
+void k_control_set_pool(struct k_control *ctl, struct k_control_client *clients, unsigned n)
+{
+	ctl->clients = clients;
+	ctl->nclients = clients ? n : 0;
+}
+
+void k_control_set_mem_static(struct k_control *ctl, uint64_t bytes)
+{
+	ctl->mem_static_bytes = bytes;
 }
 
 void k_control_set_extra(struct k_control *ctl, k_control_extra_fn fn, void *ctx)
@@ -51,13 +63,13 @@ static void drop_client(struct k_control *ctl, struct k_control_client *cl)
 static int accept_clients(struct k_control *ctl)
 {
 	int work = 0;
-	for (unsigned n = 0; n < K_CONTROL_MAX_CLIENTS; n++) {
+	for (unsigned n = 0; n < ctl->nclients; n++) {
 		struct k_control_client *cl = NULL;
 		int fd = k_vs_accept(ctl->vs, ctl->lfd);
 		if (fd < 0)
 			break;
 		work++;
-		for (unsigned i = 0; i < K_CONTROL_MAX_CLIENTS && !cl; i++)
+		for (unsigned i = 0; i < ctl->nclients && !cl; i++)
 			if (!ctl->clients[i].active)
 				cl = &ctl->clients[i];
 		if (!cl) {
@@ -141,7 +153,7 @@ int k_control_poll(void *arg)
 	if (!ctl->vs || ctl->lfd < 0)
 		return 0;
 	work = accept_clients(ctl);
-	for (unsigned i = 0; i < K_CONTROL_MAX_CLIENTS; i++)
+	for (unsigned i = 0; i < ctl->nclients; i++)
 		if (ctl->clients[i].active)
 			work += serve(ctl, &ctl->clients[i]);
 	return work;
@@ -149,7 +161,7 @@ int k_control_poll(void *arg)
 
 void k_control_stop(struct k_control *ctl)
 {
-	for (unsigned i = 0; i < K_CONTROL_MAX_CLIENTS; i++)
+	for (unsigned i = 0; i < ctl->nclients; i++)
 		if (ctl->clients[i].active)
 			drop_client(ctl, &ctl->clients[i]);
 	if (ctl->vs && ctl->lfd >= 0)

@@ -75,9 +75,13 @@ static unsigned window_count(const struct k_control *ctl)
 }
 
 /* Every extra line is at most key, space, 20 digits, newline; the fixed part
- * of the block is under 1 KiB. */
-_Static_assert(K_CONTROL_MAX_EXTRA *(K_CONTROL_EXTRA_KEY_MAX + 22u) + 1024u <= K_CONTROL_MAX_REPLY,
+ * of the block (30 lines of at most 27-byte keys and 20 digits, and the
+ * final dot) is under 1,536 bytes. */
+_Static_assert(K_CONTROL_MAX_EXTRA *(K_CONTROL_EXTRA_KEY_MAX + 22u) + 1536u <= K_CONTROL_MAX_REPLY,
 	       "the stats block with every extra entry must fit one reply");
+
+_Static_assert(K_CONTROL_OUT_BUF >= 2u * K_CONTROL_MAX_REPLY,
+	       "a reply drains while the next one is written");
 
 static bool extra_key_ok(const char *key)
 {
@@ -148,7 +152,38 @@ static void cmd_stats(struct k_control *ctl, struct out *o)
 	kv(o, "control_lines", ctl->stats.lines);
 	kv(o, "control_stalls", ctl->stats.stalls);
 	kv(o, "windows", window_count(ctl));
+	if (ctl->mem_static_bytes)
+		kv(o, "mem_static_bytes", ctl->mem_static_bytes);
 	put_extra(ctl, o);
+	puts_(o, ".\n");
+}
+
+/* Where the loop's time goes (SPDK's per-poller busy/idle accounting):
+ * every active poller, then ".". */
+static void cmd_pollers(struct k_control *ctl, struct out *o)
+{
+	const struct k_sched *s = ctl->prov.sched ? ctl->prov.sched(ctl->prov.ctx) : NULL;
+
+	for (unsigned i = 0; s && i < K_MAX_POLLERS; i++) {
+		const struct k_poller *p = &s->pollers[i];
+		const char *name = p->name ? p->name : "?";
+		size_t n = strlen(name);
+
+		if (!p->active)
+			continue;
+		put(o, name, n > K_CONTROL_POLLER_NAME_MAX ? K_CONTROL_POLLER_NAME_MAX : n);
+		put(o, " ", 1);
+		put_u64(o, p->period_ns / 1000);
+		put(o, " ", 1);
+		put_u64(o, p->runs);
+		put(o, " ", 1);
+		put_u64(o, p->busy_runs);
+		put(o, " ", 1);
+		put_u64(o, p->busy_ns);
+		put(o, " ", 1);
+		put_u64(o, p->idle_ns);
+		put(o, "\n", 1);
+	}
 	puts_(o, ".\n");
 }
 
@@ -222,6 +257,8 @@ static void run_line(struct k_control *ctl, struct k_control_client *cl, const c
 		put(&o, "\n", 1);
 	} else if (is(line, len, "stats")) {
 		cmd_stats(ctl, &o);
+	} else if (is(line, len, "pollers")) {
+		cmd_pollers(ctl, &o);
 	} else if (is(line, len, "windows")) {
 		cmd_windows(ctl, &o);
 	} else if (is(line, len, "echo") || (len > 5 && memcmp(line, "echo ", 5) == 0)) {

@@ -6,7 +6,7 @@
 
 int k_vsock_conn_alloc(struct k_vsock_core *c)
 {
-	for (unsigned i = 0; i < K_VSOCK_MAX_CONNS; i++) {
+	for (unsigned i = 0; i < c->mem.conns; i++) {
 		struct k_vsock_conn *k = &c->conns[i];
 		uint16_t gen;
 		if (k->state != K_VS_FREE)
@@ -25,7 +25,7 @@ int k_vsock_conn_alloc(struct k_vsock_core *c)
 struct k_vsock_conn *k_vsock_conn_find(struct k_vsock_core *c, uint64_t peer_cid,
 				       uint32_t peer_port, uint32_t local_port)
 {
-	for (unsigned i = 0; i < K_VSOCK_MAX_CONNS; i++) {
+	for (unsigned i = 0; i < c->mem.conns; i++) {
 		struct k_vsock_conn *k = &c->conns[i];
 		if (k->state == K_VS_FREE || k->state == K_VS_CLOSED)
 			continue;

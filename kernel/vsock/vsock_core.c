@@ -5,33 +5,57 @@
 
 #include "vsock_int.h"
 
+int k_vsock_set_mem(struct k_vsock_core *c, const struct k_vsock_mem *m)
+{
+	if (!m->conns || m->conns > K_VSOCK_MAX_CONNS || !m->rx || !m->tx ||
+	    m->rx_size < K_VSOCK_BUF_MIN || m->tx_size < K_VSOCK_BUF_MIN ||
+	    (m->rx_size & (m->rx_size - 1)) || (m->tx_size & (m->tx_size - 1)))
+		return -EINVAL;
+	c->mem = *m;
+	return 0;
+}
+
+uint64_t k_vsock_mem_bytes(unsigned conns, uint32_t rx_size, uint32_t tx_size)
+{
+	return (uint64_t)conns * ((uint64_t)rx_size + tx_size);
+}
+
 void k_vsock_init(struct k_vsock_core *c, uint64_t cid)
 {
-	/* Everything up to the buffers; they are only read where counters say
-	 * data was written, and clearing 8 MiB per init would dominate fuzzing. */
-	memset(c, 0, offsetof(struct k_vsock_core, rxbuf));
+	/* Everything but the pool; the buffers are only read where counters
+	 * say data was written, and clearing them per init would dominate
+	 * fuzzing. */
+	struct k_vsock_mem m = c->mem;
+
+	memset(c, 0, sizeof(*c));
+	c->mem = m;
 	c->cid = cid;
-	c->buf_alloc = K_VSOCK_BUF_ALLOC;
+	c->buf_alloc = m.rx_size;
 	c->next_port = K_VSOCK_EPHEMERAL_FIRST;
-	c->stats.conns_max = K_VSOCK_MAX_CONNS;
+	c->stats.conns_max = m.conns;
 	c->stats.listeners_max = K_VSOCK_MAX_LISTENERS;
-	for (unsigned i = 0; i < K_VSOCK_MAX_CONNS; i++)
+	for (unsigned i = 0; i < c->mem.conns; i++)
 		c->conns[i].parent = -1;
 }
 
 int k_vsock_set_buf_alloc(struct k_vsock_core *c, uint32_t bytes)
 {
-	if (bytes == 0 || bytes > K_VSOCK_BUF_ALLOC)
+	if (bytes == 0 || bytes > c->mem.rx_size)
 		return -EINVAL;
 	c->buf_alloc = bytes;
 	return 0;
+}
+
+void k_vsock_clock(struct k_vsock_core *c, uint64_t now_ns)
+{
+	c->now_ns = now_ns;
 }
 
 int k_vsock_tick(struct k_vsock_core *c, uint64_t now_ns)
 {
 	int work = 0;
 	c->now_ns = now_ns;
-	for (unsigned i = 0; i < K_VSOCK_MAX_CONNS; i++) {
+	for (unsigned i = 0; i < c->mem.conns; i++) {
 		struct k_vsock_conn *k = &c->conns[i];
 		if (!k->deadline_ns || now_ns < k->deadline_ns)
 			continue;
@@ -54,7 +78,7 @@ void k_vsock_transport_reset(struct k_vsock_core *c, uint64_t cid)
 	c->rstq_len = 0;
 	c->rstq_head = 0;
 	c->stats.transport_resets++;
-	for (unsigned i = 0; i < K_VSOCK_MAX_CONNS; i++) {
+	for (unsigned i = 0; i < c->mem.conns; i++) {
 		struct k_vsock_conn *k = &c->conns[i];
 		if (k->state == K_VS_FREE)
 			continue;

@@ -39,6 +39,17 @@ static inline unsigned k_vsock_conn_index(const struct k_vsock_core *c,
 	return (unsigned)(k - c->conns);
 }
 
+/* A connection's slices of the pool (kern/vsock.h, struct k_vsock_mem). */
+static inline uint8_t *k_vsock_rxbuf(const struct k_vsock_core *c, const struct k_vsock_conn *k)
+{
+	return c->mem.rx + (size_t)k_vsock_conn_index(c, k) * c->mem.rx_size;
+}
+
+static inline uint8_t *k_vsock_txbuf(const struct k_vsock_core *c, const struct k_vsock_conn *k)
+{
+	return c->mem.tx + (size_t)k_vsock_conn_index(c, k) * c->mem.tx_size;
+}
+
 static inline uint32_t k_vsock_rx_used(const struct k_vsock_conn *k)
 {
 	return k->rx_cnt - k->fwd_cnt;

@@ -20,7 +20,7 @@ static int make_fd(unsigned slot, uint16_t gen, bool listener)
 static struct k_vsock_conn *conn_of(struct k_vsock_core *c, int fd)
 {
 	struct k_vsock_conn *k;
-	if (fd < 0 || (fd & FD_LISTENER) || FD_SLOT(fd) >= K_VSOCK_MAX_CONNS)
+	if (fd < 0 || (fd & FD_LISTENER) || FD_SLOT(fd) >= c->mem.conns)
 		return NULL;
 	k = &c->conns[FD_SLOT(fd)];
 	if (k->state == K_VS_FREE || !k->app || k->gen != FD_GEN(fd))
@@ -44,7 +44,7 @@ static bool port_in_use(const struct k_vsock_core *c, uint32_t port)
 	for (unsigned i = 0; i < K_VSOCK_MAX_LISTENERS; i++)
 		if (c->listeners[i].active && c->listeners[i].port == port)
 			return true;
-	for (unsigned i = 0; i < K_VSOCK_MAX_CONNS; i++)
+	for (unsigned i = 0; i < c->mem.conns; i++)
 		if (c->conns[i].state != K_VS_FREE && c->conns[i].local_port == port)
 			return true;
 	return false;
@@ -76,7 +76,7 @@ int k_vs_accept(struct k_vsock_core *c, int lfd)
 	struct k_vsock_conn *best = NULL;
 	if (!l)
 		return -EBADF;
-	for (unsigned i = 0; i < K_VSOCK_MAX_CONNS; i++) {
+	for (unsigned i = 0; i < c->mem.conns; i++) {
 		struct k_vsock_conn *k = &c->conns[i];
 		if (k->state != K_VS_FREE && k->parent == (int)FD_SLOT(lfd) &&
 		    (!best || k->seq < best->seq))
@@ -92,7 +92,7 @@ int k_vs_accept(struct k_vsock_core *c, int lfd)
 
 static int ephemeral_port(struct k_vsock_core *c, uint32_t *port)
 {
-	for (unsigned tries = 0; tries <= K_VSOCK_MAX_CONNS + K_VSOCK_MAX_LISTENERS; tries++) {
+	for (unsigned tries = 0; tries <= c->mem.conns + K_VSOCK_MAX_LISTENERS; tries++) {
 		uint32_t p = c->next_port;
 		c->next_port = p >= 65535u ? K_VSOCK_EPHEMERAL_FIRST : p + 1;
 		if (!port_in_use(c, p)) {
@@ -138,8 +138,7 @@ int k_vs_recv(struct k_vsock_core *c, int fd, void *buf, size_t len)
 			len = IO_MAX;
 		if (n > len)
 			n = (uint32_t)len;
-		k_vsock_ring_get(c->rxbuf[k_vsock_conn_index(c, k)], K_VSOCK_BUF_ALLOC, k->fwd_cnt,
-				 buf, n);
+		k_vsock_ring_get(k_vsock_rxbuf(c, k), c->mem.rx_size, k->fwd_cnt, buf, n);
 		k->fwd_cnt += n;
 		if (k->state == K_VS_ESTABLISHED)
 			k_vsock_credit_check(c, k);
@@ -164,13 +163,12 @@ int k_vs_send(struct k_vsock_core *c, int fd, const void *buf, size_t len)
 		return 0;
 	if (k->state == K_VS_CONNECTING)
 		return -EAGAIN;
-	room = K_VSOCK_TX_BUF - k_vsock_tx_queued(k);
+	room = c->mem.tx_size - k_vsock_tx_queued(k);
 	if (room == 0)
 		return -EAGAIN;
 	if (len > room)
 		len = room;
-	k_vsock_ring_put(c->txbuf[k_vsock_conn_index(c, k)], K_VSOCK_TX_BUF, k->tx_app, buf,
-			 (uint32_t)len);
+	k_vsock_ring_put(k_vsock_txbuf(c, k), c->mem.tx_size, k->tx_app, buf, (uint32_t)len);
 	k->tx_app += (uint32_t)len;
 	return (int)len;
 }
@@ -238,7 +236,7 @@ int k_vs_close(struct k_vsock_core *c, int fd)
 	l = listener_of(c, fd);
 	if (!l)
 		return -EBADF;
-	for (unsigned i = 0; i < K_VSOCK_MAX_CONNS; i++) {
+	for (unsigned i = 0; i < c->mem.conns; i++) {
 		struct k_vsock_conn *ch = &c->conns[i];
 		if (ch->state != K_VS_FREE && ch->parent == (int)FD_SLOT(fd))
 			k_vsock_conn_close(c, ch, ECONNRESET, true);
@@ -268,7 +266,7 @@ int k_vs_poll(struct k_vsock_core *c, int fd)
 			ev |= K_VS_POLLIN;
 		if (!(k->shut_local & VIRTIO_VSOCK_SHUTDOWN_SEND) &&
 		    !(k->shut_peer & VIRTIO_VSOCK_SHUTDOWN_RCV) &&
-		    k_vsock_tx_queued(k) < K_VSOCK_TX_BUF)
+		    k_vsock_tx_queued(k) < c->mem.tx_size)
 			ev |= K_VS_POLLOUT;
 		if (k->shut_peer == VIRTIO_VSOCK_SHUTDOWN_BOTH)
 			ev |= K_VS_POLLHUP;

@@ -109,7 +109,8 @@ static void check(const struct k_control_client *cl)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct k_control_provider prov = {NULL, NULL, get_sched, get_count, get_window};
-	struct k_control_client *cl = &ctl.clients[0];
+	static struct k_control_client pool[K_CONTROL_MAX_CLIENTS];
+	struct k_control_client *cl = &pool[0];
 	uint8_t out[4096];
 	size_t chunk, drain;
 
@@ -120,6 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 2;
 	size -= 2;
 	memset(&sched, 0xff, sizeof(sched));
+	/* Extreme counters, but names are the code's own strings (`pollers`). */
+	for (unsigned i = 0; i < K_MAX_POLLERS; i++)
+		sched.pollers[i].name = i % 2 ? "a-poller-name-longer-than-the-cut" : NULL;
+	k_control_set_pool(&ctl, pool, K_CONTROL_MAX_CLIENTS);
 	k_control_init(&ctl, NULL, 0, &prov);
 	k_control_set_commands(&ctl, fz_cmds, NULL);
 	k_control_set_extra(&ctl, fz_extra, NULL);

@@ -190,6 +190,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t now = 0;
 	int lfd;
 
+	static uint8_t rx[K_VSOCK_MAX_CONNS][K_VSOCK_BUF_ALLOC],
+		tx[K_VSOCK_MAX_CONNS][K_VSOCK_TX_BUF];
+	static const struct k_vsock_mem mem = {K_VSOCK_MAX_CONNS, K_VSOCK_BUF_ALLOC, K_VSOCK_TX_BUF,
+					       &rx[0][0], &tx[0][0]};
+
+	if (k_vsock_set_mem(&core, &mem))
+		abort();
 	k_vsock_init(&core, OUR_CID);
 	lfd = k_vs_listen(&core, LPORT, 4);
 	for (int i = 0; i < NFDS; i++)

@@ -19,7 +19,10 @@ RNG_PORT = 5001
 WINDOW = 2 << 20
 # Console lines worth showing from the boot, by prefix after the level.
 BOOT_LINES = (r"uvhost service VM", r"I: cpu", r"I: ram", r"I: window \d", r"I: vsock: guest",
-              r"I: vhost: ", r"I: ready in")
+              r"I: vhost: ", r"I: budget: ", r"I: ready in")
+# The service VM's static memory with the demo's listeners (image plus every
+# pool set up at boot, RAM disks excluded): the footprint target.
+MEM_STATIC_MAX = 1 << 20
 
 
 def section(title):
@@ -104,10 +107,15 @@ def run(args, rs):
 
             st = rs.stats_now(dev)
             vm.drain()
+            rs.check(0 < st.get("mem_static_bytes", 0) <= MEM_STATIC_MAX,
+                     "mem_static_bytes %d, the target is at most %d"
+                     % (st.get("mem_static_bytes", 0), MEM_STATIC_MAX))
             text, data, bss = rs.image_sizes(args.image)
             section("summary")
             print("  image      text %d, data %d, bss %d bytes (%s)" % (text, data, bss,
                                                                         args.image))
+            print("  memory     mem_static_bytes %d (%d KiB; image plus every pool, RAM disk "
+                  "excluded)" % (st["mem_static_bytes"], st["mem_static_bytes"] >> 10))
             print("  boot       ready in %d ms (guest clock), %d ms wall clock"
                   % (vm.ready_ms, vm.ready_wall_ms))
             print("  vhost      %d messages served, %d refused; sessions in use now %d of %d"

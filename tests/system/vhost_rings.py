@@ -94,8 +94,8 @@ def test(args, rs):
     w0 = None
     t0 = time.monotonic()
     try:
-        with rs.vsock_vm(args, windows, append="log=info ctl=%d vhost=%d:blk:4M:q%d"
-                         % (CTL_PORT, PORT, QUEUES),
+        with rs.vsock_vm(args, windows, append="log=info ctl=%d vhost=%d:blk:4M:q%d %s"
+                         % (CTL_PORT, PORT, QUEUES, rs.VHOST_POOLS),
                          allow=(r"W: vhost %d#\d: " % PORT,)) as (vm, dev):
             check(vm.find_all(r"I: vhost: blk on port %d, %d KiB RAM disk, %d queues"
                               % (PORT, DISK >> 10, QUEUES)), "the q%d listener at boot" % QUEUES)

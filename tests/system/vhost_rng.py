@@ -74,7 +74,8 @@ def with_device(rs, args):
     windows = [rs.ShmWindow("w0", 1 << 20, 41)]
     win = None
     try:
-        with rs.vsock_vm(args, windows, append="log=info ctl=%d vhost=%d:rng" % (CTL_PORT, PORT),
+        with rs.vsock_vm(args, windows, append="log=info ctl=%d vhost=%d:rng %s"
+                         % (CTL_PORT, PORT, rs.VHOST_POOLS),
                          allow=rs.VHOST_ALLOWED) as (vm, dev):
             rs.check(vm.find_all(r"I: virtio-rng: request done, \d+ random bytes"),
                      "the pool's first fill at boot")
@@ -128,8 +129,8 @@ def with_device(rs, args):
 
 
 def without_device(rs, args):
-    with rs.vsock_vm(args, append="log=info ctl=%d vhost=%d:blk:1M,%d:rng"
-                     % (CTL_PORT, BLK_PORT, PORT),
+    with rs.vsock_vm(args, append="log=info ctl=%d vhost=%d:blk:1M,%d:rng %s"
+                     % (CTL_PORT, BLK_PORT, PORT, rs.VHOST_POOLS),
                      allow=(r"E: vhost %d: rng refused: no entropy source" % PORT,),
                      rng=False) as (vm, dev):
         rs.check(vm.find_all(r"I: virtio-rng: no device"), "no virtio-rng logged")

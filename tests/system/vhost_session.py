@@ -181,8 +181,9 @@ def run(args, rs):
     w0 = None
     try:
         with rs.vsock_vm(args, windows,
-                         append="log=info ctl=%d vhost=%d:blk:16M,%d:rng,%d:blk:1M:s16"
-                         % (rs.CTL_PORT, BLK_PORT, RNG_PORT, SMALL_PORT), allow=ALLOWED,
+                         append="log=info ctl=%d vhost=%d:blk:16M,%d:rng,%d:blk:1M:s16 %s"
+                         % (rs.CTL_PORT, BLK_PORT, RNG_PORT, SMALL_PORT, rs.VHOST_POOLS),
+                         allow=ALLOWED,
                          ram_file=ram) as (vm, dev):
             base = rs.stats_now(dev)
 

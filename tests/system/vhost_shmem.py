@@ -118,8 +118,9 @@ def test(args, rs):
     windows = [rs.ShmWindow("w0", 1 << 20, 61)]
     w0 = bc = mm = None
     try:
-        with rs.vsock_vm(args, windows, append="log=info ctl=%d vhost=%d:blk:16M,%d:rng"
-                         % (CTL_PORT, BLK, RNG), allow=rs.VHOST_ALLOWED + ALLOWED,
+        with rs.vsock_vm(args, windows, append="log=info ctl=%d vhost=%d:blk:16M,%d:rng %s"
+                         % (CTL_PORT, BLK, RNG, rs.VHOST_POOLS),
+                         allow=rs.VHOST_ALLOWED + ALLOWED,
                          ram_file=ram) as (vm, dev):
             rs.check(os.path.getsize(ram) == RAM, "the RAM file has %d bytes, want %d"
                      % (os.path.getsize(ram), RAM))

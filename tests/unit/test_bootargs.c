@@ -45,7 +45,9 @@ static void defaults(void **state)
 	assert_int_equal(b.idle_us, K_BOOTARGS_DEFAULT_IDLE_US);
 	assert_int_equal(b.poll_us, K_BOOTARGS_DEFAULT_POLL_US);
 	assert_false(b.crashtest);
-	assert_int_equal(b.n_vhost, 0);
+	assert_int_equal(b.vsock_conns, K_BOOTARGS_DEFAULT_VSOCK_CONNS);
+	assert_int_equal(b.vsock_buf, K_BOOTARGS_DEFAULT_VSOCK_BUF);
+	assert_int_equal(b.ctl_clients, K_BOOTARGS_DEFAULT_CTL_CLIENTS);
 	assert_int_equal(k_bootargs_parse(&b, NULL, 0, NULL, NULL), 0);
 	assert_int_equal(k_bootargs_parse(&b, NULL, 3, NULL, NULL), -EINVAL);
 	assert_int_equal(k_bootargs_parse(NULL, "", 0, NULL, NULL), -EINVAL);
@@ -59,29 +61,20 @@ static void every_key(void **state)
 
 	assert_int_equal(parse(&b, &w,
 			       "  log=debug\tctl=4000 idle_us=1000 poll_us=0 crashtest=1 "
-			       "vhost=5000:blk:64M,5001:rng,5002:blk:4096,5003:blk:2g\n"),
+			       "vsock_conns=5 vsock_buf=8K ctl_clients=64\n"),
 			 0);
 	assert_int_equal(b.log_level, K_LOG_DEBUG);
 	assert_int_equal(b.ctl_port, 4000);
 	assert_int_equal(b.idle_us, 1000);
 	assert_int_equal(b.poll_us, 0);
 	assert_true(b.crashtest);
-	assert_int_equal(b.n_vhost, 4);
-	assert_int_equal(b.vhost[0].port, 5000);
-	assert_int_equal(b.vhost[0].dev, K_VHOST_DEV_BLK);
-	assert_int_equal(b.vhost[0].size, 64ull << 20);
-	assert_int_equal(b.vhost[1].dev, K_VHOST_DEV_RNG);
-	assert_int_equal(b.vhost[1].size, 0);
-	assert_int_equal(b.vhost[2].size, 4096);
-	assert_int_equal(b.vhost[3].size, 2ull << 30);
-	for (unsigned i = 0; i < 4; i++)
-		assert_int_equal(b.vhost[i].queues, 1); /* the default */
+	assert_int_equal(b.vsock_conns, 5);
+	assert_int_equal(b.vsock_buf, 8192);
+	assert_int_equal(b.ctl_clients, 64);
 	/* The last word wins; a NUL ends the line early. */
 	assert_int_equal(k_bootargs_parse(&b, "log=err log=warn\0log=debug", 26, NULL, NULL), 0);
 	assert_int_equal(b.log_level, K_LOG_WARN);
 }
-
-#define ORDER "vhost fields are [:<size>][:q<n>][:s<n>], in that order"
 
 static void rejected_words_warn_and_keep_defaults(void **state)
 {
@@ -103,50 +96,15 @@ static void rejected_words_warn_and_keep_defaults(void **state)
 		{"poll_us=-1", "poll_us is 0..100000"},
 		{"poll_us=", "poll_us is 0..100000"},
 		{"crashtest=2", "crashtest is 0 or 1"},
-		{"vhost=", "vhost entry needs port:device"},
-		{"vhost=5000", "vhost entry needs port:device"},
-		{"vhost=x:blk", "bad vhost port"},
-		{"vhost=0:blk", "bad vhost port"},
-		{"vhost=5000:net", "unknown vhost device"},
-		{"vhost=5000:blkk", "unknown vhost device"},
-		{"vhost=5000:blk:", "bad vhost size"},
-		{"vhost=5000:blk:0", "bad vhost size"},
-		{"vhost=5000:blk:M", "bad vhost size"},
-		{"vhost=5000:blk:64X", "bad vhost size"},
-		{"vhost=5000:blk:99999999999999999999", "bad vhost size"},
-		{"vhost=5000:blk:17179869184G", "bad vhost size"},
-		{"vhost=5000:blk,5000:rng", "duplicate vhost port"},
-		{"vhost=5000:blk,", "empty vhost entry"},
-		{"vhost=1:rng,2:rng,3:rng,4:rng,5:rng,6:rng,7:rng,8:rng,9:rng",
-		 "too many vhost listeners"},
-		{"vhost=5000:blk:q0", "vhost queues are q1..q16"},
-		{"vhost=5000:blk:q17", "vhost queues are q1..q16"},
-		{"vhost=5000:blk:16M:q17", "vhost queues are q1..q16"},
-		{"vhost=5000:blk:q", "vhost queues are q1..q16"},
-		{"vhost=5000:blk:q4x", "vhost queues are q1..q16"},
-		{"vhost=5000:blk:q-1", "vhost queues are q1..q16"},
-		{"vhost=5000:blk:q99999999999", "vhost queues are q1..q16"},
-		{"vhost=5000:blk:Q4", "bad vhost size"},
-		{"vhost=5000:blk::q4", "bad vhost size"},
-		{"vhost=5000:rng:q1", "rng has one queue: no q<n>"},
-		{"vhost=5000:rng:64K:q2", "rng has one queue: no q<n>"},
-		{"vhost=5000:blk:q4:16M", ORDER},
-		{"vhost=5000:blk:q4:", ORDER},
-		{"vhost=5000:blk:16M:q4:q4", ORDER},
-		{"vhost=5000:blk:16M:q4:", ORDER},
-		{"vhost=5000:blk:16M:32M", ORDER},
-		{"vhost=5000:blk:16M:", ORDER},
-		{"vhost=5000:blk:16M::q4", ORDER},
-		{"vhost=5000:blk:s8:q4", ORDER},
-		{"vhost=5000:blk:s8:16M", ORDER},
-		{"vhost=5000:blk:s8:s8", ORDER},
-		{"vhost=5000:rng:s4:", ORDER},
-		{"vhost=5000:blk:s0", "vhost memory slots are s1..s509"},
-		{"vhost=5000:blk:s510", "vhost memory slots are s1..s509"},
-		{"vhost=5000:blk:16M:q2:s", "vhost memory slots are s1..s509"},
-		{"vhost=5000:rng:sx", "vhost memory slots are s1..s509"},
-		/* One bad entry drops the good ones with it. */
-		{"vhost=5000:blk:q8,5001:blk:q0", "vhost queues are q1..q16"},
+		{"vsock_conns=0", "vsock_conns is 1..64"},
+		{"vsock_conns=65", "vsock_conns is 1..64"},
+		{"vsock_buf=3K", "vsock_buf is a power of two, 4K..1M"},
+		{"vsock_buf=2K", "vsock_buf is a power of two, 4K..1M"},
+		{"vsock_buf=2M", "vsock_buf is a power of two, 4K..1M"},
+		{"vsock_buf=", "vsock_buf is a power of two, 4K..1M"},
+		{"ctl_clients=0", "ctl_clients is 1..64"},
+		{"ctl_clients=65", "ctl_clients is 1..64"},
+		{"vhost=5000:blk", "unknown key"}, /* the application's: not without its hook */
 	};
 	(void)state;
 
@@ -162,60 +120,10 @@ static void rejected_words_warn_and_keep_defaults(void **state)
 		assert_int_equal(b.idle_us, K_BOOTARGS_DEFAULT_IDLE_US);
 		assert_int_equal(b.poll_us, K_BOOTARGS_DEFAULT_POLL_US);
 		assert_false(b.crashtest);
-		/* A bad vhost list is dropped whole. */
-		assert_int_equal(b.n_vhost, 0);
+		assert_int_equal(b.vsock_conns, K_BOOTARGS_DEFAULT_VSOCK_CONNS);
+		assert_int_equal(b.vsock_buf, K_BOOTARGS_DEFAULT_VSOCK_BUF);
+		assert_int_equal(b.ctl_clients, K_BOOTARGS_DEFAULT_CTL_CLIENTS);
 	}
-}
-
-static void vhost_queue_counts(void **state)
-{
-	static const struct {
-		const char *line;
-		uint64_t size;
-		uint8_t queues;
-		uint32_t slots;
-	} cases[] = {
-		{"vhost=5000:blk", 0, 1, 0},
-		{"vhost=5000:blk:q1", 0, 1, 0},
-		{"vhost=5000:blk:q16", 0, 16, 0},
-		{"vhost=5000:blk:q08", 0, 8, 0},
-		{"vhost=5000:blk:16M", 16 << 20, 1, 0},
-		{"vhost=5000:blk:16M:q8", 16 << 20, 8, 0},
-		{"vhost=5000:blk:4096:q2", 4096, 2, 0},
-		{"vhost=5000:rng", 0, 1, 0},
-		{"vhost=5000:rng:64K", 64 << 10, 1, 0},
-		{"vhost=5000:blk:16M:q4:s64", 16 << 20, 4, 64},
-		{"vhost=5000:blk:s1", 0, 1, 1},
-		{"vhost=5000:blk:1M:s509", 1 << 20, 1, 509},
-		{"vhost=5000:blk:q2:s8", 0, 2, 8},
-		{"vhost=5000:rng:s2", 0, 1, 2},
-	};
-	struct k_bootargs b;
-	struct warns w;
-	(void)state;
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (parse(&b, &w, cases[i].line) != 0 || b.n_vhost != 1)
-			fail_msg("'%s': %d warnings (%s), %u listeners", cases[i].line, w.n,
-				 w.last_why, b.n_vhost);
-		assert_int_equal(b.vhost[0].port, 5000);
-		assert_int_equal(b.vhost[0].size, cases[i].size);
-		assert_int_equal(b.vhost[0].queues, cases[i].queues);
-		assert_int_equal(b.vhost[0].slots, cases[i].slots);
-	}
-	/* Each listener has its own count; 4 x 16 is what the service VM's
-	 * session pool can hold at most. */
-	assert_int_equal(parse(&b, &w, "vhost=5000:blk:16M:q16,5001:rng,5002:blk:q3,5003:blk:1M"),
-			 0);
-	assert_int_equal(b.n_vhost, 4);
-	assert_int_equal(b.vhost[0].queues, 16);
-	assert_int_equal(b.vhost[0].size, 16ull << 20);
-	assert_int_equal(b.vhost[1].queues, 1);
-	assert_int_equal(b.vhost[1].dev, K_VHOST_DEV_RNG);
-	assert_int_equal(b.vhost[2].queues, 3);
-	assert_int_equal(b.vhost[2].size, 0);
-	assert_int_equal(b.vhost[3].queues, 1);
-	assert_int_equal(b.vhost[3].size, 1ull << 20);
 }
 
 static void good_words_survive_bad_neighbours(void **state)
@@ -224,17 +132,53 @@ static void good_words_survive_bad_neighbours(void **state)
 	struct warns w;
 	(void)state;
 
-	assert_int_equal(parse(&b, &w, "x=1 log=err y vhost=5000:rng ctl=nope"), 3);
+	assert_int_equal(parse(&b, &w, "x=1 log=err y idle_us=7 ctl=nope"), 3);
 	assert_int_equal(b.log_level, K_LOG_ERR);
-	assert_int_equal(b.n_vhost, 1);
+	assert_int_equal(b.idle_us, 7);
 	assert_int_equal(b.ctl_port, K_BOOTARGS_DEFAULT_CTL);
-	/* The control port may not also be a vhost listener. */
-	assert_int_equal(parse(&b, &w, "vhost=1024:rng"), 1);
-	assert_int_equal(b.n_vhost, 0);
-	assert_int_equal(parse(&b, &w, "ctl=7 vhost=7:blk,8:rng"), 1);
-	assert_int_equal(b.n_vhost, 0);
 	/* Without a callback the count is still right. */
 	assert_int_equal(k_bootargs_parse(&b, "a b c", 5, NULL, NULL), 3);
+}
+
+struct app_seen {
+	int n;
+	char kv[64];
+};
+
+static const char *app_hook(void *ctx, const char *key, size_t klen, const char *val, size_t vlen)
+{
+	struct app_seen *s = ctx;
+	s->n++;
+	snprintf(s->kv, sizeof(s->kv), "%.*s=%.*s", (int)klen, key, (int)vlen, val);
+	if (klen == 3 && memcmp(key, "app", 3) == 0)
+		return vlen == 2 && memcmp(val, "ok", 2) == 0 ? NULL : "app is ok";
+	return k_bootargs_unknown;
+}
+
+/* Keys the kernel does not know go to the application's hook, which says
+ * whether it took them, why not, or that they are nobody's. */
+static void application_keys(void **state)
+{
+	struct k_bootargs b;
+	struct warns w;
+	struct app_seen s = {0};
+	(void)state;
+
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(k_bootargs_parse_app(&b, "log=err app=ok", 14, app_hook, &s, on_warn, &w),
+			 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.kv, "app=ok");
+	assert_int_equal(b.log_level, K_LOG_ERR);
+	assert_int_equal(k_bootargs_parse_app(&b, "app=no", 6, app_hook, &s, on_warn, &w), 1);
+	assert_string_equal(w.last_why, "app is ok");
+	assert_int_equal(k_bootargs_parse_app(&b, "zz=1", 4, app_hook, &s, on_warn, &w), 1);
+	assert_string_equal(w.last_why, "unknown key");
+	/* The kernel's own keys never reach the hook. */
+	s.n = 0;
+	assert_int_equal(k_bootargs_parse_app(&b, "ctl=5 idle_us=9", 15, app_hook, &s, NULL, NULL),
+			 0);
+	assert_int_equal(s.n, 0);
 }
 
 static void numbers(void **state)
@@ -270,7 +214,7 @@ int main(void)
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(every_key),
 		cmocka_unit_test(rejected_words_warn_and_keep_defaults),
-		cmocka_unit_test(vhost_queue_counts),
+		cmocka_unit_test(application_keys),
 		cmocka_unit_test(good_words_survive_bad_neighbours),
 		cmocka_unit_test(numbers),
 	};

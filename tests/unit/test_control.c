@@ -50,7 +50,11 @@ static const struct k_control_provider prov = {&nwindows, "1.2.3-test", get_sche
 struct rig {
 	struct vsock_pair *p;
 	struct k_control ctl;
+	struct k_control_client clients[K_CONTROL_MAX_CLIENTS];
 };
+
+/* The client table of the rig-less tests (one control at a time). */
+static struct k_control_client pool[K_CONTROL_MAX_CLIENTS];
 
 static struct rig *rig_new(uint32_t client_buf_alloc)
 {
@@ -59,6 +63,7 @@ static struct rig *rig_new(uint32_t client_buf_alloc)
 	r->p = vp_new();
 	if (client_buf_alloc)
 		assert_int_equal(k_vsock_set_buf_alloc(r->p->host, client_buf_alloc), 0);
+	k_control_set_pool(&r->ctl, r->clients, K_CONTROL_MAX_CLIENTS);
 	assert_int_equal(k_control_init(&r->ctl, r->p->guest, K_CONTROL_PORT, &prov), 0);
 	memset(&fake_sched, 0, sizeof(fake_sched));
 	fake_sched.turns = 10;
@@ -262,6 +267,76 @@ static void clients_beyond_the_table_are_refused(void **state)
 	rig_free(r);
 }
 
+/* `pollers`: one line per active poller (name cut at 24 bytes), and even a
+ * full table of the longest lines fits one reply. */
+static void pollers_lists_every_active_poller(void **state)
+{
+	(void)state;
+	static struct k_control ctl;
+	static char buf[K_CONTROL_OUT_BUF];
+	k_control_set_pool(&ctl, pool, 1);
+	assert_int_equal(k_control_init(&ctl, NULL, 0, &prov), 0);
+	memset(&fake_sched, 0, sizeof(fake_sched));
+	fake_sched.pollers[0] = (struct k_poller){.name = "vsock",
+						  .runs = 10,
+						  .busy_runs = 4,
+						  .busy_ns = 4000,
+						  .idle_ns = 600,
+						  .active = 1};
+	fake_sched.pollers[2] = (struct k_poller){.name = "heartbeat-with-a-very-long-name",
+						  .period_ns = 60000000000ull,
+						  .runs = 1,
+						  .busy_runs = 1,
+						  .busy_ns = 77,
+						  .active = 1};
+	fake_sched.pollers[3] = (struct k_poller){.name = "removed", .active = 0};
+	struct k_control_client *cl = &ctl.clients[0];
+	assert_int_equal(k_control_feed(&ctl, cl, "pollers\n", 8), 8);
+	size_t n = k_control_drain(cl, buf, sizeof(buf) - 1);
+	buf[n] = 0;
+	assert_string_equal(buf, "vsock 0 10 4 4000 600\n"
+				 "heartbeat-with-a-very-lo 60000000 1 1 77 0\n.\n");
+	for (unsigned i = 0; i < K_MAX_POLLERS; i++)
+		fake_sched.pollers[i] =
+			(struct k_poller){.name = "a-name-longer-than-the-cut-at-24",
+					  .period_ns = UINT64_MAX,
+					  .runs = UINT64_MAX,
+					  .busy_runs = UINT64_MAX,
+					  .busy_ns = UINT64_MAX,
+					  .idle_ns = UINT64_MAX,
+					  .active = 1};
+	assert_int_equal(k_control_feed(&ctl, cl, "pollers\n", 8), 8);
+	n = k_control_drain(cl, buf, sizeof(buf) - 1);
+	assert_true(n > K_MAX_POLLERS * 100u);
+	assert_int_equal(ctl.stats.reply_truncated, 0);
+	memset(&fake_sched, 0, sizeof(fake_sched));
+}
+
+/* A pool sized at boot (ctl_clients=): the table is what the owner gave. */
+static void the_table_is_the_pool_given(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new(0);
+	int fds[3];
+	k_control_stop(&r->ctl);
+	k_control_set_pool(&r->ctl, r->clients, 2);
+	assert_int_equal(k_control_init(&r->ctl, r->p->guest, K_CONTROL_PORT, &prov), 0);
+	assert_int_equal(r->ctl.stats.clients_max, 2);
+	for (int i = 0; i < 3; i++)
+		fds[i] = k_vs_connect(r->p->host, VP_GUEST_CID, K_CONTROL_PORT);
+	for (int t = 0; t < 8; t++)
+		turn(r);
+	assert_int_equal(r->ctl.stats.clients_open, 2);
+	assert_int_equal(r->ctl.stats.refused, 1);
+	char b[4];
+	assert_int_equal(k_vs_recv(r->p->host, fds[2], b, 4), 0);
+	/* Without a pool every client is refused. */
+	k_control_stop(&r->ctl);
+	k_control_set_pool(&r->ctl, NULL, 5);
+	assert_int_equal(r->ctl.nclients, 0);
+	rig_free(r);
+}
+
 static void client_eof_after_replies_closes(void **state)
 {
 	(void)state;
@@ -334,6 +409,7 @@ static void parser_without_sockets(void **state)
 	(void)state;
 	static struct k_control ctl;
 	char buf[256];
+	k_control_set_pool(&ctl, pool, K_CONTROL_MAX_CLIENTS);
 	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
 	struct k_control_client *cl = &ctl.clients[0];
 	assert_int_equal(k_control_feed(&ctl, cl, "version\nstats\nwindows\n", 22), 22);
@@ -387,12 +463,31 @@ static int get_extra(void *ctx, unsigned i, const char **key, uint64_t *val)
 	return 0;
 }
 
+/* The system's static memory, once the boot set it, before the extras. */
+static void stats_reports_mem_static_bytes(void **state)
+{
+	(void)state;
+	static struct k_control ctl;
+	static char buf[K_CONTROL_OUT_BUF];
+	k_control_set_pool(&ctl, pool, 2);
+	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
+	k_control_set_mem_static(&ctl, 1048576);
+	struct k_control_client *cl = &ctl.clients[0];
+	assert_int_equal(k_control_feed(&ctl, cl, "stats\n", 6), 6);
+	size_t n = k_control_drain(cl, buf, sizeof(buf) - 1);
+	buf[n] = 0;
+	assert_string_equal(buf, "pool_control_clients_used 0\npool_control_clients_max 2\n"
+				 "control_lines 1\ncontrol_stalls 0\nwindows 0\n"
+				 "mem_static_bytes 1048576\n.\n");
+}
+
 static void stats_prints_provider_extras(void **state)
 {
 	(void)state;
 	static struct k_control ctl;
 	static char buf[K_CONTROL_OUT_BUF];
 	extra_limit = 8;
+	k_control_set_pool(&ctl, pool, K_CONTROL_MAX_CLIENTS);
 	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
 	k_control_set_extra(&ctl, get_extra, NULL);
 	struct k_control_client *cl = &ctl.clients[0];
@@ -476,6 +571,7 @@ static void registered_commands(void **state)
 	static struct cmd_log log;
 	char buf[1024], want[512];
 
+	k_control_set_pool(&ctl, pool, K_CONTROL_MAX_CLIENTS);
 	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
 	memset(&log, 0, sizeof(log));
 	/* Before anything is registered, an application word is unknown. */
@@ -523,6 +619,7 @@ static void registered_commands(void **state)
 	assert_int_equal(log.calls, 6);
 	/* init forgets a registration too. */
 	k_control_set_commands(&ctl, app_cmds, &log);
+	k_control_set_pool(&ctl, pool, K_CONTROL_MAX_CLIENTS);
 	assert_int_equal(k_control_init(&ctl, NULL, 0, NULL), 0);
 	feed_drain(&ctl, "vhost 5000 config\n", buf, sizeof(buf));
 	assert_string_equal(buf, "ERR unknown command\n");
@@ -556,6 +653,9 @@ int main(void)
 		cmocka_unit_test(client_eof_after_replies_closes),
 		cmocka_unit_test(slow_reader_gets_everything_in_order),
 		cmocka_unit_test(parser_without_sockets),
+		cmocka_unit_test(stats_reports_mem_static_bytes),
+		cmocka_unit_test(the_table_is_the_pool_given),
+		cmocka_unit_test(pollers_lists_every_active_poller),
 		cmocka_unit_test(stats_prints_provider_extras),
 		cmocka_unit_test(registered_commands),
 		cmocka_unit_test(registered_commands_over_vsock),

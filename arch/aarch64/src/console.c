@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "arch/cpu.h"
-#include "arch/platform.h"
+#include "arch/board.h"
 
 #define UARTDR 0x000
 #define UARTFR 0x018

@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "arch/cpu.h"
-#include "arch/platform.h"
+#include "arch/board.h"
 
 struct k_exc_frame {
 	uint64_t x[31];

@@ -9,7 +9,7 @@
 #include "arch/cpu.h"
 #include "arch/gic.h"
 #include "arch/mmu.h"
-#include "arch/platform.h"
+#include "arch/board.h"
 #include "kern/log.h"
 
 #define GICD_CTLR 0x000
@@ -47,7 +47,7 @@ static uint32_t vtimer_intid(const struct k_fdt *f)
 	return 16 + k_fdt_be32(p + 28);
 }
 
-int k_platform_init_irq(const struct k_fdt *f)
+int k_board_init_irq(const struct k_fdt *f)
 {
 	int gic = k_fdt_find_compatible(f, -1, "arm,cortex-a15-gic");
 	uint64_t dist, dsize, cpu, csize;
@@ -78,7 +78,7 @@ int k_platform_init_irq(const struct k_fdt *f)
 	return 0;
 }
 
-int k_platform_wake_spi(int gic_node, uint32_t intid)
+int k_board_wake_spi(int gic_node, uint32_t intid)
 {
 	uintptr_t d = k_gicd;
 	uint32_t bit = 1u << (intid % 32), cfg;
@@ -98,7 +98,7 @@ int k_platform_wake_spi(int gic_node, uint32_t intid)
 	return 0;
 }
 
-void k_platform_wake_spi_off(uint32_t intid)
+void k_board_wake_spi_off(uint32_t intid)
 {
 	if (k_gicd && intid >= GIC_SPI_FIRST && intid < k_gic_lines)
 		k_mmio_w32(k_gicd + GICD_ICENABLER + 4 * (intid / 32), 1u << (intid % 32));

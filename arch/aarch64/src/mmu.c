@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "arch/cpu.h"
-#include "arch/platform.h"
+#include "arch/board.h"
 
 #define PT_ENTRIES 512
 #define PT_POOL 24
@@ -47,11 +47,26 @@ static uint64_t k_pt[PT_POOL][PT_ENTRIES] __attribute__((aligned(4096)));
 static unsigned k_pt_used;
 static uint64_t k_boot_ram_end;
 
-extern char __flash[], __stack[];
+extern char __flash[], __stack[], __data_source[], __data_start[];
 
 uint64_t k_image_start(void)
 {
 	return (uint64_t)(uintptr_t)__flash;
+}
+
+uint64_t k_image_text_bytes(void)
+{
+	return (uint64_t)(uintptr_t)__data_source - (uint64_t)(uintptr_t)__flash;
+}
+
+uint64_t k_image_static_bytes(void)
+{
+	/* text and rodata up to the load image of .data, then .data, .bss and
+	 * the stack in RAM; not the gap between the two regions. */
+	uint64_t flash = (uint64_t)(uintptr_t)__flash, src = (uint64_t)(uintptr_t)__data_source;
+	uint64_t data = (uint64_t)(uintptr_t)__data_start, top = (uint64_t)(uintptr_t)__stack;
+
+	return (src - flash) + (top - data);
 }
 
 uint64_t k_image_end(void)

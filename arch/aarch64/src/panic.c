@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "arch/platform.h"
+#include "arch/board.h"
 #include "kern/panic.h"
 
 void k_halt(void)

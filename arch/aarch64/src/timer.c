@@ -1,14 +1,14 @@
 /* Generic timer: time from CNTVCT_EL0, and the idle wait. The wait arms the
  * virtual timer and sleeps in WFI until an interrupt is pending in the GICv2
  * (gic.c): the timer's PPI bounds the sleep, and a device SPI made a wake-up
- * source (k_platform_wake_spi) ends it early. Neither is ever taken
+ * source (k_board_wake_spi) ends it early. Neither is ever taken
  * (PSTATE.I stays masked). QEMU halts the vCPU in WFI, so an idle unikernel
  * costs the host nothing. */
 #include <errno.h>
 
 #include "arch/cpu.h"
 #include "arch/gic.h"
-#include "arch/platform.h"
+#include "arch/board.h"
 #include "kern/time.h"
 
 #define CNTV_CTL_ENABLE 1u

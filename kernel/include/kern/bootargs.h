@@ -3,22 +3,25 @@
  * Owns: parsing /chosen/bootargs into struct k_bootargs:
  *   log=err|warn|info|debug     console log level (default info)
  *   ctl=<port>                  control service vsock port (default 1024)
- *   vhost=<port>:<dev>[:<size>][:q<n>][:s<n>][,...]
- *                               vhost-user listeners, e.g. 5000:blk:64M:q4,5001:rng
- *                               (dev: blk or rng; size: bytes with K/M/G suffix;
- *                               q<n>: blk queues, 1..K_BOOTARGS_MAX_QUEUES,
- *                               default 1; rng has exactly one, so no q<n>;
- *                               s<n>: memory slots a session offers in
- *                               GET_MAX_MEM_SLOTS, 1..K_BOOTARGS_MAX_SLOTS,
- *                               default all; fields in this order)
  *   crashtest=1                 fault on purpose after boot (tests the crash dump)
  *   idle_us=<n>                 longest idle sleep, 1..1000 µs (default 500)
  *   poll_us=<n>                 keep polling this long after a turn that did
  *                               work before sleeping, 0..100000 µs (default 200)
+ *   vsock_conns=<n>             vsock connections the core can hold, 1..
+ *                               K_VSOCK_MAX_CONNS (default: build configuration)
+ *   vsock_buf=<size>            each connection's receive and transmit buffer,
+ *                               a power of two, 4K..1M (default: build
+ *                               configuration)
+ *   ctl_clients=<n>             control service clients at once, 1..64
+ *                               (default: build configuration)
+ * Keys the kernel does not know go to the application's hook
+ * (k_bootargs_parse_app), which owns their syntax: the service VM's
+ * vhost-user listeners, for instance (apps/uvhost-vm/uvm_args.h).
  * Never: trusts the line. Words are separated by spaces; an unknown key, a
  * bad value or a duplicate port is reported through the warn callback and
  * leaves that setting at its default; parsing always goes on.
- * Used by: the unikernel main; host unit tests and fuzz_bootargs.
+ * Used by: the unikernel main (through apps/uvhost-vm/uvm_args.c); host unit
+ * tests and fuzz_bootargs.
  */
 #ifndef KERN_BOOTARGS_H
 #define KERN_BOOTARGS_H
@@ -27,31 +30,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define K_BOOTARGS_MAX_VHOST 8
-/* VU_MAX_QUEUES; vhost_service.c asserts they agree. */
-#define K_BOOTARGS_MAX_QUEUES 16u
-/* The library's static slot table (VU_MAX_MEM_SLOTS): s<n> can lower what a
- * listener's sessions offer, never raise it. */
-#define K_BOOTARGS_MAX_SLOTS 509u
 #define K_BOOTARGS_DEFAULT_CTL 1024u
 #define K_BOOTARGS_DEFAULT_IDLE_US 500u
 #define K_BOOTARGS_DEFAULT_POLL_US 200u
 #define K_BOOTARGS_POLL_US_MAX 100000u
+/* Pool sizes: the build's defaults (CMake cache UV_VM_*, see
+ * apps/uvhost-vm/CMakeLists.txt) unless the line says otherwise. */
+#ifndef K_BOOTARGS_DEFAULT_VSOCK_CONNS
+#define K_BOOTARGS_DEFAULT_VSOCK_CONNS 32u
+#endif
+#ifndef K_BOOTARGS_DEFAULT_VSOCK_BUF
+#define K_BOOTARGS_DEFAULT_VSOCK_BUF 65536u
+#endif
+#ifndef K_BOOTARGS_DEFAULT_CTL_CLIENTS
+#define K_BOOTARGS_DEFAULT_CTL_CLIENTS 20u
+#endif
+#define K_BOOTARGS_VSOCK_BUF_MIN 4096u
+#define K_BOOTARGS_VSOCK_BUF_MAX (1u << 20)
+#define K_BOOTARGS_CTL_CLIENTS_MAX 64
 /* vsock reserves 0xffffffff (VMADDR_PORT_ANY). */
 #define K_BOOTARGS_PORT_MAX 0xfffffffeu
-
-enum k_vhost_dev {
-	K_VHOST_DEV_BLK = 1,
-	K_VHOST_DEV_RNG = 2,
-};
-
-struct k_vhost_listener {
-	uint32_t port;
-	uint8_t dev;	/* enum k_vhost_dev */
-	uint8_t queues; /* 1..K_BOOTARGS_MAX_QUEUES (rng: 1) */
-	uint32_t slots; /* memory slots offered, 1..K_BOOTARGS_MAX_SLOTS; 0 = all */
-	uint64_t size;	/* bytes; 0 = the device's default */
-};
 
 struct k_bootargs {
 	int log_level; /* enum k_log_level */
@@ -59,8 +57,9 @@ struct k_bootargs {
 	uint32_t idle_us;
 	uint32_t poll_us;
 	bool crashtest;
-	unsigned n_vhost;
-	struct k_vhost_listener vhost[K_BOOTARGS_MAX_VHOST];
+	uint32_t vsock_conns;
+	uint32_t vsock_buf;
+	uint32_t ctl_clients;
 	unsigned warnings;
 };
 
@@ -73,6 +72,18 @@ typedef void (*k_bootargs_warn_fn)(void *ctx, const char *word, size_t wlen, con
  * -EINVAL if b is NULL or line is NULL with len > 0. */
 int k_bootargs_parse(struct k_bootargs *b, const char *line, size_t len, k_bootargs_warn_fn warn,
 		     void *ctx);
+
+/* A key the kernel does not know (`key`, `klen` bytes; its value `val`,
+ * `vlen` bytes; neither NUL-terminated): NULL when the application took it,
+ * why it refused it, or k_bootargs_unknown when it is not its key either. */
+typedef const char *(*k_bootargs_key_fn)(void *ctx, const char *key, size_t klen, const char *val,
+					 size_t vlen);
+extern const char k_bootargs_unknown[];
+
+/* k_bootargs_parse() with the application's keys: `app` (may be NULL) sees
+ * every key=value word the kernel does not know, in line order. */
+int k_bootargs_parse_app(struct k_bootargs *b, const char *line, size_t len, k_bootargs_key_fn app,
+			 void *app_ctx, k_bootargs_warn_fn warn, void *ctx);
 
 /* Parse a size such as "4096", "64K", "64M", "2G" (whole string of `len`
  * bytes). Returns 0 or -EINVAL (empty, junk, zero) / -ERANGE (overflow). */

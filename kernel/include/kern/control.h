@@ -1,8 +1,11 @@
 /* kern/control.h - the service VM's control service: a line protocol on vsock.
  *
- * Owns: a listener (default port 1024), a static table of clients, each with
+ * Owns: a listener (default port 1024), a table of clients (its owner sizes
+ * it, k_control_set_pool), each with
  * a line assembler (lines up to K_CONTROL_LINE_MAX bytes) and a reply buffer,
- * and the commands: `version`, `stats`, `windows`, `echo <text>`, then the
+ * and the commands: `version`, `stats`, `pollers` (the scheduler's pollers,
+ * one line each: name, period in us (0: every turn), runs, busy runs, ns
+ * spent busy, ns spent idle), `windows`, `echo <text>`, then the
  * commands an application registers (k_control_set_commands), which the
  * service runs without knowing what they mean.
  * Backpressure: a client's input is read only while its reply buffer has
@@ -24,17 +27,25 @@
 #include "kern/vsock.h"
 
 #define K_CONTROL_PORT 1024u
-#ifndef K_CONTROL_MAX_CLIENTS
+/* The pool hosted users (tests, fuzzing) give the service; the service VM
+ * sizes its own at boot (ctl_clients=, kern/bootargs.h). */
 #define K_CONTROL_MAX_CLIENTS 20
-#endif
 #define K_CONTROL_LINE_MAX 4096u /* bytes before the newline */
 #define K_CONTROL_MAX_WINDOWS 16u
 /* Extra `stats` entries a provider may add, and the longest key: bounded so
  * the stats block still fits K_CONTROL_MAX_REPLY. */
 #define K_CONTROL_MAX_EXTRA 32u
 #define K_CONTROL_EXTRA_KEY_MAX 40u
-/* Room a reply may need: an echo of a full line, or the stats block. */
-#define K_CONTROL_MAX_REPLY (K_CONTROL_LINE_MAX + 512u)
+/* One `pollers` line: a name cut at K_CONTROL_POLLER_NAME_MAX bytes and
+ * five numbers of at most 20 digits, each after a space, and a newline. */
+#define K_CONTROL_POLLER_NAME_MAX 24u
+#define K_CONTROL_POLLER_LINE_MAX (K_CONTROL_POLLER_NAME_MAX + 5u * 21u + 1u)
+#define K_CONTROL_POLLERS_REPLY (K_MAX_POLLERS * K_CONTROL_POLLER_LINE_MAX + 2u)
+/* Room a reply may need: an echo of a full line, the stats block, or the
+ * pollers table, whichever is largest. */
+#define K_CONTROL_MAX_REPLY                                                                        \
+	(K_CONTROL_POLLERS_REPLY > K_CONTROL_LINE_MAX + 512u ? K_CONTROL_POLLERS_REPLY             \
+							     : K_CONTROL_LINE_MAX + 512u)
 #define K_CONTROL_OUT_BUF 16384u
 
 #ifndef UVHOST_VERSION
@@ -112,8 +123,14 @@ struct k_control {
 	void *cmds_ctx;
 	char cmd_reply[K_CONTROL_CMD_REPLY_MAX]; /* one answer at a time: not on the stack */
 	struct k_control_stats stats;
-	struct k_control_client clients[K_CONTROL_MAX_CLIENTS];
+	struct k_control_client *clients; /* the pool: k_control_set_pool() */
+	unsigned nclients;
+	uint64_t mem_static_bytes; /* 0: not reported */
 };
+
+/* Give the service its client table (n entries, owned by the caller),
+ * before k_control_init(); without one every client is refused. */
+void k_control_set_pool(struct k_control *ctl, struct k_control_client *clients, unsigned n);
 
 /* Listen on `port` of `vs` (vs may be NULL for parser-only use). `prov` is
  * copied; it may be NULL. Returns 0 or the negative errno of k_vs_listen. */
@@ -122,6 +139,11 @@ int k_control_init(struct k_control *ctl, struct k_vsock_core *vs, uint32_t port
 
 /* Set (or with fn NULL, clear) the extra `stats` entries; after init. */
 void k_control_set_extra(struct k_control *ctl, k_control_extra_fn fn, void *ctx);
+
+/* The system's static memory (image plus every pool and buffer set up at
+ * boot; fixed once the boot is done), reported by `stats` as
+ * mem_static_bytes; 0 leaves the line out. After init. */
+void k_control_set_mem_static(struct k_control *ctl, uint64_t bytes);
 
 /* Set (or with fn NULL, clear) the registered commands; after init. */
 void k_control_set_commands(struct k_control *ctl, k_control_cmd_fn fn, void *ctx);

@@ -3,7 +3,7 @@
  * Owns: nothing but the contract: k_now_ns() is monotonic nanoseconds since
  * the machine started (aarch64: CNTVCT_EL0 / CNTFRQ_EL0, and QEMU starts the
  * virtual counter at machine start, so it also measures boot time).
- * Never: sleeps (see arch/platform.h k_idle for that).
+ * Never: sleeps (see arch/board.h k_idle for that).
  * Used by: the scheduler's clock, the log, vsock timeouts.
  * Implemented by the port (arch/aarch64/src/timer.c).
  */

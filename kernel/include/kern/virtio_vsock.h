@@ -21,7 +21,11 @@
 #include "kern/vsock.h"
 #include "virtio/split_driver.h"
 
-#define K_VVS_QSIZE 64u	     /* entries per queue, at most (power of two) */
+/* Entries per queue, at most (a power of two): one K_VVS_BUF_SIZE packet
+ * buffer each for rx and tx. The build sets it (UV_VM_VSOCK_QUEUE). */
+#ifndef K_VVS_QSIZE
+#define K_VVS_QSIZE 64u
+#endif
 #define K_VVS_EV_QSIZE 8u    /* event queue entries, at most */
 #define K_VVS_BUF_SIZE 4096u /* one packet: header + payload */
 #define K_VVS_BUDGET 32u     /* per queue per poll */
@@ -68,10 +72,16 @@ int k_virtio_vsock_init(struct k_virtio_vsock *v, struct virtio_pci_dev *pci,
 
 /* The poller (ctx: struct k_virtio_vsock): events, received packets into
  * the core (buffers re-posted), tx completions, then new packets from the
- * core, each bounded by K_VVS_BUDGET. Returns work done. Device
+ * core, each bounded by K_VVS_BUDGET; it also tells the core the time
+ * (k_vsock_clock). Returns work done. Device
  * notifications stay suppressed while it runs (it sees every ring anyway);
  * a call after k_virtio_vsock_idle_prepare() suppresses them again. */
 int k_virtio_vsock_poll(void *ctx);
+
+/* The core's timeouts as a timed poller (ctx: struct k_virtio_vsock), to
+ * register with a period of K_VSOCK_TIMER_PERIOD_US: k_vsock_tick() at the
+ * driver's clock. Returns the connections it timed out. */
+int k_virtio_vsock_timer_poll(void *ctx);
 
 /* Before the CPU sleeps: read the ISR (deasserting INTx), ask the device
  * to notify on the rx and event rings (and tx when no tx buffer is free),

@@ -1,7 +1,8 @@
 /* kern/vsock.h - the virtio-vsock protocol core (stream sockets, packet level).
  *
  * Owns: a static table of connections and listeners, each connection's
- * receive buffer (our buf_alloc) and transmit buffer, the connection state
+ * receive buffer (our buf_alloc) and transmit buffer (from a pool its owner
+ * sizes, struct k_vsock_mem), the connection state
  * machine (REQUEST/RESPONSE handshake both ways, SHUTDOWN half-close, RST,
  * connect and close timeouts, TRANSPORT_RESET), credit flow control in both
  * directions, validation of every field a peer sends, and the counters.
@@ -13,7 +14,8 @@
  * Used by: the socket shim (kern/vsock_socket.h), the virtio glue
  * (kern/virtio_vsock.h), and host tests that wire two cores back to back.
  *
- * Time comes in through k_vsock_tick(); with no ticks nothing times out.
+ * Time comes in through k_vsock_clock() and k_vsock_tick(); with no ticks
+ * nothing times out.
  */
 #ifndef KERN_VSOCK_H
 #define KERN_VSOCK_H
@@ -24,18 +26,12 @@
 
 #include "kern/vsock_wire.h"
 
-#ifndef K_VSOCK_MAX_CONNS
-#define K_VSOCK_MAX_CONNS 64
-#endif
-/* Our receive buffer per connection, advertised as buf_alloc. Power of two. */
-#ifndef K_VSOCK_BUF_ALLOC
-#define K_VSOCK_BUF_ALLOC 65536u
-#endif
-/* Transmit buffer per connection: what send() accepts ahead of credit.
- * Power of two. */
-#ifndef K_VSOCK_TX_BUF
-#define K_VSOCK_TX_BUF 65536u
-#endif
+#include "kern/vsock_limits.h"
+/* Buffer sizes hosted users (tests, fuzzing) give their pools; the service
+ * VM sizes its pool at boot (struct k_vsock_mem). Powers of two. */
+#define K_VSOCK_BUF_ALLOC 65536u /* receive: advertised as buf_alloc */
+#define K_VSOCK_TX_BUF 65536u	 /* transmit: what send() accepts ahead of credit */
+#define K_VSOCK_BUF_MIN 4096u
 #ifndef K_VSOCK_MAX_LISTENERS
 #define K_VSOCK_MAX_LISTENERS 16
 #endif
@@ -48,8 +44,6 @@
 #define K_VSOCK_CLOSE_TIMEOUT_NS (8000ull * 1000 * 1000)
 #define K_VSOCK_EPHEMERAL_FIRST 49152u
 
-_Static_assert((K_VSOCK_BUF_ALLOC & (K_VSOCK_BUF_ALLOC - 1)) == 0, "buf_alloc power of two");
-_Static_assert((K_VSOCK_TX_BUF & (K_VSOCK_TX_BUF - 1)) == 0, "tx buffer power of two");
 _Static_assert(K_VSOCK_MAX_CONNS <= 255 && K_VSOCK_MAX_LISTENERS <= 255, "fd index is 8 bits");
 
 enum k_vsock_state {
@@ -128,9 +122,19 @@ struct k_vsock_rst_reply {
 	uint32_t peer_port, local_port;
 };
 
+/* The connection pool: how many connections, and their buffers (conns x
+ * rx_size and conns x tx_size bytes, powers of two, at least
+ * K_VSOCK_BUF_MIN), which the owner of the core provides. */
+struct k_vsock_mem {
+	unsigned conns; /* 1..K_VSOCK_MAX_CONNS */
+	uint32_t rx_size, tx_size;
+	uint8_t *rx, *tx;
+};
+
 struct k_vsock_core {
+	struct k_vsock_mem mem;
 	uint64_t cid;
-	uint32_t buf_alloc; /* advertised; <= K_VSOCK_BUF_ALLOC */
+	uint32_t buf_alloc; /* advertised; <= mem.rx_size */
 	uint64_t now_ns;
 	uint64_t accept_seq;
 	uint32_t next_port;
@@ -139,17 +143,21 @@ struct k_vsock_core {
 	struct k_vsock_stats stats;
 	struct k_vsock_rst_reply rstq[K_VSOCK_RSTQ];
 	struct k_vsock_listener listeners[K_VSOCK_MAX_LISTENERS];
-	struct k_vsock_conn conns[K_VSOCK_MAX_CONNS];
-	/* Buffers last: init never clears them (8 MiB by default). */
-	uint8_t rxbuf[K_VSOCK_MAX_CONNS][K_VSOCK_BUF_ALLOC];
-	uint8_t txbuf[K_VSOCK_MAX_CONNS][K_VSOCK_TX_BUF];
+	struct k_vsock_conn conns[K_VSOCK_MAX_CONNS]; /* the first mem.conns are used */
 };
 
-/* Start with no connections; `cid` is our own CID (the device's guest_cid). */
+/* Give the core its pool, once, before k_vsock_init(). 0, or -EINVAL for a
+ * pool outside the limits above. */
+int k_vsock_set_mem(struct k_vsock_core *c, const struct k_vsock_mem *m);
+/* Bytes of buffers a pool of `conns` connections needs. */
+uint64_t k_vsock_mem_bytes(unsigned conns, uint32_t rx_size, uint32_t tx_size);
+
+/* Start with no connections; `cid` is our own CID (the device's guest_cid).
+ * The pool stays (k_vsock_set_mem first). */
 void k_vsock_init(struct k_vsock_core *c, uint64_t cid);
 
-/* Advertise (and enforce) a smaller receive buffer than K_VSOCK_BUF_ALLOC,
- * 1..K_VSOCK_BUF_ALLOC. Call right after init, before any connection;
+/* Advertise (and enforce) a smaller receive buffer than the pool's,
+ * 1..mem.rx_size. Call right after init, before any connection;
  * tests use it to play a peer that grants little credit. Returns 0 or
  * -EINVAL. */
 int k_vsock_set_buf_alloc(struct k_vsock_core *c, uint32_t bytes);
@@ -170,8 +178,15 @@ int k_vsock_tx_next(struct k_vsock_core *c, struct k_vsock_hdr *h, void *buf, si
 /* Whether k_vsock_tx_next() would return a packet (cheap scan). */
 bool k_vsock_tx_ready(const struct k_vsock_core *c);
 
-/* Advance time: expire connects and lingering closes. Returns work done. */
+/* Advance time: expire connects and lingering closes. Returns work done.
+ * Run it as a timed poller (every K_VSOCK_TIMER_PERIOD_US): a timeout then
+ * fires at most one period late. */
 int k_vsock_tick(struct k_vsock_core *c, uint64_t now_ns);
+#define K_VSOCK_TIMER_PERIOD_US 50000u
+
+/* Record the time without expiring anything, so that connects and closes
+ * started now count their timeouts from now (cheap: every packet poll). */
+void k_vsock_clock(struct k_vsock_core *c, uint64_t now_ns);
 
 /* The device announced TRANSPORT_RESET: every connection is gone on the peer
  * side. Connections held by fds become CLOSED (ECONNRESET), others are freed;

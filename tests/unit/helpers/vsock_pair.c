@@ -6,8 +6,22 @@
 
 struct k_vsock_core *vp_core_new(uint64_t cid)
 {
-	struct k_vsock_core *c = malloc(sizeof(*c));
+	/* The core and its pool in one block (freed as one): the hosted
+	 * default of K_VSOCK_MAX_CONNS connections x 64 KiB each way. */
+	size_t bufs =
+		(size_t)k_vsock_mem_bytes(K_VSOCK_MAX_CONNS, K_VSOCK_BUF_ALLOC, K_VSOCK_TX_BUF);
+	struct k_vsock_core *c = malloc(sizeof(*c) + bufs);
+	uint8_t *rx;
 	if (!c)
+		abort();
+	rx = (uint8_t *)(c + 1);
+	c->mem = (struct k_vsock_mem){0};
+	if (k_vsock_set_mem(c, &(struct k_vsock_mem){.conns = K_VSOCK_MAX_CONNS,
+						     .rx_size = K_VSOCK_BUF_ALLOC,
+						     .tx_size = K_VSOCK_TX_BUF,
+						     .rx = rx,
+						     .tx = rx + (size_t)K_VSOCK_MAX_CONNS *
+									K_VSOCK_BUF_ALLOC}))
 		abort();
 	k_vsock_init(c, cid);
 	return c;

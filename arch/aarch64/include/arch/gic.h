@@ -1,7 +1,7 @@
 /* arch/gic.h - the GICv2 inside the aarch64 port.
  *
- * Owns: whether k_platform_init_irq() left a GIC that can wake WFI.
- * Never: used outside arch/aarch64 (the unikernel sees arch/platform.h).
+ * Owns: whether k_board_init_irq() left a GIC that can wake WFI.
+ * Never: used outside arch/aarch64 (the unikernel sees arch/board.h).
  * Used by: timer.c (k_idle sleeps only when an interrupt can end the sleep).
  */
 #ifndef ARCH_GIC_H

@@ -1,6 +1,8 @@
-/* The receive path of the vsock core: validate every field of a peer's
- * packet, then drive the connection state machine. Each refusal bumps one
- * err_* counter and returns a negative errno. */
+/* vsock_drv_rx.c - the driver side (the service VM's kernel) of
+ * virtio-vsock, receive direction: what the device delivered. Validates
+ * every field of a peer's packet, then drives the connection state
+ * machine. Each refusal bumps one err_* counter and returns a negative
+ * errno. (The device side, uvhostd's, lives in devices/vsock.) */
 #include <errno.h>
 #include <string.h>
 
@@ -102,8 +104,7 @@ static int rx_data(struct k_vsock_core *c, struct k_vsock_conn *k, const struct 
 		k_vsock_credit_check(c, k);
 		return 0;
 	}
-	k_vsock_ring_put(c->rxbuf[k_vsock_conn_index(c, k)], K_VSOCK_BUF_ALLOC, k->rx_cnt, payload,
-			 h->len);
+	k_vsock_ring_put(k_vsock_rxbuf(c, k), c->mem.rx_size, k->rx_cnt, payload, h->len);
 	k->rx_cnt += h->len;
 	return 0;
 }

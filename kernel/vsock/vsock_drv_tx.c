@@ -1,7 +1,8 @@
-/* The transmit path of the vsock core: what the glue pulls next. RST
- * replies first, then each connection's owed control packets, then data
- * within the peer's credit, round-robin so one busy stream cannot starve
- * the others. */
+/* vsock_drv_tx.c - the driver side (the service VM's kernel) of
+ * virtio-vsock, transmit direction: what the glue pulls next for the
+ * device. RST replies first, then each connection's owed control packets,
+ * then data within the peer's credit, round-robin so one busy stream cannot
+ * starve the others. */
 #include <errno.h>
 #include <string.h>
 
@@ -106,7 +107,7 @@ static int data_one(struct k_vsock_core *c, struct k_vsock_conn *k, struct k_vso
 		return -EAGAIN;
 	fill_conn(c, k, h, VIRTIO_VSOCK_OP_RW);
 	h->len = n;
-	k_vsock_ring_get(c->txbuf[k_vsock_conn_index(c, k)], K_VSOCK_TX_BUF, k->tx_cnt, buf, n);
+	k_vsock_ring_get(k_vsock_txbuf(c, k), c->mem.tx_size, k->tx_cnt, buf, n);
 	k->tx_cnt += n;
 	c->stats.tx_bytes += n;
 	return (int)n;
@@ -123,7 +124,7 @@ int k_vsock_tx_next(struct k_vsock_core *c, struct k_vsock_hdr *h, void *buf, si
 		c->stats.tx_packets++;
 		return 0;
 	}
-	for (unsigned i = 0; i < K_VSOCK_MAX_CONNS; i++) {
+	for (unsigned i = 0; i < c->mem.conns; i++) {
 		struct k_vsock_conn *k = &c->conns[i];
 		if (k->state == K_VS_FREE || !control_ready(k))
 			continue;
@@ -131,8 +132,8 @@ int k_vsock_tx_next(struct k_vsock_core *c, struct k_vsock_hdr *h, void *buf, si
 		c->stats.tx_packets++;
 		return 0;
 	}
-	for (unsigned j = 0; j < K_VSOCK_MAX_CONNS; j++) {
-		unsigned i = (c->rr + j) % K_VSOCK_MAX_CONNS;
+	for (unsigned j = 0; j < c->mem.conns; j++) {
+		unsigned i = (c->rr + j) % c->mem.conns;
 		struct k_vsock_conn *k = &c->conns[i];
 		int n;
 		if (!data_ready(k))
@@ -140,7 +141,7 @@ int k_vsock_tx_next(struct k_vsock_core *c, struct k_vsock_hdr *h, void *buf, si
 		n = data_one(c, k, h, buf, cap);
 		if (n < 0)
 			continue;
-		c->rr = (i + 1) % K_VSOCK_MAX_CONNS;
+		c->rr = (i + 1) % c->mem.conns;
 		c->stats.tx_packets++;
 		/* Flushed: an owed SHUTDOWN goes out on the next call. */
 		return n;
@@ -152,7 +153,7 @@ bool k_vsock_tx_ready(const struct k_vsock_core *c)
 {
 	if (c->rstq_len)
 		return true;
-	for (unsigned i = 0; i < K_VSOCK_MAX_CONNS; i++) {
+	for (unsigned i = 0; i < c->mem.conns; i++) {
 		const struct k_vsock_conn *k = &c->conns[i];
 		if (k->state == K_VS_FREE)
 			continue;

@@ -1,14 +1,14 @@
-/* arch/platform.h - what the aarch64 port offers the unikernel main.
+/* arch/board.h - the aarch64 board (QEMU virt) as the unikernel main sees it.
  *
- * Owns: the platform contract of QEMU's `virt` board that cannot come from
+ * Owns: the board contract of QEMU's `virt` board that cannot come from
  * the DTB (where the DTB is, the fallback UART), console selection, the
  * idle wait and what may end it early (GICv2 SPIs), and stopping the
  * machine.
  * Never: enumerates devices (kernel/hw does) or parses bootargs.
  * Used by: apps/uvhost-vm/main.c.
  */
-#ifndef ARCH_PLATFORM_H
-#define ARCH_PLATFORM_H
+#ifndef ARCH_BOARD_H
+#define ARCH_BOARD_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +27,7 @@ void k_console_write(const char *s, size_t n);
 /* Timer and interrupt controller set-up from the DTB: enables the wake-up
  * path that k_idle() uses. Returns 0, or -ENODEV when there is no usable
  * GICv2 (then k_idle() spins instead of sleeping). */
-int k_platform_init_irq(const struct k_fdt *f);
+int k_board_init_irq(const struct k_fdt *f);
 
 /* Make GIC interrupt `intid`, an SPI of the controller at DTB node
  * `gic_node` (as kern/pci_irq.h resolves it), a wake-up source for k_idle():
@@ -35,18 +35,23 @@ int k_platform_init_irq(const struct k_fdt *f);
  * must drop its line before each sleep, or k_idle() returns at once.
  * Returns 0, -ENODEV (no GIC set up) or -EINVAL (another controller, or not
  * an SPI this GIC implements). */
-int k_platform_wake_spi(int gic_node, uint32_t intid);
+int k_board_wake_spi(int gic_node, uint32_t intid);
 /* Stop `intid` waking k_idle() (a device that can no longer be served). */
-void k_platform_wake_spi_off(uint32_t intid);
+void k_board_wake_spi_off(uint32_t intid);
 
 /* Sleep at most `max_ns`: WFI until the virtual timer fires or a wake-up
- * source (the timer, or an SPI of k_platform_wake_spi) is pending, which
+ * source (the timer, or an SPI of k_board_wake_spi) is pending, which
  * may be at once. Never longer. Without a GIC it spins for `max_ns`. */
 void k_idle(uint64_t max_ns);
 
 /* Image extent from the linker script. */
 uint64_t k_image_start(void);
 uint64_t k_image_end(void);
+/* What the image occupies: text, rodata, data, bss and the stack (from the
+ * linker script's symbols), the static part of the memory budget. */
+uint64_t k_image_static_bytes(void);
+/* Its text and rodata part (up to the load image of .data). */
+uint64_t k_image_text_bytes(void);
 
 /* Stop this CPU for good (interrupts masked, WFI loop). */
 __attribute__((noreturn)) void k_halt(void);

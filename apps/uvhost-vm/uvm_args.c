@@ -1,0 +1,185 @@
+/* The service VM's own command-line keys (see uvm_args.h). */
+#include "uvm_args.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "vu/backend.h"
+#include "vu/memtable.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Split [s, s+len) at the first `sep`: the head is [s, *hlen), the rest
+ * starts at *rest (NULL when there is no separator). */
+static void split(const char *s, size_t len, char sep, size_t *hlen, const char **rest,
+		  size_t *rlen)
+{
+	const char *c = memchr(s, sep, len);
+
+	if (!c) {
+		*hlen = len;
+		*rest = NULL;
+		*rlen = 0;
+		return;
+	}
+	*hlen = (size_t)(c - s);
+	*rest = c + 1;
+	*rlen = len - *hlen - 1;
+}
+
+static bool port_taken(const struct uvm_listener_cfg *l, uint32_t port, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (l[i].port == port)
+			return true;
+	return false;
+}
+
+/* "q<n>": a blk listener's queue count. */
+static const char *parse_queues(const char *s, size_t len, struct uvm_listener_cfg *l)
+{
+	uint32_t q;
+
+	if (l->dev != UVM_DEV_BLK)
+		return "rng has one queue: no q<n>";
+	if (k_bootargs_u32(s + 1, len - 1, 1, VU_MAX_QUEUES, &q))
+		return "vhost queues are q1..q" STR(VU_MAX_QUEUES);
+	l->queues = (uint8_t)q;
+	return NULL;
+}
+
+/* "s<n>": the memory slots a session offers (GET_MAX_MEM_SLOTS); the
+ * library's table (VU_MAX_MEM_SLOTS) is the one limit. */
+static const char *parse_slots(const char *s, size_t len, struct uvm_listener_cfg *l)
+{
+	if (k_bootargs_u32(s + 1, len - 1, 1, VU_MAX_MEM_SLOTS, &l->slots))
+		return "vhost memory slots are s1..s" STR(VU_MAX_MEM_SLOTS);
+	return NULL;
+}
+
+/* One "port:dev[:size][:q<n>][:s<n>]" entry into `l`. Returns NULL or why
+ * it is bad. Each optional field at most once and in that order, so every
+ * configuration has one spelling; a size never starts with a letter. */
+static const char *parse_listener(const char *s, size_t len, struct uvm_listener_cfg *l)
+{
+	static const char order[] = "vhost fields are [:<size>][:q<n>][:s<n>], in that order";
+	const char *rest, *field;
+	size_t plen, rlen, dlen, flen;
+	int stage = 0; /* 0: size allowed, 1: q<n>, 2: s<n>, 3: nothing more */
+
+	split(s, len, ':', &plen, &rest, &rlen);
+	if (!rest)
+		return "vhost entry needs port:device";
+	if (k_bootargs_u32(s, plen, 1, K_BOOTARGS_PORT_MAX, &l->port))
+		return "bad vhost port";
+	field = rest;
+	split(field, rlen, ':', &dlen, &rest, &rlen);
+	if (dlen == 3 && memcmp(field, "blk", 3) == 0)
+		l->dev = UVM_DEV_BLK;
+	else if (dlen == 3 && memcmp(field, "rng", 3) == 0)
+		l->dev = UVM_DEV_RNG;
+	else
+		return "unknown vhost device";
+	l->size = 0;
+	l->queues = 1;
+	l->slots = 0;
+	while (rest) {
+		const char *why;
+
+		field = rest;
+		split(field, rlen, ':', &flen, &rest, &rlen);
+		if (flen > 0 && field[0] == 'q' && stage <= 1) {
+			why = parse_queues(field, flen, l);
+			stage = 2;
+		} else if (flen > 0 && field[0] == 's' && stage <= 2) {
+			why = parse_slots(field, flen, l);
+			stage = 3;
+		} else if (stage == 0 && (flen == 0 || (field[0] != 'q' && field[0] != 's'))) {
+			why = k_bootargs_size(field, flen, &l->size) ? "bad vhost size" : NULL;
+			stage = 1;
+		} else {
+			why = order;
+		}
+		if (why)
+			return why;
+	}
+	return NULL;
+}
+
+/* The whole list is accepted or refused: half a configuration would serve
+ * something nobody asked for. */
+static const char *parse_vhost(struct uvm_args *a, const char *v, size_t len)
+{
+	struct uvm_listener_cfg tmp[UVM_LISTENERS_MAX];
+	unsigned n = 0;
+
+	while (len > 0 || n == 0) {
+		const char *rest, *why;
+		size_t elen, rlen;
+
+		split(v, len, ',', &elen, &rest, &rlen);
+		if (n == UVM_LISTENERS_MAX)
+			return "too many vhost listeners";
+		why = parse_listener(v, elen, &tmp[n]);
+		if (!why && port_taken(tmp, tmp[n].port, n))
+			why = "duplicate vhost port";
+		if (why)
+			return why;
+		n++;
+		if (!rest)
+			break;
+		v = rest;
+		len = rlen;
+		if (len == 0)
+			return "empty vhost entry";
+	}
+	memcpy(a->vhost, tmp, n * sizeof(tmp[0]));
+	a->n_vhost = n;
+	return NULL;
+}
+
+static bool key_is(const char *k, size_t klen, const char *name)
+{
+	return klen == strlen(name) && memcmp(k, name, klen) == 0;
+}
+
+/* k_bootargs_key_fn: the keys the kernel passes on. */
+static const char *app_key(void *ctx, const char *key, size_t klen, const char *val, size_t vlen)
+{
+	struct uvm_args *a = ctx;
+	uint32_t u;
+
+	if (key_is(key, klen, "vhost"))
+		return parse_vhost(a, val, vlen);
+	if (key_is(key, klen, "vhost_sessions")) {
+		if (k_bootargs_u32(val, vlen, 1, UVM_SESSIONS_MAX, &u))
+			return "vhost_sessions is 1.." STR(UVM_SESSIONS_MAX);
+		a->sessions = u;
+		return NULL;
+	}
+	return k_bootargs_unknown;
+}
+
+int uvm_args_parse(struct uvm_args *a, const char *line, size_t len, k_bootargs_warn_fn warn,
+		   void *ctx)
+{
+	int r;
+
+	if (!a)
+		return -EINVAL;
+	a->sessions = UVM_DEFAULT_SESSIONS;
+	a->n_vhost = 0;
+	r = k_bootargs_parse_app(&a->k, line, len, app_key, a, warn, ctx);
+	if (r < 0)
+		return r;
+	if (port_taken(a->vhost, a->k.ctl_port, a->n_vhost)) {
+		a->n_vhost = 0;
+		a->k.warnings++;
+		if (warn)
+			warn(ctx, "ctl", 3,
+			     "ctl port also used by a vhost listener: listeners dropped");
+	}
+	return (int)a->k.warnings;
+}

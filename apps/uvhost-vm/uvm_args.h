@@ -1,0 +1,62 @@
+/* uvm_args.h - the service VM's command line: the kernel's keys plus the
+ * application's own.
+ *
+ * Owns: the syntax of the keys only this application knows, and the check
+ * that ties them to the kernel's:
+ *   vhost=<port>:<dev>[:<size>][:q<n>][:s<n>][,...]
+ *                    vhost-user listeners, e.g. 5000:blk:64M:q4,5001:rng
+ *                    (dev: blk or rng; size: bytes with K/M/G suffix;
+ *                    q<n>: blk queues, 1..VU_MAX_QUEUES, default 1; rng has
+ *                    exactly one, so no q<n>; s<n>: memory slots a session
+ *                    offers in GET_MAX_MEM_SLOTS, 1..VU_MAX_MEM_SLOTS,
+ *                    default all; fields in this order)
+ *   vhost_sessions=<n>
+ *                    vhost-user sessions served at once, 1..UVM_SESSIONS_MAX
+ *                    (default: the build's UV_VM_VHOST_SESSIONS)
+ * A list is accepted or refused whole. A vhost port equal to the control
+ * port drops every listener (one warning on the word "ctl").
+ * Never: trusts the line (as kern/bootargs.h): each refusal warns once with
+ * a reason and keeps the default.
+ * Used by: main.c; tests/unit/test_uvm_args.c and tests/fuzz/fuzz_bootargs.c
+ * compile it as is.
+ */
+#ifndef UVM_ARGS_H
+#define UVM_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kern/bootargs.h"
+
+#define UVM_LISTENERS_MAX 8
+#define UVM_SESSIONS_MAX 16
+#ifndef UVM_DEFAULT_SESSIONS
+#define UVM_DEFAULT_SESSIONS 2u
+#endif
+
+enum uvm_dev {
+	UVM_DEV_BLK = 1,
+	UVM_DEV_RNG = 2,
+};
+
+struct uvm_listener_cfg {
+	uint32_t port;
+	uint8_t dev;	/* enum uvm_dev */
+	uint8_t queues; /* 1..VU_MAX_QUEUES (rng: 1) */
+	uint32_t slots; /* memory slots offered, 1..VU_MAX_MEM_SLOTS; 0 = all */
+	uint64_t size;	/* bytes; 0 = the device's default */
+};
+
+struct uvm_args {
+	struct k_bootargs k; /* the kernel's keys */
+	unsigned sessions;
+	unsigned n_vhost;
+	struct uvm_listener_cfg vhost[UVM_LISTENERS_MAX];
+};
+
+/* Defaults, then every word of `len` bytes of `line` (as k_bootargs_parse).
+ * Returns the number of warnings (>= 0), or -EINVAL as k_bootargs_parse. */
+int uvm_args_parse(struct uvm_args *a, const char *line, size_t len, k_bootargs_warn_fn warn,
+		   void *ctx);
+
+#endif
