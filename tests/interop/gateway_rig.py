@@ -102,7 +102,7 @@ class GatewayRig(ri.Rig):
                       "-device", "ivshmem-plain,memdev=gw%d" % i]
         if self.sc["device"] == "rng":
             extra += ["-device", "virtio-rng-pci,disable-legacy=on"]
-        append = "log=info ctl=%d vhost=%s" % (rs.CTL_PORT, entry)
+        append = "log=info ctl=%d vhost=%s %s" % (rs.CTL_PORT, entry, os.environ.get("UVTEST_SVM_ARGS", ""))
         self.vm = rs.UvhostVM(self.args.vm_image, append, extra, memory=VM_MEMORY,
                               echo=self.args.console)
         self.vm.start()
@@ -215,6 +215,11 @@ class GatewayRig(ri.Rig):
                 self.host_failures.append("service VM errors: %s" % errs[:3])
 
     def cleanup(self, success):
+        if not success and self.vm is not None:
+            self.vm.drain()
+            print("---- service VM console (last 30 lines) ----")
+            for ln in self.vm.lines[-30:]:
+                print("  " + ln)
         super().cleanup(success)
         if self.vm is not None:
             self.vm.stop()

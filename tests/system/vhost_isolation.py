@@ -113,8 +113,8 @@ def test(args, rs):
     windows = [rs.ShmWindow("w0", 16 << 20, 91), rs.ShmWindow("w1", 1 << 20, 92)]
     w1 = None
     try:
-        with rs.vsock_vm(args, windows, append="log=info ctl=%d vhost=%d:blk:16M"
-                         % (rs.CTL_PORT, BLK_PORT), allow=rs.VHOST_ALLOWED + (
+        with rs.vsock_vm(args, windows, append="log=info ctl=%d vhost=%d:blk:16M %s"
+                         % (rs.CTL_PORT, BLK_PORT, rs.VHOST_POOLS), allow=rs.VHOST_ALLOWED + (
                              r"W: vhost 5000#\d+:",)) as (vm, dev):
             w1 = vf.WindowFile(windows[1].path, windows[1].size)
             c = rs.ctl(dev)
