@@ -417,6 +417,17 @@ static void after(struct gw_relay *r, const struct vu_msg *msg)
 	uint32_t index = msg->p.state.index;
 
 	switch (msg->hdr.request) {
+	case VU_REQ_SET_VRING_ENABLE:
+		/* A ring (re)starts. The VM runs on its own: while this gateway
+		 * was away (killed, restarted, reconnecting) it may have completed
+		 * requests whose calls nobody could deliver, and the guest would
+		 * wait for them forever. One call per start costs a spurious
+		 * interrupt at worst, which every virtio driver tolerates. */
+		if (msg->p.state.num == 1 && index < VU_MAX_QUEUES && r->ring[index].call >= 0) {
+			r->io->signal(r->io->ctx, r->ring[index].call);
+			r->st.start_calls++;
+		}
+		break;
 	case VU_REQ_GET_VRING_BASE:
 		/* The ring stopped: its kick fd is stale (QEMU sends a new one). */
 		if (index < VU_MAX_QUEUES)

@@ -12,7 +12,9 @@
  *     by the gateway right after SET_OWNER;
  * and the notifications: a kick eventfd firing becomes an in-band
  * VRING_KICK, a BACKEND_VRING_CALL/ERR from the VM becomes a write to the
- * call/err eventfd, a CONFIG_CHANGE_MSG goes to the VMM's channel.
+ * call/err eventfd, a CONFIG_CHANGE_MSG goes to the VMM's channel, and a
+ * ring that is enabled gets one call (completions the VM made while no
+ * gateway could relay their calls must not leave the guest waiting).
  * What the VMM is offered is what the VM offers minus what cannot be
  * carried (fd-only and fd-less-only features, SHMEM).
  * Never: maps guest memory or touches a guest byte; trusts either side:
@@ -74,6 +76,7 @@ struct gw_stats {
 	uint64_t kicks;	       /* in-band VRING_KICKs sent to the VM */
 	uint64_t calls;	       /* BACKEND_VRING_CALLs turned into call eventfd writes */
 	uint64_t calls_no_fd;  /* calls for a ring the VMM gave no call fd */
+	uint64_t start_calls;  /* calls written when a ring was enabled (see gw_relay.c) */
 	uint64_t errs;	       /* BACKEND_VRING_ERRs turned into err eventfd writes */
 	uint64_t config;       /* CONFIG_CHANGE_MSGs passed to the VMM */
 	uint64_t vm_requests;  /* back-end requests from the VM */

@@ -550,6 +550,31 @@ static void calls_and_errors_from_the_vm_write_the_eventfds(void **state)
 	assert_int_equal(f->n_signalled, 2);
 }
 
+/* The VM may have completed requests while no gateway relayed its calls
+ * (this one was restarted): enabling a ring writes its call fd once. */
+static void enabling_a_ring_calls_once(void **state)
+{
+	struct fx *f = *state;
+	int call = eventfd(0, EFD_NONBLOCK);
+	uint64_t v;
+
+	handshake(f, FE_PF);
+	assert_int_equal(ring_fd_msg(f, VU_REQ_SET_VRING_CALL, 0, call), 0);
+	mk(f, VU_REQ_SET_VRING_ENABLE, 8)->p.state.num = 1;
+	assert_int_equal(gw_relay_fe_msg(&f->r, &f->m), 0);
+	assert_int_equal(read(call, &v, 8), 8);
+	assert_int_equal(v, 1);
+	assert_int_equal(f->r.st.start_calls, 1);
+	/* Disabling does not call; a ring without a call fd is left alone. */
+	mk(f, VU_REQ_SET_VRING_ENABLE, 8)->p.state.num = 0;
+	assert_int_equal(gw_relay_fe_msg(&f->r, &f->m), 0);
+	mk(f, VU_REQ_SET_VRING_ENABLE, 8)->p.state.index = 1;
+	f->m.p.state.num = 1;
+	assert_int_equal(gw_relay_fe_msg(&f->r, &f->m), 0);
+	assert_int_equal(read(call, &v, 8), -1);
+	assert_int_equal(f->r.st.start_calls, 1);
+}
+
 static void kicks_go_in_band_without_need_reply(void **state)
 {
 	struct fx *f = *state;
@@ -685,6 +710,7 @@ int main(void)
 		T(ring_fds_stay_here_and_the_vm_gets_nofd),
 		T(bad_ring_payloads_are_refused),
 		T(calls_and_errors_from_the_vm_write_the_eventfds),
+		T(enabling_a_ring_calls_once),
 		T(kicks_go_in_band_without_need_reply),
 		T(config_change_reaches_the_vmm_channel),
 		T(unknown_vm_requests_are_refused),
