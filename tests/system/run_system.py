@@ -229,12 +229,13 @@ def test_boot(args):
             m = vm.wait_for(r"virtio-rng: request done, (\d+) random bytes")
             check(int(m.group(1)) > 0, "the entropy pool's first fill: " + m.group(0))
             for i, w in enumerate(windows):
-                m = vm.wait_for(r"window %d: base (0x[0-9a-f]+) size (\d+) crc32 ([0-9a-f]{8})"
-                                % i)
+                m = vm.wait_for(r"window %d: base (0x[0-9a-f]+) size (\d+)(.*)" % i)
                 check(int(m.group(2)) == w.size,
                       "window %d size %s, host made %d" % (i, m.group(2), w.size))
-                check(int(m.group(3), 16) == w.crc,
-                      "window %d crc32 %s, host computed %08x" % (i, m.group(3), w.crc))
+                # The VM does not read guest memory at boot: checksums are
+                # the `windows` command's (system_vsock_control).
+                check(m.group(3).strip() == "", "window %d: the boot log read the window: %r"
+                      % (i, m.group(3)))
             vm.wait_for(r"windows: 2")
             m = vm.wait_for(r"ready in (\d+) ms")
             ready_ms = int(m.group(1))
