@@ -154,7 +154,7 @@ static int setup(void **state)
 	fake_platform_init(&f->fp, 1);
 	if (dev_vsock_init(&f->v, &c) != 0)
 		return -1;
-	vu_backend_init(&f->b, &f->fp.plat, &f->v.ops, &f->v, NULL);
+	vu_backend_init(&f->b, &f->fp.plat, &f->v.dev, &f->v, NULL);
 	dev_vsock_attach(&f->v, &f->b);
 	*state = f;
 	bring_up(f);
@@ -399,12 +399,13 @@ static void test_config_and_ops(void **state)
 	struct fx *f = *state;
 	uint64_t cid = 0;
 
-	assert_int_equal(f->v.ops.virtio_id, 19);
-	assert_int_equal(f->v.ops.num_queues, 3);
-	assert_true(f->v.ops.has_config);
-	assert_int_equal(f->v.ops.get_config(&f->v, (uint8_t *)&cid, 0, 8), 0);
+	assert_int_equal(f->v.dev.virtio_id, 19);
+	assert_int_equal(f->v.dev.num_queues, 3);
+	assert_true(f->v.dev.has_config);
+	assert_int_equal(f->v.dev.ops->get_config(&f->v, (uint8_t *)&cid, 0, 8), 0);
 	assert_int_equal(cid, CID);
-	assert_int_equal(f->v.ops.get_config(&f->v, (uint8_t *)&cid, VU_CONFIG_MAX, 8), -EINVAL);
+	assert_int_equal(f->v.dev.ops->get_config(&f->v, (uint8_t *)&cid, VU_CONFIG_MAX, 8),
+			 -EINVAL);
 }
 
 static void test_init_rejects_bad_cid(void **state)

@@ -24,6 +24,8 @@
 /* Enough for virtio-blk with seg_max 254 plus header and status, even when
  * every buffer crosses a region boundary. */
 #define VU_CHAIN_MAX_IOV 512u
+/* err_head when a ring error concerns no particular chain. */
+#define VU_NO_HEAD 0xffffu
 
 /* One descriptor chain: device-readable iovecs first (out), then
  * device-writable ones (in). */
@@ -58,12 +60,19 @@ struct vu_vq {
 	uint16_t signalled_used;
 	bool signalled_used_valid;
 	uint16_t inuse; /* chains popped and not yet pushed */
+	/* The head of the last pop, which vu_vq_unpop() may put back until the
+	 * next pop or reset. */
+	uint16_t unpop_head;
+	bool unpop_ok;
 
 	bool started;
 	bool enabled;
 	bool broken;
 	bool kicked; /* work may be waiting: set by a kick, or once on start */
 	bool event_idx;
+	/* VIRTIO_F_RING_INDIRECT_DESC was not negotiated: an indirect
+	 * descriptor breaks the ring (set by the back-end from the features). */
+	bool no_indirect;
 	/* EVENT_IDX: where and under which memory generation avail_event was
 	 * last published with a full fence, and its value. An idle polled ring
 	 * then skips the store and fence: it costs one load, not ~30 ns
@@ -79,13 +88,29 @@ struct vu_vq {
 
 	struct vu_mem_hint hint;
 
+	/* Why the ring broke, for the log line: a fixed string, the head of the
+	 * chain (or 0xffff when no chain was involved) and the guest address
+	 * concerned (0 if none). */
+	const char *err_why;
+	uint32_t err_head;
+	uint64_t err_addr;
+
+	/* Moves on at every reset of the ring, never back to 0: a completion
+	 * token carries it, and one from an earlier epoch is stale. */
+	uint32_t epoch;
+	/* Heads popped and not yet pushed, one bit each: a driver posting a
+	 * head that is still in use breaks the ring, and a push of a head not
+	 * in use is refused, so no buffer is ever used twice. */
+	uint8_t inuse_map[VU_VQ_MAX_SIZE / 8];
+
 	/* Statistics for operators. */
 	uint64_t n_popped, n_pushed, n_notified, n_errors;
 };
 
 void vu_vq_init(struct vu_vq *vq, uint16_t index);
 
-/* Forget addresses, indexes and state; keep fds (the caller owns closing). */
+/* Forget addresses, indexes and state; keep fds (the caller owns closing).
+ * The epoch moves on: tokens of chains popped before are stale. */
 void vu_vq_reset(struct vu_vq *vq);
 
 /* Validate a queue size: power of two, 1..VU_VQ_MAX_SIZE. */
@@ -106,10 +131,19 @@ int vu_vq_map(struct vu_vq *vq, const struct vu_mem *mem);
  * table during the walk cannot change what was validated. */
 int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain);
 
+/* Put back the chain just popped (its head is `head`): the avail index
+ * steps back, the head is no longer in use and its inflight mark is
+ * cleared, as Linux vhost_discard_vq_desc(). Only the most recent pop may be
+ * put back. Returns 0, or -EINVAL if `head` is not that chain. */
+int vu_vq_unpop(struct vu_vq *vq, uint16_t head);
+
+/* Whether `head` is popped and not yet pushed. */
+bool vu_vq_head_in_use(const struct vu_vq *vq, uint16_t head);
+
 /* Publish one used element. `len` is the number of bytes written to the
  * writable part. Works on a ring broken by a later bad chain, so chains
  * popped earlier still complete. Returns 0, or -EIO if the ring is unmapped,
- * head is out of range, or nothing is in use. */
+ * head is out of range, or that head is not in use (err_why says which). */
 int vu_vq_push(struct vu_vq *vq, const struct vu_mem *mem, uint16_t head, uint32_t len);
 
 /* Whether the driver wants an interrupt now (EVENT_IDX or NO_INTERRUPT),
