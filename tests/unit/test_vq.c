@@ -43,6 +43,7 @@ struct fx {
 	int fd[3];
 	struct vu_mem_region reg[3];
 	struct vu_inflight_queue *infl;
+	uint8_t inuse_map[VU_VQ_INUSE_BYTES];
 };
 
 static const uint64_t reg_gpa[3] = {A_GPA, B_GPA, C_GPA};
@@ -55,6 +56,8 @@ static void vq_configure(struct fx *f, struct vu_vq *vq, uint16_t size, bool gpa
 	uint64_t base = gpa ? 0 : A_UADDR;
 
 	vu_vq_init(vq, 3);
+	memset(f->inuse_map, 0, sizeof(f->inuse_map));
+	vq->inuse_map = f->inuse_map;
 	vq->size = size;
 	vq->addr_is_gpa = gpa;
 	vq->desc_addr = base + DESC_GPA;
@@ -63,7 +66,6 @@ static void vq_configure(struct fx *f, struct vu_vq *vq, uint16_t size, bool gpa
 	vq->addr_set = true;
 	vq->started = true;
 	vq->enabled = true;
-	(void)f;
 }
 
 static int setup(void **state)
@@ -159,7 +161,7 @@ static int pop_one_desc(struct fx *f, uint64_t addr, uint32_t len, uint16_t flag
 static void fake_in_use(struct fx *f, uint16_t head)
 {
 	f->vq.inuse++;
-	f->vq.inuse_map[head >> 3] |= (uint8_t)(1u << (head & 7u));
+	f->inuse_map[head >> 3] |= (uint8_t)(1u << (head & 7u));
 }
 
 /* ---- basic state -------------------------------------------------------- */

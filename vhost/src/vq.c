@@ -77,8 +77,10 @@ static bool vq_ready(const struct vu_vq *vq)
 	return vq->started && vq_configured(vq);
 }
 
-/* Break the ring, keeping the reason for the back-end's log line. */
-static int vq_fail(struct vu_vq *vq, const char *why, uint32_t head, uint64_t addr)
+/* Break the ring, keeping the reason for the back-end's log line. Cold and
+ * out of line: the idle poll path must stay as small as it was. */
+__attribute__((cold, noinline)) static int vq_fail(struct vu_vq *vq, const char *why, uint32_t head,
+						   uint64_t addr)
 {
 	vq->broken = true;
 	vq->n_errors++;
@@ -100,16 +102,20 @@ static int vq_usable(struct vu_vq *vq, const struct vu_mem *mem)
 
 static void inuse_set(struct vu_vq *vq, uint16_t head)
 {
-	vq->inuse_map[head >> 3] |= (uint8_t)(1u << (head & 7u));
+	if (vq->inuse_map)
+		vq->inuse_map[head >> 3] |= (uint8_t)(1u << (head & 7u));
 }
 
 static void inuse_clear(struct vu_vq *vq, uint16_t head)
 {
-	vq->inuse_map[head >> 3] &= (uint8_t) ~(1u << (head & 7u));
+	if (vq->inuse_map)
+		vq->inuse_map[head >> 3] &= (uint8_t) ~(1u << (head & 7u));
 }
 
 bool vu_vq_head_in_use(const struct vu_vq *vq, uint16_t head)
 {
+	if (!vq->inuse_map)
+		return vq->inuse != 0;
 	return (vq->inuse_map[head >> 3] >> (head & 7u)) & 1u;
 }
 
@@ -128,8 +134,12 @@ void vu_vq_reset(struct vu_vq *vq)
 	uint16_t index = vq->index;
 	int kick = vq->kick_fd, call = vq->call_fd, err = vq->err_fd;
 	uint32_t epoch = vq->epoch + 1u;
+	uint8_t *map = vq->inuse_map;
 
 	vu_vq_init(vq, index);
+	vq->inuse_map = map;
+	if (map)
+		__builtin_memset(map, 0, VU_VQ_INUSE_BYTES);
 	vq->kick_fd = kick;
 	vq->call_fd = call;
 	vq->err_fd = err;
@@ -385,25 +395,18 @@ static int vq_pending(struct vu_vq *vq)
 	return n;
 }
 
-int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain)
+/* Take the chain at last_avail_idx, which vq_pending() said is there. Out
+ * of line: the idle poll (vu_vq_pop on an empty ring) then needs few
+ * registers and stays as cheap as it was before heads were tracked. */
+__attribute__((noinline)) static int vq_take(struct vu_vq *vq, const struct vu_mem *mem,
+					     struct vu_chain *chain)
 {
-	uint16_t head;
-	int n;
+	uint16_t head = ring_load16(&vq->avail->ring[vq->last_avail_idx & (vq->size - 1u)]);
 
-	if (vq->broken)
-		return -EIO;
-	if (!vq_ready(vq))
-		return 0;
-	if (vq_usable(vq, mem))
-		return -EIO;
-	n = vq_pending(vq);
-	if (n <= 0)
-		return n;
-	head = ring_load16(&vq->avail->ring[vq->last_avail_idx & (vq->size - 1u)]);
 	if (head >= vq->size)
 		return vq_fail(vq, "avail ring names a head beyond the ring size", head,
 			       vq->avail_addr);
-	if (vu_vq_head_in_use(vq, head))
+	if (vq->inuse_map && vu_vq_head_in_use(vq, head))
 		return vq_fail(vq, "driver posted a head that is still in use", head,
 			       vq->avail_addr);
 	if (vq_walk_chain(vq, mem, head, chain) != 0)
@@ -424,6 +427,22 @@ int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain
 		vq->avail_event_at = NULL; /* not fenced */
 	}
 	return 1;
+}
+
+int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain)
+{
+	int n;
+
+	if (vq->broken)
+		return -EIO;
+	if (!vq_ready(vq))
+		return 0;
+	if (vq_usable(vq, mem))
+		return -EIO;
+	n = vq_pending(vq);
+	if (n <= 0)
+		return n;
+	return vq_take(vq, mem, chain);
 }
 
 int vu_vq_chain_from_head(struct vu_vq *vq, const struct vu_mem *mem, uint16_t head,

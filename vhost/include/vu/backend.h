@@ -118,6 +118,8 @@ struct vu_backend {
 	/* True while vu_backend_poll() runs a batch: completions defer the
 	 * interrupt decision to the end of the batch. */
 	bool in_batch;
+	/* Each ring's in-use map (struct vu_vq.inuse_map), last: cold. */
+	uint8_t inuse_maps[VU_MAX_QUEUES][VU_VQ_INUSE_BYTES];
 };
 
 /* `dev` describes the device instance and must outlive the session;

@@ -24,6 +24,8 @@
 /* Enough for virtio-blk with seg_max 254 plus header and status, even when
  * every buffer crosses a region boundary. */
 #define VU_CHAIN_MAX_IOV 512u
+/* Bytes of a ring's in-use map (struct vu_vq.inuse_map). */
+#define VU_VQ_INUSE_BYTES (VU_VQ_MAX_SIZE / 8u)
 /* err_head when a ring error concerns no particular chain. */
 #define VU_NO_HEAD 0xffffu
 
@@ -38,8 +40,12 @@ struct vu_chain {
 	struct vu_iov iov[VU_CHAIN_MAX_IOV];
 };
 
+/* Cache-line aligned: everything an idle poll reads (flags, indexes, host
+ * views, avail_event, kick_fd) lies in the first two lines of each ring, so
+ * a round over many idle rings touches two lines per ring, wherever the
+ * array starts (bench_ring_poll). */
 struct vu_vq {
-	uint16_t index;
+	_Alignas(64) uint16_t index;
 	uint16_t size; /* 0 until SET_VRING_NUM */
 
 	/* As the front-end gave them (uaddr, or gpa with GPA_ADDRESSES). */
@@ -60,19 +66,12 @@ struct vu_vq {
 	uint16_t signalled_used;
 	bool signalled_used_valid;
 	uint16_t inuse; /* chains popped and not yet pushed */
-	/* The head of the last pop, which vu_vq_unpop() may put back until the
-	 * next pop or reset. */
-	uint16_t unpop_head;
-	bool unpop_ok;
 
 	bool started;
 	bool enabled;
 	bool broken;
 	bool kicked; /* work may be waiting: set by a kick, or once on start */
 	bool event_idx;
-	/* VIRTIO_F_RING_INDIRECT_DESC was not negotiated: an indirect
-	 * descriptor breaks the ring (set by the back-end from the features). */
-	bool no_indirect;
 	/* EVENT_IDX: where and under which memory generation avail_event was
 	 * last published with a full fence, and its value. An idle polled ring
 	 * then skips the store and fence: it costs one load, not ~30 ns
@@ -88,23 +87,36 @@ struct vu_vq {
 
 	struct vu_mem_hint hint;
 
+	/* Moves on at every reset of the ring, never back to 0: a completion
+	 * token carries it, and one from an earlier epoch is stale. */
+	uint32_t epoch;
+	/* Heads popped and not yet pushed, one bit each (VU_VQ_INUSE_BYTES,
+	 * owned by the caller, kept across vu_vq_reset): a driver posting a head
+	 * that is still in use breaks the ring, and a push of a head not in use
+	 * is refused, so no buffer is ever used twice. Outside the struct so an
+	 * idle ring's poll touches as few cache lines and pages as before. NULL:
+	 * no tracking, and push checks only that something is in use. */
+	uint8_t *inuse_map;
+
+	/* Statistics for operators. */
+	uint64_t n_popped, n_pushed, n_notified, n_errors;
+
+	/* Below: what the idle poll never reads, kept out of its cache lines. */
+
+	/* VIRTIO_F_RING_INDIRECT_DESC was not negotiated: an indirect
+	 * descriptor breaks the ring (set by the back-end from the features). */
+	bool no_indirect;
+	/* The head of the last pop, which vu_vq_unpop() may put back until the
+	 * next pop or reset. */
+	uint16_t unpop_head;
+	bool unpop_ok;
+
 	/* Why the ring broke, for the log line: a fixed string, the head of the
-	 * chain (or 0xffff when no chain was involved) and the guest address
+	 * chain (or VU_NO_HEAD when no chain was involved) and the guest address
 	 * concerned (0 if none). */
 	const char *err_why;
 	uint32_t err_head;
 	uint64_t err_addr;
-
-	/* Moves on at every reset of the ring, never back to 0: a completion
-	 * token carries it, and one from an earlier epoch is stale. */
-	uint32_t epoch;
-	/* Heads popped and not yet pushed, one bit each: a driver posting a
-	 * head that is still in use breaks the ring, and a push of a head not
-	 * in use is refused, so no buffer is ever used twice. */
-	uint8_t inuse_map[VU_VQ_MAX_SIZE / 8];
-
-	/* Statistics for operators. */
-	uint64_t n_popped, n_pushed, n_notified, n_errors;
 };
 
 void vu_vq_init(struct vu_vq *vq, uint16_t index);
