@@ -16,7 +16,10 @@
  *     requests: a late completion is counted and writes nothing;
  *     SET_VRING_ENABLE 0 keeps them (the ring still exists);
  *   - status gates the rings (DRIVER_OK, FAILED), as QEMU 7.2 orders it;
- *   - inflight tracking covers pending requests.
+ *   - inflight tracking covers pending requests;
+ *   - a hostile driver: a head posted twice, an indirect descriptor without
+ *     RING_INDIRECT_DESC; every ring error names its reason, ring, head and
+ *     address in the log.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -24,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -686,6 +690,82 @@ static void test_head_posted_twice_breaks_ring(void **state)
 	expect_used(f, 0, h, 1);
 }
 
+/* A chain whose head is an indirect descriptor naming a one-entry table
+ * with a 32-byte writable buffer. Returns the head. */
+static uint16_t post_indirect(struct fx *f)
+{
+	struct test_ring *r = &f->ring[0];
+	uint64_t table = test_ring_alloc(r, 16), data = test_ring_alloc(r, 32);
+	struct vring_desc *t = test_ring_ptr(r, table);
+	uint16_t head = r->next_desc;
+
+	t[0] = (struct vring_desc){.addr = data, .len = 32, .flags = VRING_DESC_F_WRITE};
+	test_ring_desc(r)[head] =
+		(struct vring_desc){.addr = table, .len = 16, .flags = VRING_DESC_F_INDIRECT};
+	r->next_desc = (uint16_t)((head + 1) % r->size);
+	test_ring_publish(r, head);
+	return head;
+}
+
+/* VIRTIO_F_RING_INDIRECT_DESC was not negotiated: an indirect descriptor is
+ * a ring error that names itself, never a chain the device sees. */
+static void test_indirect_without_feature_is_ring_error(void **state)
+{
+	struct fx *f = *state;
+	uint16_t h = post_indirect(f);
+	char want[32];
+
+	assert_int_equal(vu_backend_poll(&f->b, 8), 0);
+	assert_int_equal(f->dev.served, 0);
+	assert_true(f->b.vq[0].broken);
+	assert_non_null(strstr(f->fp.last_log, "indirect descriptor but RING_INDIRECT_DESC"));
+	snprintf(want, sizeof(want), "ring 0: ");
+	assert_non_null(strstr(f->fp.last_log, want));
+	snprintf(want, sizeof(want), "head %u, addr 0x", h);
+	assert_non_null(strstr(f->fp.last_log, want));
+}
+
+static void test_indirect_with_feature_is_served(void **state)
+{
+	struct fx *f = *state;
+	uint16_t h;
+
+	assert_int_equal(send_u64(f, VU_REQ_SET_FEATURES,
+				  VU_BIT(VU_F_VERSION_1) | VU_BIT(VU_F_PROTOCOL_FEATURES) |
+					  VU_BIT(VU_F_RING_INDIRECT_DESC)),
+			 0);
+	h = post_indirect(f);
+	f->dev.written = 32;
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
+	expect_used(f, 0, h, 32);
+	assert_false(f->b.vq[0].broken);
+}
+
+/* Every ring error says why, with the ring, and the head and address when
+ * a chain is concerned (as msg.c does for messages). */
+static void test_ring_error_says_why(void **state)
+{
+	struct fx *f = *state;
+	struct test_seg s = {.gpa = MEM_GPA + MEM_SIZE, .len = 16, .write = true};
+	uint16_t h = test_ring_add(&f->ring[0], &s, 1);
+	char want[64];
+
+	assert_int_equal(vu_backend_poll(&f->b, 8), 0);
+	assert_true(f->b.vq[0].broken);
+	snprintf(want, sizeof(want), "ring 0: buffer not in mapped memory");
+	assert_non_null(strstr(f->fp.last_log, want));
+	snprintf(want, sizeof(want), "(head %u, addr 0x%llx", h,
+		 (unsigned long long)(MEM_GPA + MEM_SIZE));
+	assert_non_null(strstr(f->fp.last_log, want));
+
+	/* No chain concerned: the avail index jumped past the ring size. */
+	ring_up(f, 1, 0, -1);
+	test_ring_avail(&f->ring[1])->idx = QSZ + 1;
+	assert_int_equal(vu_backend_poll(&f->b, 8), 0);
+	assert_non_null(strstr(f->fp.last_log,
+			       "ring 1: driver moved the avail index by more than the ring size"));
+}
+
 int main(void)
 {
 #define T(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
@@ -713,6 +793,9 @@ int main(void)
 		T(test_inflight_marks_pending_until_completed),
 		T(test_inflight_cleared_by_not_now),
 		T(test_head_posted_twice_breaks_ring),
+		T(test_indirect_without_feature_is_ring_error),
+		T(test_indirect_with_feature_is_served),
+		T(test_ring_error_says_why),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
