@@ -3,12 +3,15 @@
  * Owns: one ring's addresses and indexes, the walk of a descriptor chain
  * (direct and indirect) into host iovecs, publishing used elements, EVENT_IDX
  * notification suppression, and the inflight record of each chain.
- * Never: trusts the driver. A chain that loops, nests indirect tables, is
- * longer than the queue, points outside mapped memory, or puts a readable
- * descriptor after a writable one makes vu_vq_pop() return -EIO and marks the
- * ring broken; a broken ring is never walked again until it is set up anew.
- * Used by: devices/ (through pop/push/notify only; devices never see
- * descriptors) and the message handlers (setup, start, stop).
+ * Never: trusts the driver. A chain that loops, nests indirect tables, uses
+ * one without RING_INDIRECT_DESC, is longer than the queue, points outside
+ * mapped memory, puts a readable descriptor after a writable one, or starts
+ * at a head still in use makes vu_vq_pop() return -EIO and marks the ring
+ * broken, with the reason in err_why; a broken ring is never walked again
+ * until it is set up anew.
+ * Used by: the back-end session (vhost/src/backend*.c: setup, start, stop,
+ * pop, put back, push, notify). Devices never see a struct vu_vq: they get
+ * chains through vu/device.h and ring state through vu/backend.h.
  */
 #ifndef VU_VQ_H
 #define VU_VQ_H
