@@ -403,6 +403,28 @@ static void test_get_vring_base_without_pending_replies_at_once(void **state)
 	assert_int_equal(base_reply(f, 0, 0), 1);
 }
 
+/* The memory under a stopped ring goes away while GET_VRING_BASE waits:
+ * the requests cannot be published, but the reply still comes. */
+static void test_get_vring_base_answered_when_memory_goes(void **state)
+{
+	struct fx *f = *state;
+	struct vu_msg *m;
+	uint16_t h[3];
+
+	three_pending(f, h);
+	assert_int_equal(send_state(f, VU_REQ_GET_VRING_BASE, 0, 0), 0);
+	m = mk(f, VU_REQ_REM_MEM_REG, sizeof(struct vu_mem_single_msg));
+	m->p.mem_single.region =
+		(struct vu_mem_region){.gpa = MEM_GPA, .size = MEM_SIZE, .uaddr = MEM_UADDR};
+	assert_int_equal(handle(f), 0);
+	assert_int_equal(vu_complete(&f->b, f->dev.toks[0], 1), -EIO);
+	assert_int_equal(vu_complete(&f->b, f->dev.toks[1], 1), -EIO);
+	assert_int_equal(f->fp.nsent, 0);
+	assert_int_equal(vu_complete(&f->b, f->dev.toks[2], 1), -EIO);
+	assert_int_equal(base_reply(f, 0, 0), 3);
+	assert_int_equal(f->b.n_dropped, 3);
+}
+
 /* While its requests are pending a ring keeps its layout: they complete
  * into it. */
 static void test_ring_setup_refused_while_pending(void **state)
@@ -778,6 +800,7 @@ int main(void)
 		T(test_not_now_on_kicked_ring_waits_for_kick),
 		T(test_get_vring_base_waits_for_last_pending),
 		T(test_get_vring_base_without_pending_replies_at_once),
+		T(test_get_vring_base_answered_when_memory_goes),
 		T(test_ring_setup_refused_while_pending),
 		T(test_reset_device_drops_pending),
 		T(test_set_status_0_drops_pending),

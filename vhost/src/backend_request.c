@@ -34,24 +34,29 @@ int vu_ring_base_reply(struct vu_backend *b, struct vu_vq *vq)
 int vu_complete(struct vu_backend *b, struct vu_token t, uint32_t written)
 {
 	struct vu_vq *vq = token_ring(b, t);
+	int rc = 0;
 
 	if (!vq) {
 		b->n_late++;
 		return -ESTALE;
 	}
 	if (vu_vq_push(vq, &b->mem, t.head, written) < 0) {
+		/* The ring's memory went away under the request: it cannot be
+		 * published, but it must not hold GET_VRING_BASE forever. */
 		vu_ring_error(b, vq, -EIO);
-		return -EIO;
-	}
-	if (!b->in_batch)
+		(void)vu_vq_drop(vq, t.head);
+		b->n_dropped++;
+		rc = -EIO;
+	} else if (!b->in_batch) {
 		vu_ring_notify(b, vq);
+	}
 	if (vq->inuse == 0 && b->base_reply_due[vq->index]) {
 		vu_logf(b, VU_LOG_INFO, "ring %u: last pending request done; GET_VRING_BASE %u",
 			vq->index, vq->last_avail_idx);
 		vq->mapped = false;
 		(void)vu_ring_base_reply(b, vq);
 	}
-	return 0;
+	return rc;
 }
 
 int vu_token_chain(struct vu_backend *b, struct vu_token t, struct vu_chain *chain)

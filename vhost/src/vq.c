@@ -459,6 +459,16 @@ int vu_vq_chain_from_head(struct vu_vq *vq, const struct vu_mem *mem, uint16_t h
 	return vq_walk_chain(vq, mem, head, chain) != 0 ? -EIO : 0;
 }
 
+int vu_vq_drop(struct vu_vq *vq, uint16_t head)
+{
+	if (head >= vq->size || vq->inuse == 0 || !vu_vq_head_in_use(vq, head))
+		return -EINVAL;
+	inuse_clear(vq, head);
+	vq->inuse--;
+	vq->unpop_ok = false;
+	return 0;
+}
+
 int vu_vq_unpop(struct vu_vq *vq, uint16_t head)
 {
 	if (!vq->unpop_ok || vq->unpop_head != head)

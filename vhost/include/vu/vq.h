@@ -152,6 +152,11 @@ int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain
  * put back. Returns 0, or -EINVAL if `head` is not that chain. */
 int vu_vq_unpop(struct vu_vq *vq, uint16_t head);
 
+/* Forget a popped head without publishing it (its ring became unusable):
+ * no longer in use, its inflight mark kept so a restart resubmits it.
+ * Returns 0, or -EINVAL if the head is not in use. */
+int vu_vq_drop(struct vu_vq *vq, uint16_t head);
+
 /* Whether `head` is popped and not yet pushed. */
 bool vu_vq_head_in_use(const struct vu_vq *vq, uint16_t head);
 
