@@ -1,15 +1,16 @@
 /* The one reset path (RESET_DEVICE, SET_STATUS 0, RESET_OWNER, disconnect)
  * and the status byte: what SET_STATUS gates.
  *
- * Status (VHOST_USER_PROTOCOL_F_STATUS): once the front-end has set a
- * status, rings run only while DRIVER_OK is set and FAILED is not. Before
- * the first SET_STATUS nothing is gated, so front-ends that never send one
- * (no F_STATUS, older QEMU, our own test front-ends) keep working; QEMU 7.2
- * sends FEATURES_OK after SET_FEATURES and DRIVER_OK only after
- * SET_VRING_ENABLE(1), so a ring enabled in between waits (kicks kept) and
- * runs the moment DRIVER_OK arrives. SET_STATUS 0 is a device reset.
- * FAILED stops the rings (they keep their state; a reset or a new status
- * without FAILED lets them run again). */
+ * Status (VHOST_USER_PROTOCOL_F_STATUS): once the front-end has set
+ * DRIVER_OK on this connection, rings run only while DRIVER_OK is set; FAILED
+ * always stops them. Before the first DRIVER_OK nothing is gated, because
+ * QEMU 7.2 sends DRIVER_OK only for devices that set vq_index_end (blk):
+ * vhost-user-rng and vhost-user-vsock get FEATURES_OK from SET_FEATURES and
+ * never a DRIVER_OK, and must still run. blk gets FEATURES_OK, then its rings
+ * are enabled, then DRIVER_OK; after a stop (SET_STATUS 0) the next start's
+ * rings wait for DRIVER_OK, their kicks kept, and run the moment it arrives.
+ * SET_STATUS 0 is a device reset. FAILED stops the rings, which keep their
+ * state: a reset, or a status without FAILED, lets them run again. */
 #include <errno.h>
 
 #include "backend_internal.h"
@@ -21,8 +22,9 @@ void vu_status_gate(struct vu_backend *b)
 {
 	bool was = b->rings_gated;
 
-	b->rings_gated = b->status_seen && (b->pfeatures & VU_BIT(VU_PF_STATUS)) &&
-			 (!(b->status & STATUS_DRIVER_OK) || (b->status & STATUS_FAILED));
+	b->rings_gated = (b->pfeatures & VU_BIT(VU_PF_STATUS)) &&
+			 ((b->status & STATUS_FAILED) ||
+			  (b->driver_ok_seen && !(b->status & STATUS_DRIVER_OK)));
 	if (was && !b->rings_gated)
 		for (uint32_t i = 0; i < b->dev->num_queues; i++)
 			if (b->vq[i].started)
@@ -92,7 +94,7 @@ void vu_backend_reset(struct vu_backend *b, enum vu_reset_level level, const cha
 	if (level == VU_RESET_CONNECTION) {
 		b->pfeatures = 0;
 		b->pfeatures_set = false;
-		b->status_seen = false;
+		b->driver_ok_seen = false;
 	}
 	vu_status_gate(b);
 }
@@ -138,7 +140,8 @@ int vu_h_set_status(struct vu_backend *b, struct vu_msg *msg)
 			st);
 	}
 	b->status = st;
-	b->status_seen = true;
+	if (st & STATUS_DRIVER_OK)
+		b->driver_ok_seen = true;
 	vu_status_gate(b);
 	return 0;
 }

@@ -69,9 +69,10 @@ struct vu_backend {
 	bool pfeatures_set;
 	bool owner;
 	uint8_t status;
-	/* The front-end has set a status since the session began: from then on
-	 * rings run only while DRIVER_OK is set and FAILED is not. */
-	bool status_seen;
+	/* The front-end has set DRIVER_OK on this connection: from then on
+	 * rings run only while DRIVER_OK is set (backend_reset.c says why not
+	 * before). FAILED always stops them. */
+	bool driver_ok_seen;
 	bool rings_gated;
 
 	int backend_chan; /* -1: none */
