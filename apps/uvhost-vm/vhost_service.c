@@ -233,9 +233,9 @@ static int listener_setup(struct uvm_listener *l, const struct k_vhost_listener 
 	return 0;
 }
 
-/* rng_requests_not_now (chains rng sessions put back in their rings until
- * the pool refilled, one per turn at most), then the pool's own entries;
- * none without an entropy source. */
+/* rng_requests_waiting (chains rng sessions leave in their rings until the
+ * pool refills), then the pool's own entries; none without an entropy
+ * source. */
 static int rng_stat(unsigned i, const char **key, uint64_t *val)
 {
 	uint64_t waiting = 0;
@@ -249,8 +249,8 @@ static int rng_stat(unsigned i, const char **key, uint64_t *val)
 		return uvm_rng_stat(i - 1, key, val);
 	for (unsigned k = 0; k < UVM_VHOST_SESSIONS; k++)
 		if (uvm_sessions[k].active && uvm_sessions[k].l->cfg->dev == K_VHOST_DEV_RNG)
-			waiting += uvm_sessions[k].dev.rng.not_now;
-	*key = "rng_requests_not_now";
+			waiting += vu_ring_waiting(&uvm_sessions[k].b, 0);
+	*key = "rng_requests_waiting";
 	*val = waiting;
 	return 0;
 }

@@ -844,7 +844,7 @@ def hostile_ring(vm, dev, w0, reg, gpa, uaddr, chain):
     for off, t in tables:
         w0.write(ring.woff + ring.BUF + off, t)
     vm.drain(0.05)
-    stops = len(vm.find_all(r"ring 0: malformed chain"))
+    stops = len(vm.find_all(r"ring 0: [^;]*; ring stopped"))
     a = ring.woff + ring.AVAIL
     w0.write(a + 4, struct.pack("<H", head))
     w0.write(a + 2, struct.pack("<H", 1))
@@ -853,7 +853,7 @@ def hostile_ring(vm, dev, w0, reg, gpa, uaddr, chain):
     outcome = None
     while outcome is None:
         vm.drain(0.05)
-        if len(vm.find_all(r"ring 0: malformed chain")) > stops:
+        if len(vm.find_all(r"ring 0: [^;]*; ring stopped")) > stops:
             outcome = "ring stopped"
         elif struct.unpack("<H", w0.read(u + 2, 2))[0] != 0:
             outcome = "completed"

@@ -282,6 +282,7 @@ static void test_dry_source_leaves_requests_in_ring(void **state)
 		assert_int_equal(f->b.vq[0].last_avail_idx, 0);
 		assert_int_equal(f->b.vq[0].inuse, 0);
 		assert_int_equal(f->rng.not_now, (uint64_t)turn + 1);
+		assert_int_equal(vu_ring_waiting(&f->b, 0), 2);
 	}
 	assert_int_equal(src_calls, 0);
 	assert_int_equal(f->rng.requests, 0);
@@ -295,6 +296,7 @@ static void test_dry_source_leaves_requests_in_ring(void **state)
 	expect_stream(at(f, a), 64, 64, 0);
 	expect_stream(at(f, b), 36, 64, 64);
 	assert_int_equal(f->rng.not_now, 3);
+	assert_int_equal(vu_ring_waiting(&f->b, 0), 0);
 	assert_int_equal(f->rng.short_reads, 1);
 }
 
@@ -317,6 +319,7 @@ static void test_no_empty_completion_mid_batch(void **state)
 	assert_false(test_ring_pop_used(&f->ring, &id, &len));
 	assert_int_equal(f->rng.not_now, 1);
 	assert_int_equal(f->b.vq[0].last_avail_idx, 1);
+	assert_int_equal(vu_ring_waiting(&f->b, 0), 2);
 	expect_stream(at(f, g[1]), 0, 32, 0);
 	src_avail = 64;
 	assert_int_equal(vu_backend_poll(&f->b, 8), 2);

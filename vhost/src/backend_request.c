@@ -77,6 +77,22 @@ uint32_t vu_ring_pending(const struct vu_backend *b, uint32_t ring)
 	return ring < b->dev->num_queues ? b->vq[ring].inuse : 0;
 }
 
+uint32_t vu_ring_waiting(const struct vu_backend *b, uint32_t ring)
+{
+	const struct vu_vq *vq;
+	uint16_t n;
+
+	if (ring >= b->dev->num_queues)
+		return 0;
+	vq = &b->vq[ring];
+	/* A stale view is the next pop's business: it re-translates and
+	 * reports; here it just means "unknown", 0. */
+	if (!vq->started || vq->broken || !vq->mapped || vq->mem_generation != b->mem.generation)
+		return 0;
+	n = (uint16_t)(__atomic_load_n(&vq->avail->idx, __ATOMIC_RELAXED) - vq->last_avail_idx);
+	return n > vq->size ? vq->size : n;
+}
+
 bool vu_ring_started(const struct vu_backend *b, uint32_t ring)
 {
 	return ring < b->dev->num_queues && b->vq[ring].started;

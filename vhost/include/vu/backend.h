@@ -158,6 +158,10 @@ int vu_token_chain(struct vu_backend *b, struct vu_token token, struct vu_chain 
 /* Requests of ring `ring` the device holds (VU_PENDING, not completed). */
 uint32_t vu_ring_pending(const struct vu_backend *b, uint32_t ring);
 
+/* Chains the driver posted to ring `ring` and the device has not taken yet
+ * (0 if the ring is stopped, broken or its view of memory is stale). */
+uint32_t vu_ring_waiting(const struct vu_backend *b, uint32_t ring);
+
 /* Ring state for devices and transports, which never read struct vu_vq:
  * started (SET_VRING_KICK seen, no GET_VRING_BASE since), live (started,
  * enabled, not broken, not gated by status), and its kick fd (-1: polled). */
