@@ -66,7 +66,7 @@ static void session_end(struct uvm_session *s, const char *why, int err)
 
 static int session_start(struct uvm_session *s, struct uvm_listener *l, int fd, unsigned slot)
 {
-	const struct vu_device_ops *ops;
+	const struct vu_device *desc;
 	void *dev;
 
 	s->l = l;
@@ -77,21 +77,20 @@ static int session_start(struct uvm_session *s, struct uvm_listener *l, int fd, 
 
 		if (r < 0)
 			return r;
-		/* On this session's copy of the ops: uvhostd's blk declares none. */
-		s->dev.blk.ops.num_shmem = l->shmem_size ? 1 : 0;
-		s->dev.blk.ops.shmem_sizes = &l->shmem_size;
-		ops = &s->dev.blk.ops;
+		/* uvhostd's blk declares none. */
+		dev_blk_declare_shmem(&s->dev.blk, l->shmem_size ? 1 : 0, &l->shmem_size);
+		desc = &s->dev.blk.dev;
 		dev = &s->dev.blk;
 	} else {
 		dev_rng_init(&s->dev.rng, rng_take, rng_level);
-		ops = &s->dev.rng.ops;
+		desc = &s->dev.rng.dev;
 		dev = &s->dev.rng;
 	}
 	{
 		/* s<n>: what GET_MAX_MEM_SLOTS announces; the table stays static. */
 		const struct vu_backend_config cfg = {.max_mem_slots = l->cfg->slots};
 
-		vu_backend_init(&s->b, &s->conn.plat, ops, dev, &cfg);
+		vu_backend_init(&s->b, &s->conn.plat, desc, dev, &cfg);
 	}
 	s->active = true;
 	k_info("%s: connected from cid %" PRIu64 " (%s)", s->tag, s->conn.peer_cid,
@@ -168,10 +167,7 @@ static int session_poll(void *ctx)
 		if (s->conn.back[i].fd >= 0)
 			(void)uvm_chan_flush(&s->conn, &s->conn.back[i]);
 	work += vu_backend_handle_backend_reply(&s->b);
-	if (s->l->cfg->dev == UVM_DEV_RNG)
-		work += dev_rng_poll(&s->dev.rng, &s->b, UVM_VHOST_RING_BUDGET);
-	else
-		work += vu_backend_poll(&s->b, UVM_VHOST_RING_BUDGET);
+	work += vu_backend_poll(&s->b, UVM_VHOST_RING_BUDGET);
 	return work;
 }
 
@@ -249,7 +245,7 @@ static int rng_stat(const struct uvm_vhost *h, unsigned i, const char **key, uin
 		return k_virtio_rng_stat(h->vm->rng, i - 1, key, val);
 	for (unsigned k = 0; k < h->nsessions; k++)
 		if (h->sessions[k].active && h->sessions[k].l->cfg->dev == UVM_DEV_RNG)
-			waiting += h->sessions[k].dev.rng.waiting;
+			waiting += vu_ring_waiting(&h->sessions[k].b, 0);
 	*key = "rng_requests_waiting";
 	*val = waiting;
 	return 0;

@@ -23,8 +23,8 @@
  *
  * An rng listener exists only with an entropy source (a virtio-rng device
  * that answered at boot); otherwise it is refused with an error line, never
- * served from something weaker. Its sessions poll through dev_rng_poll(): a
- * request waits in the ring while the pool is empty.
+ * served from something weaker. The rng device answers "not now" while the
+ * pool is empty, so a request waits in the ring until it refills.
  */
 #ifndef UVM_VHOST_SERVICE_H
 #define UVM_VHOST_SERVICE_H

@@ -390,7 +390,7 @@ static void vsock_log(void *ctx, const char *line)
 	fprintf(stderr, "uvhostd: %s\n", line);
 }
 
-static const struct vu_device_ops *make_vsock(const struct options *o, void **ctx)
+static const struct vu_device *make_vsock(const struct options *o, void **ctx)
 {
 	struct dev_vsock_config c;
 	int rc;
@@ -412,10 +412,10 @@ static const struct vu_device_ops *make_vsock(const struct options *o, void **ct
 		"connections to port P go to %s_P\n",
 		o->guest_cid, o->uds_path, o->uds_path);
 	*ctx = &vsock;
-	return &vsock.ops;
+	return &vsock.dev;
 }
 
-static const struct vu_device_ops *make_device(const struct options *o, void **ctx)
+static const struct vu_device *make_device(const struct options *o, void **ctx)
 {
 	int rc;
 
@@ -424,7 +424,7 @@ static const struct vu_device_ops *make_device(const struct options *o, void **c
 	if (!strcmp(o->device, "rng")) {
 		dev_rng_init(&rng, entropy, NULL);
 		*ctx = &rng;
-		return &rng.ops;
+		return &rng.dev;
 	}
 	if (o->null_size) {
 		dev_storage_null(&storage, o->null_size);
@@ -470,14 +470,14 @@ static const struct vu_device_ops *make_device(const struct options *o, void **c
 		(unsigned long long)(storage.size / 512), o->num_queues,
 		o->read_only ? ", read-only" : "");
 	*ctx = &blk;
-	return &blk.ops;
+	return &blk.dev;
 }
 
 int main(int argc, char **argv)
 {
 	struct options o;
 	struct vu_backend_config cfg;
-	const struct vu_device_ops *dev;
+	const struct vu_device *dev;
 	struct sigaction sa;
 	void *dev_ctx = NULL;
 	enum uvh_mode mode;

@@ -90,7 +90,7 @@ static int blk_get_config(void *dev, uint8_t *buf, uint32_t offset, uint32_t len
 	c.capacity = blk->store->size / SECTOR;
 	c.seg_max = DEV_BLK_SEG_MAX;
 	c.blk_size = SECTOR;
-	c.num_queues = blk->ops.num_queues;
+	c.num_queues = blk->dev.num_queues;
 	c.max_discard_sectors = MAX_DISCARD_SECTORS;
 	c.max_discard_seg = MAX_DISCARD_SEG;
 	c.discard_sector_alignment = 1;
@@ -207,13 +207,15 @@ static uint8_t execute(struct dev_blk *blk, struct blk_req *r, uint32_t *written
 	}
 }
 
-static int blk_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *c)
+static int blk_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 {
 	struct dev_blk *blk = dev;
+	struct vu_chain *c = req->chain;
 	struct blk_req r;
 	uint32_t written;
 	uint8_t status;
 
+	(void)b;
 	/* No room for the header or the status byte: the driver is broken, and
 	 * there is nowhere to report it but the ring itself. */
 	if (c->out_len < sizeof(r.hdr) || c->in_len < 1 || c->in_len > UINT32_MAX)
@@ -227,9 +229,14 @@ static int blk_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct 
 	if (status != VIRTIO_BLK_S_OK)
 		blk->n_errors++;
 	vu_iov_from_buf(r.in, c->n_in, c->in_len - 1, &status, 1);
-	vu_dev_complete(b, vq, c->head, written + 1);
-	return 0;
+	req->written = written + 1;
+	return VU_DONE;
 }
+
+static const struct vu_device_ops blk_ops = {
+	.get_config = blk_get_config,
+	.serve = blk_serve,
+};
 
 int dev_blk_init(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,
 		 const char *serial)
@@ -239,18 +246,23 @@ int dev_blk_init(struct dev_blk *blk, struct dev_storage *store, uint16_t num_qu
 	memset(blk, 0, sizeof(*blk));
 	blk->store = store;
 	strncpy(blk->serial, serial ? serial : "uvhost", DEV_BLK_ID_BYTES);
-	blk->ops.name = "blk";
-	blk->ops.virtio_id = VIRTIO_ID_BLOCK;
-	blk->ops.features = VU_BIT(VIRTIO_BLK_F_SEG_MAX) | VU_BIT(VIRTIO_BLK_F_BLK_SIZE) |
+	blk->dev.ops = &blk_ops;
+	blk->dev.name = "blk";
+	blk->dev.virtio_id = VIRTIO_ID_BLOCK;
+	blk->dev.features = VU_BIT(VIRTIO_BLK_F_SEG_MAX) | VU_BIT(VIRTIO_BLK_F_BLK_SIZE) |
 			    VU_BIT(VIRTIO_BLK_F_FLUSH) | VU_BIT(VIRTIO_BLK_F_MQ) |
 			    VU_BIT(VIRTIO_BLK_F_DISCARD) | VU_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 	if (store->read_only)
-		blk->ops.features |= VU_BIT(VIRTIO_BLK_F_RO);
-	blk->ops.num_queues = num_queues;
-	blk->ops.max_queue_size = 1024;
-	blk->ops.has_config = true;
-	blk->ops.multiqueue = true;
-	blk->ops.get_config = blk_get_config;
-	blk->ops.handle = blk_handle;
+		blk->dev.features |= VU_BIT(VIRTIO_BLK_F_RO);
+	blk->dev.num_queues = num_queues;
+	blk->dev.max_queue_size = 1024;
+	blk->dev.has_config = true;
+	blk->dev.multiqueue = true;
 	return 0;
+}
+
+void dev_blk_declare_shmem(struct dev_blk *blk, uint32_t num, const uint64_t *sizes)
+{
+	blk->dev.num_shmem = num;
+	blk->dev.shmem_sizes = num ? sizes : NULL;
 }

@@ -9,11 +9,19 @@
 
 #define VIRTIO_ID_RNG 4
 
-static int rng_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *c)
+static int rng_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 {
 	struct dev_rng *rng = dev;
+	const struct vu_chain *c = req->chain;
 	uint64_t written = 0;
 
+	(void)b;
+	/* A dry pool: the chain goes back to the ring, still the driver's,
+	 * rather than completing with 0 bytes (a retry storm in the guest). */
+	if (rng->level && rng->level() == 0) {
+		rng->not_now++;
+		return VU_NOT_NOW;
+	}
 	for (uint32_t i = c->n_out; i < c->n_out + c->n_in; i++) {
 		size_t want = c->iov[i].len;
 		size_t got = want ? rng->source(c->iov[i].base, want) : 0;
@@ -32,55 +40,22 @@ static int rng_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct 
 		written = UINT32_MAX;
 	rng->bytes += written;
 	rng->requests++;
-	vu_dev_complete(b, vq, c->head, (uint32_t)written);
-	return 0;
+	req->written = (uint32_t)written;
+	return VU_DONE;
 }
 
-/* Chains in ring 0's avail ring, if its view of guest memory is current (a
- * stale one is the next pop's business: it re-translates and reports). */
-static uint32_t rng_pending(struct vu_backend *b)
-{
-	struct vu_vq *vq = &b->vq[0];
-	uint16_t n;
-
-	if (!vq->started || !vq->enabled || vq->broken || !vq->mapped ||
-	    vq->mem_generation != b->mem.generation)
-		return 0;
-	n = vu_vq_avail_pending(vq, &b->mem);
-	return n > vq->size ? vq->size : n;
-}
-
-int dev_rng_poll(struct dev_rng *rng, struct vu_backend *b, int budget)
-{
-	int work = 0;
-
-	if (!rng->level)
-		return vu_backend_poll(b, budget);
-	rng->waiting = 0;
-	/* One chain per call: the level is checked before every pop. */
-	while (work < budget) {
-		int w;
-
-		if (rng->level() == 0) {
-			rng->waiting = rng_pending(b);
-			break;
-		}
-		w = vu_backend_poll(b, 1);
-		if (w <= 0)
-			break;
-		work += w;
-	}
-	return work;
-}
+static const struct vu_device_ops rng_ops = {
+	.serve = rng_serve,
+};
 
 void dev_rng_init(struct dev_rng *rng, dev_rng_source source, dev_rng_level level)
 {
 	memset(rng, 0, sizeof(*rng));
 	rng->source = source;
 	rng->level = level;
-	rng->ops.name = "rng";
-	rng->ops.virtio_id = VIRTIO_ID_RNG;
-	rng->ops.num_queues = 1;
-	rng->ops.max_queue_size = 1024;
-	rng->ops.handle = rng_handle;
+	rng->dev.ops = &rng_ops;
+	rng->dev.name = "rng";
+	rng->dev.virtio_id = VIRTIO_ID_RNG;
+	rng->dev.num_queues = 1;
+	rng->dev.max_queue_size = 1024;
 }

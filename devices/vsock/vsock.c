@@ -147,15 +147,15 @@ static int vsock_get_config(void *dev, uint8_t *buf, uint32_t offset, uint32_t l
 	return 0;
 }
 
-static int vsock_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *c)
+static int vsock_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 {
 	struct dev_vsock *v = dev;
 
 	v->b = b;
-	switch (vq->index) {
-	case DEV_VSOCK_RXQ: vs_rx_hold(v, b, vq, c); return 0;
-	case DEV_VSOCK_TXQ: return vs_tx_chain(v, b, vq, c);
-	default: vs_ev_hold(v, b, vq, c); return 0;
+	switch (req->ring) {
+	case DEV_VSOCK_RXQ: return vs_rx_hold(v, req);
+	case DEV_VSOCK_TXQ: return vs_tx_chain(v, req);
+	default: return vs_ev_hold(v, req);
 	}
 }
 
@@ -169,6 +169,12 @@ static void vsock_reset(void *dev)
 	dev_vsock_stats_line(v, line, sizeof(line));
 	vs_logf(v, false, "%s", line);
 }
+
+static const struct vu_device_ops vsock_ops = {
+	.get_config = vsock_get_config,
+	.serve = vsock_serve,
+	.reset = vsock_reset,
+};
 
 void dev_vsock_attach(struct dev_vsock *v, struct vu_backend *b)
 {
@@ -194,14 +200,12 @@ int dev_vsock_init(struct dev_vsock *v, const struct dev_vsock_config *cfg)
 		v->conns[i].buf = v->bufs + (size_t)i * DEV_VSOCK_BUF_ALLOC;
 		conn_clear(&v->conns[i]);
 	}
-	v->ops.name = "vsock";
-	v->ops.virtio_id = VIRTIO_ID_VSOCK;
-	v->ops.num_queues = 3; /* QEMU keeps the event queue; others may not */
-	v->ops.max_queue_size = DEV_VSOCK_MAX_QUEUE;
-	v->ops.has_config = true;
-	v->ops.get_config = vsock_get_config;
-	v->ops.handle = vsock_handle;
-	v->ops.reset = vsock_reset;
+	v->dev.ops = &vsock_ops;
+	v->dev.name = "vsock";
+	v->dev.virtio_id = VIRTIO_ID_VSOCK;
+	v->dev.num_queues = 3; /* QEMU keeps the event queue; others may not */
+	v->dev.max_queue_size = DEV_VSOCK_MAX_QUEUE;
+	v->dev.has_config = true;
 	if (cfg->uds_path) {
 		strcpy(v->uds_path, cfg->uds_path);
 		v->cfg.uds_path = v->uds_path;

@@ -33,15 +33,13 @@ void vs_reset_all(struct dev_vsock *v, const char *why);
 uint32_t vs_credit(const struct dev_vsock_conn *c);
 uint64_t vs_now(const struct dev_vsock *v);
 
-/* vsock_tx.c */
-int vs_tx_chain(struct dev_vsock *v, struct vu_backend *b, struct vu_vq *vq,
-		struct vu_chain *chain);
+/* vsock_tx.c: a tx chain, always VU_DONE. */
+int vs_tx_chain(struct dev_vsock *v, struct vu_req *req);
 
-/* vsock_rx.c */
-void vs_rx_hold(struct dev_vsock *v, struct vu_backend *b, struct vu_vq *vq,
-		const struct vu_chain *chain);
-void vs_ev_hold(struct dev_vsock *v, struct vu_backend *b, struct vu_vq *vq,
-		const struct vu_chain *chain);
+/* vsock_rx.c: hold an rx or event buffer (VU_PENDING), or give an unusable
+ * one straight back (VU_DONE, 0 bytes). */
+int vs_rx_hold(struct dev_vsock *v, struct vu_req *req);
+int vs_ev_hold(struct dev_vsock *v, struct vu_req *req);
 void vs_rst_queue(struct dev_vsock *v, uint32_t host_port, uint32_t guest_port);
 void vs_rx_forget(struct dev_vsock *v);
 int vs_rx_pump(struct dev_vsock *v);

@@ -1,10 +1,11 @@
 /* Packets to the guest (rx queue) and events (event queue).
  *
  * The guest posts receive buffers long before we have anything for them, so
- * we hold their heads and rebuild the chain when a packet is ready (the
- * chain's iovecs are only valid while the device handler runs, and memory
- * may have changed since). A held buffer goes back to the guest empty when
- * its ring is disabled, and is forgotten when the ring is reset. */
+ * we answer them VU_PENDING, keep the token, and rebuild the chain from it
+ * when a packet is ready (the chain's iovecs are only valid while serve()
+ * runs, and memory may have changed since). A held buffer goes back to the
+ * guest empty when its ring is disabled or stopped; a reset makes its token
+ * stale and the core drops it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
@@ -22,83 +23,81 @@ _Static_assert(offsetof(struct vu_iov, len) == offsetof(struct iovec, iov_len), 
 
 #define EVENT_BYTES 4u
 
-static bool ring_ok(const struct vu_vq *vq)
+static bool ring_ok(const struct dev_vsock *v, uint32_t ring)
 {
-	return vq->started && vq->enabled && !vq->broken;
+	return vu_ring_live(v->b, ring);
 }
 
-static void hold(struct dev_vsock *v, struct vu_backend *b, struct vu_vq *vq,
-		 const struct vu_chain *ch, uint16_t *heads, uint32_t *first, uint32_t *count,
-		 uint64_t min_len)
+static int hold(struct dev_vsock *v, struct vu_req *req, struct vu_token *toks, uint32_t *first,
+		uint32_t *count, uint64_t min_len)
 {
+	const struct vu_chain *ch = req->chain;
+
+	/* The core never offers more than the ring holds, and never a head we
+	 * still hold, so the queue cannot overflow; checked all the same. */
 	if (ch->n_out || ch->in_len < min_len || *count >= DEV_VSOCK_MAX_QUEUE) {
 		v->st.violations++;
 		vs_logf(v, true, "vsock: ring %u buffer %u unusable (%u readable, %llu writable)",
-			vq->index, ch->head, ch->n_out, (unsigned long long)ch->in_len);
-		vu_dev_complete(b, vq, ch->head, 0);
-		return;
+			req->ring, ch->head, ch->n_out, (unsigned long long)ch->in_len);
+		req->written = 0;
+		return VU_DONE;
 	}
-	heads[(*first + *count) % DEV_VSOCK_MAX_QUEUE] = ch->head;
+	toks[(*first + *count) % DEV_VSOCK_MAX_QUEUE] = req->token;
 	(*count)++;
+	return VU_PENDING;
 }
 
-void vs_rx_hold(struct dev_vsock *v, struct vu_backend *b, struct vu_vq *vq,
-		const struct vu_chain *ch)
+int vs_rx_hold(struct dev_vsock *v, struct vu_req *req)
 {
-	hold(v, b, vq, ch, v->rx_heads, &v->rx_first, &v->rx_count, VS_HDR);
+	return hold(v, req, v->rx_toks, &v->rx_first, &v->rx_count, VS_HDR);
 }
 
-void vs_ev_hold(struct dev_vsock *v, struct vu_backend *b, struct vu_vq *vq,
-		const struct vu_chain *ch)
+int vs_ev_hold(struct dev_vsock *v, struct vu_req *req)
 {
-	hold(v, b, vq, ch, v->ev_heads, &v->ev_first, &v->ev_count, EVENT_BYTES);
+	return hold(v, req, v->ev_toks, &v->ev_first, &v->ev_count, EVENT_BYTES);
 }
 
-static uint16_t pop_head(uint16_t *heads, uint32_t *first, uint32_t *count)
+static struct vu_token pop_tok(struct vu_token *toks, uint32_t *first, uint32_t *count)
 {
-	uint16_t head = heads[*first];
+	struct vu_token t = toks[*first];
 
 	*first = (*first + 1) % DEV_VSOCK_MAX_QUEUE;
 	(*count)--;
-	return head;
+	return t;
 }
 
-/* Held buffers of a ring that still runs go back empty (the driver drops a
- * used buffer shorter than a header and posts a new one); those of a
- * stopped ring are gone with it. */
-static void release(struct dev_vsock *v, uint32_t q, uint16_t *heads, uint32_t *first,
-		    uint32_t *count)
+/* Held buffers go back empty (the driver drops a used buffer shorter than a
+ * header and posts a new one). A stopped ring waits for them before it
+ * answers GET_VRING_BASE; tokens of a ring that was reset are stale and
+ * vu_complete() drops them. */
+static void release(struct dev_vsock *v, struct vu_token *toks, uint32_t *first, uint32_t *count)
 {
-	struct vu_vq *vq = v->b ? &v->b->vq[q] : NULL;
-
 	while (*count) {
-		uint16_t head = pop_head(heads, first, count);
-		if (vq && vq->started && !vq->broken)
-			vu_dev_complete(v->b, vq, head, 0);
+		struct vu_token t = pop_tok(toks, first, count);
+		if (v->b)
+			(void)vu_complete(v->b, t, 0);
 	}
 	*first = 0;
 }
 
 void vs_rx_forget(struct dev_vsock *v)
 {
-	release(v, DEV_VSOCK_RXQ, v->rx_heads, &v->rx_first, &v->rx_count);
-	release(v, DEV_VSOCK_EVQ, v->ev_heads, &v->ev_first, &v->ev_count);
+	release(v, v->rx_toks, &v->rx_first, &v->rx_count);
+	release(v, v->ev_toks, &v->ev_first, &v->ev_count);
 }
 
 int vs_rings_check(struct dev_vsock *v)
 {
-	struct vu_vq *rx = &v->b->vq[DEV_VSOCK_RXQ], *tx = &v->b->vq[DEV_VSOCK_TXQ];
-	struct vu_vq *ev = &v->b->vq[DEV_VSOCK_EVQ];
-	bool live = rx->started && tx->started;
+	bool live = vu_ring_started(v->b, DEV_VSOCK_RXQ) && vu_ring_started(v->b, DEV_VSOCK_TXQ);
 	int work = 0;
 
-	if (v->rx_count && !ring_ok(rx)) {
+	if (v->rx_count && !ring_ok(v, DEV_VSOCK_RXQ)) {
 		work++;
-		release(v, DEV_VSOCK_RXQ, v->rx_heads, &v->rx_first, &v->rx_count);
+		release(v, v->rx_toks, &v->rx_first, &v->rx_count);
 	}
-	if (v->ev_count && !ring_ok(ev)) {
+	if (v->ev_count && !ring_ok(v, DEV_VSOCK_EVQ)) {
 		work++;
-		release(v, DEV_VSOCK_EVQ, v->ev_heads, &v->ev_first, &v->ev_count);
+		release(v, v->ev_toks, &v->ev_first, &v->ev_count);
 	}
 	/* A stopped data ring means the driver went away (reset, reboot): its
 	 * connections went with it. */
@@ -113,11 +112,16 @@ int vs_rings_check(struct dev_vsock *v)
 /* Rebuild the first held rx buffer into v->chain. 0, or -EAGAIN if none. */
 static int rx_peek(struct dev_vsock *v)
 {
-	struct vu_vq *vq = &v->b->vq[DEV_VSOCK_RXQ];
-
 	while (v->rx_count) {
-		uint16_t head = v->rx_heads[v->rx_first];
-		if (vu_vq_chain_from_head(vq, &v->b->mem, head, &v->chain) < 0) {
+		struct vu_token t = v->rx_toks[v->rx_first];
+		int rc = vu_token_chain(v->b, t, &v->chain);
+
+		if (rc == -ESTALE) {
+			/* Its ring was reset: the buffer is not ours any more. */
+			pop_tok(v->rx_toks, &v->rx_first, &v->rx_count);
+			continue;
+		}
+		if (rc < 0) {
 			/* The ring is broken now; its buffers are void. */
 			v->rx_count = v->rx_first = 0;
 			return -EAGAIN;
@@ -126,18 +130,18 @@ static int rx_peek(struct dev_vsock *v)
 			return 0;
 		/* Rewritten by the driver since it was posted. */
 		v->st.violations++;
-		pop_head(v->rx_heads, &v->rx_first, &v->rx_count);
-		vu_dev_complete(v->b, vq, head, 0);
+		pop_tok(v->rx_toks, &v->rx_first, &v->rx_count);
+		(void)vu_complete(v->b, t, 0);
 	}
 	return -EAGAIN;
 }
 
 static void rx_send(struct dev_vsock *v, const struct virtio_vsock_hdr *h)
 {
-	uint16_t head = pop_head(v->rx_heads, &v->rx_first, &v->rx_count);
+	struct vu_token t = pop_tok(v->rx_toks, &v->rx_first, &v->rx_count);
 
 	vu_iov_from_buf(v->chain.iov, v->chain.n_in, 0, h, VS_HDR);
-	vu_dev_complete(v->b, &v->b->vq[DEV_VSOCK_RXQ], head, (uint32_t)VS_HDR + h->len);
+	(void)vu_complete(v->b, t, (uint32_t)VS_HDR + h->len);
 }
 
 static void hdr_for(struct dev_vsock *v, struct dev_vsock_conn *c, uint16_t op, uint32_t flags,
@@ -292,24 +296,27 @@ static int conn_step(struct dev_vsock *v, struct dev_vsock_conn *c)
 
 static int ev_pump(struct dev_vsock *v)
 {
-	struct vu_vq *vq = &v->b->vq[DEV_VSOCK_EVQ];
 	uint32_t id = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET;
-	uint16_t head;
+	struct vu_token t;
+	int rc;
 
-	if (!v->want_transport_reset || !v->ev_count || !ring_ok(vq))
+	if (!v->want_transport_reset || !v->ev_count || !ring_ok(v, DEV_VSOCK_EVQ))
 		return 0;
-	head = pop_head(v->ev_heads, &v->ev_first, &v->ev_count);
-	if (vu_vq_chain_from_head(vq, &v->b->mem, head, &v->chain) < 0) {
+	t = pop_tok(v->ev_toks, &v->ev_first, &v->ev_count);
+	rc = vu_token_chain(v->b, t, &v->chain);
+	if (rc == -ESTALE)
+		return 0;
+	if (rc < 0) {
 		v->ev_count = v->ev_first = 0;
 		return 0;
 	}
 	if (v->chain.n_out || v->chain.in_len < EVENT_BYTES) {
 		v->st.violations++;
-		vu_dev_complete(v->b, vq, head, 0);
+		(void)vu_complete(v->b, t, 0);
 		return 1;
 	}
 	vu_iov_from_buf(v->chain.iov, v->chain.n_in, 0, &id, sizeof(id));
-	vu_dev_complete(v->b, vq, head, EVENT_BYTES);
+	(void)vu_complete(v->b, t, EVENT_BYTES);
 	v->want_transport_reset = false;
 	v->st.events_sent++;
 	vs_logf(v, false, "vsock: sent TRANSPORT_RESET to the guest");
@@ -327,7 +334,7 @@ int vs_rx_pump(struct dev_vsock *v)
 {
 	int work = ev_pump(v), budget = VS_PUMP_BUDGET, rc = 0;
 
-	if (!ring_ok(&v->b->vq[DEV_VSOCK_RXQ]))
+	if (!ring_ok(v, DEV_VSOCK_RXQ))
 		return work;
 	while (v->rst_count && budget > 0) {
 		if (rx_peek(v) < 0) {

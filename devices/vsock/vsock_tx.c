@@ -137,8 +137,9 @@ static void on_packet(struct dev_vsock *v, const struct virtio_vsock_hdr *h,
 
 /* A tx chain is consumed whatever it holds: a bad packet is the guest's
  * problem, not a reason to stop the ring for every other connection. */
-int vs_tx_chain(struct dev_vsock *v, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *ch)
+int vs_tx_chain(struct dev_vsock *v, struct vu_req *req)
 {
+	const struct vu_chain *ch = req->chain;
 	struct virtio_vsock_hdr h;
 
 	if (ch->out_len < VS_HDR) {
@@ -154,6 +155,6 @@ int vs_tx_chain(struct dev_vsock *v, struct vu_backend *b, struct vu_vq *vq, str
 		else
 			on_packet(v, &h, ch);
 	}
-	vu_dev_complete(b, vq, ch->head, 0);
-	return 0;
+	req->written = 0;
+	return VU_DONE;
 }

@@ -297,7 +297,7 @@ int main(int argc, char **argv)
 		snprintf(serial, sizeof(serial), "bench-%u", i);
 		if (dev_blk_init(&sess[i]->blk, &sess[i]->store, VU_MAX_QUEUES, serial) < 0)
 			return 2;
-		vu_backend_init(&sess[i]->b, &sess[i]->fp.plat, &sess[i]->blk.ops, &sess[i]->blk,
+		vu_backend_init(&sess[i]->b, &sess[i]->fp.plat, &sess[i]->blk.dev, &sess[i]->blk,
 				NULL);
 	}
 	printf("ns per round = vu_backend_poll(b, %d) on each of %u blk sessions (%u queues "

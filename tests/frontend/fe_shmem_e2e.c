@@ -88,7 +88,7 @@ static void say(int fd, const char *fmt, ...)
 /* ---- the back-end process ----------------------------------------------- */
 
 struct be {
-	struct vu_device_ops ops;
+	struct vu_device desc;
 	struct vu_backend b;
 	struct uvh_server srv;
 	struct uvh_fd_source src;
@@ -101,10 +101,10 @@ struct be {
 
 static struct be be;
 
-static int be_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *c)
+static int be_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 {
-	(void)dev, (void)b, (void)vq, (void)c;
-	return 0;
+	(void)dev, (void)b, (void)req;
+	return VU_DONE;
 }
 
 static void be_done(void *dev, const struct vu_shmem_done *d)
@@ -115,6 +115,11 @@ static void be_done(void *dev, const struct vu_shmem_done *d)
 		say(be.ctl, "%d\n", d->status);
 	}
 }
+
+static const struct vu_device_ops be_ops = {
+	.serve = be_serve,
+	.shmem_done = be_done,
+};
 
 static void be_answer(int rc)
 {
@@ -198,18 +203,17 @@ static void be_main(int listen_fd, int ctl, uint32_t num_shmem)
 	be.file = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, be.memfd, 0);
 	if (be.file == MAP_FAILED)
 		_exit(2);
-	be.ops.name = "fe-shmem-test";
-	be.ops.virtio_id = 0x7e59;
-	be.ops.num_queues = 1;
-	be.ops.max_queue_size = 64;
-	be.ops.handle = be_handle;
-	be.ops.num_shmem = num_shmem;
-	be.ops.shmem_sizes = num_shmem ? region_sizes : NULL;
-	be.ops.shmem_done = be_done;
+	be.desc.name = "fe-shmem-test";
+	be.desc.virtio_id = 0x7e59;
+	be.desc.num_queues = 1;
+	be.desc.max_queue_size = 64;
+	be.desc.ops = &be_ops;
+	be.desc.num_shmem = num_shmem;
+	be.desc.shmem_sizes = num_shmem ? region_sizes : NULL;
 	be.src = (struct uvh_fd_source){.fill = be_fill, .ready = be_ready};
 	if (uvh_server_init(&be.srv, UVH_FD, NULL, sock, &be.b, false))
 		_exit(2);
-	vu_backend_init(&be.b, &be.srv.hp.plat, &be.ops, NULL, NULL);
+	vu_backend_init(&be.b, &be.srv.hp.plat, &be.desc, NULL, NULL);
 	be.srv.extra = &be.src;
 	uvh_server_run(&be.srv);
 	_exit(0);

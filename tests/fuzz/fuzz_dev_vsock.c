@@ -178,7 +178,7 @@ static void bring_up(void)
 	int fd;
 
 	fake_platform_init(&h.fp, 1);
-	vu_backend_init(&h.b, &h.fp.plat, &h.v.ops, &h.v, NULL);
+	vu_backend_init(&h.b, &h.fp.plat, &h.v.dev, &h.v, NULL);
 	dev_vsock_attach(&h.v, &h.b);
 	send_u64(VU_REQ_SET_PROTOCOL_FEATURES, vu_backend_offered_protocol_features(&h.b));
 	msg_build(&h.m, VU_REQ_SET_OWNER, 0);

@@ -155,7 +155,7 @@ static void setup(uint8_t cfg_byte)
 	dev_storage_ram(&g_store, g_disk, sizeof(g_disk), false);
 	if (dev_blk_init(&g_blk, &g_store, 2, "fuzz") != 0)
 		abort();
-	vu_backend_init(&g_b, &g_fp.plat, &g_blk.ops, &g_blk, &cfg);
+	vu_backend_init(&g_b, &g_fp.plat, &g_blk.dev, &g_blk, &cfg);
 	memset(&g_msg, 0, sizeof(g_msg));
 	memset(g_next, 0, sizeof(g_next));
 	g_next_len = 0;

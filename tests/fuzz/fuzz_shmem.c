@@ -50,7 +50,7 @@ static struct live g_live[MAXLIVE];
 static struct vu_fe_shmem g_fe;
 static struct fake_platform g_fp;
 static struct vu_backend g_b;
-static struct vu_device_ops g_ops;
+static struct vu_device g_dev;
 static struct vu_msg g_msg;
 
 static void die(const char *what)
@@ -105,10 +105,13 @@ static void sh_reset(void *ctx)
 static const struct vu_fe_shmem_mapper g_mapper = {
 	.map = sh_map, .unmap = sh_unmap, .reset = sh_reset};
 
-static int be_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *c)
+static int be_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 {
-	return 0;
+	(void)dev, (void)b, (void)req;
+	return VU_DONE;
 }
+
+static const struct vu_device_ops be_ops = {.serve = be_serve};
 
 static void negotiate(void)
 {
@@ -246,14 +249,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vu_fe_shmem_init(&g_fe, &g_mapper, fe_sizes, 3, 0x1000) != 0)
 		abort();
 	fake_platform_init(&g_fp, 1);
-	memset(&g_ops, 0, sizeof(g_ops));
-	g_ops.name = "fuzz";
-	g_ops.num_queues = 1;
-	g_ops.max_queue_size = 16;
-	g_ops.handle = be_handle;
-	g_ops.num_shmem = 3;
-	g_ops.shmem_sizes = be_sizes;
-	vu_backend_init(&g_b, &g_fp.plat, &g_ops, NULL, NULL);
+	memset(&g_dev, 0, sizeof(g_dev));
+	g_dev.ops = &be_ops;
+	g_dev.name = "fuzz";
+	g_dev.num_queues = 1;
+	g_dev.max_queue_size = 16;
+	g_dev.num_shmem = 3;
+	g_dev.shmem_sizes = be_sizes;
+	vu_backend_init(&g_b, &g_fp.plat, &g_dev, NULL, NULL);
 	negotiate();
 	while (pos < size) {
 		uint8_t rec[REC] = {0};

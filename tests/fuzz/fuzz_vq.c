@@ -13,7 +13,11 @@
  *   rest   a script of device/driver steps (see run_op); an empty script
  *          means "pop everything, completing each chain at once".
  * Each iov of a popped chain is read and written in full, so ASan proves
- * every iovec lies inside mapped guest memory.
+ * every iovec lies inside mapped guest memory. The harness keeps its own
+ * record of heads in use and aborts if a pop ever hands out one of them
+ * again (a driver posting a head twice must break the ring instead), or if
+ * putting a chain back (vu_vq_unpop, the device's "not now") leaves the
+ * counts out of step.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,6 +56,8 @@ struct harness {
 	struct vu_inflight_queue *infl;
 	uint16_t pending[VU_VQ_MAX_SIZE];
 	uint32_t npending;
+	uint8_t inuse_map[VU_VQ_INUSE_BYTES]; /* the ring's */
+	uint8_t mine[VU_VQ_INUSE_BYTES];      /* the harness's own record */
 	uint16_t heads[256];
 	uint64_t sink;
 };
@@ -137,6 +143,22 @@ static void setup_vq(uint16_t qsize, bool gpa, bool event_idx)
 	h.vq.started = true;
 	h.vq.enabled = true;
 	h.vq.inflight = h.infl;
+	memset(h.inuse_map, 0, sizeof(h.inuse_map));
+	memset(h.mine, 0, sizeof(h.mine));
+	h.vq.inuse_map = h.inuse_map;
+}
+
+static bool mine_test(uint16_t head)
+{
+	return (h.mine[head >> 3] >> (head & 7u)) & 1u;
+}
+
+static void mine_set(uint16_t head, bool on)
+{
+	if (on)
+		h.mine[head >> 3] |= (uint8_t)(1u << (head & 7u));
+	else
+		h.mine[head >> 3] &= (uint8_t) ~(1u << (head & 7u));
 }
 
 static void touch_chain(const struct vu_chain *c)
@@ -167,12 +189,37 @@ static int do_pop(void)
 		touch_chain(&h.chain);
 		if (h.npending >= VU_VQ_MAX_SIZE || h.vq.inuse != h.npending + 1)
 			abort();
+		if (mine_test(h.chain.head))
+			abort(); /* the same buffer handed out twice */
+		mine_set(h.chain.head, true);
 		h.pending[h.npending++] = h.chain.head;
 	}
 	return rc;
 }
 
-static void do_push(uint32_t which, uint32_t len)
+/* Pop, then put the chain back ("not now"): the ring must look as before. */
+static void do_pop_unpop(void)
+{
+	uint16_t avail = h.vq.last_avail_idx;
+	uint16_t head;
+
+	if (do_pop() != 1)
+		return;
+	head = h.pending[--h.npending];
+	mine_set(head, false);
+	if (vu_vq_unpop(&h.vq, head) != 0 || h.vq.last_avail_idx != avail ||
+	    h.vq.inuse != h.npending || vu_vq_head_in_use(&h.vq, head))
+		abort();
+	if (h.vq.inflight && h.vq.inflight->desc[head].inflight)
+		abort();
+	/* Only the last pop can go back. */
+	if (vu_vq_unpop(&h.vq, head) == 0)
+		abort();
+}
+
+/* Complete one pending chain. One the ring refuses (its memory went away)
+ * stays the device's, unless `give_up` (the end of a run). */
+static void complete(uint32_t which, uint32_t len, bool give_up)
 {
 	uint16_t head;
 
@@ -181,7 +228,15 @@ static void do_push(uint32_t which, uint32_t len)
 	which %= h.npending;
 	head = h.pending[which];
 	h.pending[which] = h.pending[--h.npending];
-	(void)vu_vq_push(&h.vq, &h.mem, head, len);
+	if (vu_vq_push(&h.vq, &h.mem, head, len) == 0 || give_up)
+		mine_set(head, false);
+	else
+		h.pending[h.npending++] = head; /* still the device's */
+}
+
+static void do_push(uint32_t which, uint32_t len)
+{
+	complete(which, len, false);
 }
 
 /* A back-end restart: forget everything but guest memory and the inflight
@@ -201,6 +256,8 @@ static void do_restart(void)
 		return;
 	if ((uint32_t)n > qsize || h.vq.inuse != n)
 		abort();
+	for (int i = 0; i < n; i++)
+		mine_set(h.heads[i], true);
 	for (int i = 0; i < n; i++) {
 		if (vu_vq_chain_from_head(&h.vq, &h.mem, h.heads[i], &h.chain) != 0)
 			break;
@@ -233,8 +290,8 @@ static void run_op(struct input *in)
 
 	switch (op % 10) {
 	case 0:
-	case 1:
-	case 2: do_pop(); break;
+	case 1: do_pop(); break;
+	case 2: do_pop_unpop(); break;
 	case 3: do_push(0, take8(in) * 16u); break;
 	case 4: do_push(take16(in), take8(in)); break;
 	case 5: driver_write(in); break;
@@ -260,7 +317,7 @@ static void drain(void)
 static void finish(void)
 {
 	while (h.npending)
-		do_push(0, 0);
+		complete(0, 0, true);
 	(void)vu_vq_should_notify(&h.vq, &h.mem);
 	if (h.vq.n_popped < h.vq.n_pushed && !h.infl)
 		abort();

@@ -97,7 +97,7 @@ static void write_line(int fd, const char *fmt, ...)
 /* ---- the back-end process ----------------------------------------------- */
 
 struct be {
-	struct vu_device_ops ops;
+	struct vu_device desc;
 	struct vu_backend b;
 	struct uvh_server srv;
 	struct uvh_fd_source src;
@@ -111,9 +111,10 @@ struct be {
 
 static struct be be;
 
-static int be_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *c)
+static int be_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 {
-	return 0;
+	(void)dev, (void)b, (void)req;
+	return VU_DONE;
 }
 
 static void be_done(void *dev, const struct vu_shmem_done *d)
@@ -123,6 +124,11 @@ static void be_done(void *dev, const struct vu_shmem_done *d)
 	be.awaiting = false;
 	write_line(be.ctl, "%d\n", d->status);
 }
+
+static const struct vu_device_ops be_ops = {
+	.serve = be_serve,
+	.shmem_done = be_done,
+};
 
 /* Answer now (refused or synchronous), or later from be_done. */
 static void be_answer_request(int rc)
@@ -225,19 +231,18 @@ static void be_main(int sock, int ctl)
 	be.file = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, be.memfd, 0);
 	if (be.file == MAP_FAILED)
 		_exit(2);
-	be.ops.name = "shmem-test";
-	be.ops.virtio_id = 0x7e59;
-	be.ops.num_queues = 1;
-	be.ops.max_queue_size = 64;
-	be.ops.handle = be_handle;
-	be.ops.num_shmem = 2;
-	be.ops.shmem_sizes = region_sizes;
-	be.ops.shmem_done = be_done;
+	be.desc.name = "shmem-test";
+	be.desc.virtio_id = 0x7e59;
+	be.desc.num_queues = 1;
+	be.desc.max_queue_size = 64;
+	be.desc.ops = &be_ops;
+	be.desc.num_shmem = 2;
+	be.desc.shmem_sizes = region_sizes;
 	be.src = (struct uvh_fd_source){.fill = be_fill, .ready = be_ready};
 	if (uvh_server_init(&be.srv, UVH_FD, NULL, sock, &be.b, false))
 		_exit(2);
 	/* uvh_server_init set up the platform the session must use. */
-	vu_backend_init(&be.b, &be.srv.hp.plat, &be.ops, NULL, NULL);
+	vu_backend_init(&be.b, &be.srv.hp.plat, &be.desc, NULL, NULL);
 	be.srv.extra = &be.src;
 	uvh_server_run(&be.srv);
 	_exit(0);

@@ -50,13 +50,15 @@
 /* ---- the echo device ---------------------------------------------------- */
 
 struct tdev {
-	struct vu_device_ops ops;
+	struct vu_device desc;
 	uint8_t config[VU_CONFIG_MAX];
-	bool hold; /* keep chains instead of completing them */
-	bool fail; /* handle() reports a malformed chain */
+	bool hold;    /* answer VU_PENDING and keep the token */
+	bool not_now; /* answer VU_NOT_NOW */
+	bool fail;    /* serve() reports a malformed chain */
 	uint32_t nhandled;
 	uint16_t heads[TD_LOG];
 	uint16_t queues[TD_LOG];
+	struct vu_token toks[TD_LOG];
 	uint32_t resets;
 };
 
@@ -70,19 +72,24 @@ static int td_get_config(void *dev, uint8_t *buf, uint32_t offset, uint32_t len)
 	return 0;
 }
 
-static int td_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *c)
+static int td_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 {
 	struct tdev *t = dev;
+	struct vu_chain *c = req->chain;
 	uint64_t n = c->out_len < c->in_len ? c->out_len : c->in_len;
 	uint8_t buf[256];
 
+	(void)b;
 	if (t->nhandled < TD_LOG) {
 		t->heads[t->nhandled] = c->head;
-		t->queues[t->nhandled] = vq->index;
+		t->queues[t->nhandled] = req->ring;
+		t->toks[t->nhandled] = req->token;
 	}
 	t->nhandled++;
 	if (t->fail)
 		return -EINVAL;
+	if (t->not_now)
+		return VU_NOT_NOW;
 	for (uint64_t off = 0; off < n;) {
 		size_t chunk = n - off < sizeof(buf) ? (size_t)(n - off) : sizeof(buf);
 
@@ -91,9 +98,20 @@ static int td_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct v
 				 chunk);
 		off += chunk;
 	}
-	if (!t->hold)
-		vu_dev_complete(b, vq, c->head, (uint32_t)n);
-	return 0;
+	if (t->hold)
+		return VU_PENDING;
+	req->written = (uint32_t)n;
+	return VU_DONE;
+}
+
+/* The token the device kept for the last chain it saw with `head`. */
+static struct vu_token td_token(const struct tdev *t, uint16_t head)
+{
+	for (uint32_t i = t->nhandled < TD_LOG ? t->nhandled : TD_LOG; i-- > 0;)
+		if (t->heads[i] == head)
+			return t->toks[i];
+	fail_msg("no token for head %u", head);
+	return (struct vu_token){0};
 }
 
 static void td_reset(void *dev)
@@ -103,19 +121,23 @@ static void td_reset(void *dev)
 	t->resets++;
 }
 
+static const struct vu_device_ops td_ops = {
+	.get_config = td_get_config,
+	.serve = td_serve,
+	.reset = td_reset,
+};
+
 static void tdev_init(struct tdev *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->ops.name = "echo";
-	t->ops.virtio_id = 0x7e57;
-	t->ops.features = VU_BIT(1) | VU_BIT(5);
-	t->ops.num_queues = NQ;
-	t->ops.max_queue_size = MAXQ;
-	t->ops.has_config = true;
-	t->ops.multiqueue = true;
-	t->ops.get_config = td_get_config;
-	t->ops.handle = td_handle;
-	t->ops.reset = td_reset;
+	t->desc.ops = &td_ops;
+	t->desc.name = "echo";
+	t->desc.virtio_id = 0x7e57;
+	t->desc.features = VU_BIT(1) | VU_BIT(5);
+	t->desc.num_queues = NQ;
+	t->desc.max_queue_size = MAXQ;
+	t->desc.has_config = true;
+	t->desc.multiqueue = true;
 	for (unsigned i = 0; i < VU_CONFIG_MAX; i++)
 		t->config[i] = (uint8_t)(i ^ 0xa5);
 }
@@ -144,7 +166,7 @@ static int fx_setup(void **state, int has_fds, const struct vu_backend_config *c
 		return -1;
 	fake_platform_init(&f->fp, has_fds);
 	tdev_init(&f->dev);
-	vu_backend_init(&f->b, &f->fp.plat, &f->dev.ops, &f->dev, cfg);
+	vu_backend_init(&f->b, &f->fp.plat, &f->dev.desc, &f->dev, cfg);
 	f->cur = &f->b;
 	f->mem_fd = -1;
 	*state = f;
@@ -1839,7 +1861,7 @@ static void test_inflight_resubmitted_after_crash(void **state)
 	e4 = add_echo(f, 0, "four", 8);
 	assert_int_equal(vu_backend_poll(&f->b, 8), 3);
 	assert_int_equal(f->dev.nhandled, 3);
-	vu_dev_complete(&f->b, &f->b.vq[0], e2.head, 3);
+	assert_int_equal(vu_complete(&f->b, td_token(&f->dev, e2.head), 3), 0);
 	expect_used(f, 0, e2.head, 3);
 	assert_int_equal(q->desc[7].inflight, 1);
 	assert_int_equal(q->desc[2].inflight, 0);
@@ -1853,7 +1875,7 @@ static void test_inflight_resubmitted_after_crash(void **state)
 	/* Second back-end, same front-end memory and inflight region. */
 	b2 = calloc(1, sizeof(*b2));
 	assert_non_null(b2);
-	vu_backend_init(b2, &f->fp.plat, &f->dev.ops, &f->dev, NULL);
+	vu_backend_init(b2, &f->fp.plat, &f->dev.desc, &f->dev, NULL);
 	f->cur = b2;
 	f->dev.hold = false;
 	f->dev.nhandled = 0;

@@ -55,7 +55,7 @@
 /* ---- the echo device ---------------------------------------------------- */
 
 struct tdev {
-	struct vu_device_ops ops;
+	struct vu_device desc;
 	bool fail;
 	uint32_t nhandled;
 };
@@ -69,9 +69,10 @@ static int td_get_config(void *dev, uint8_t *buf, uint32_t offset, uint32_t len)
 	return 0;
 }
 
-static int td_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *c)
+static int td_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 {
 	struct tdev *t = dev;
+	const struct vu_chain *c = req->chain;
 	uint8_t buf[64];
 	uint64_t n = c->out_len < c->in_len ? c->out_len : c->in_len;
 
@@ -82,9 +83,15 @@ static int td_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct v
 		n = sizeof(buf);
 	assert_int_equal(vu_iov_to_buf(c->iov, c->n_out, 0, buf, (size_t)n), n);
 	assert_int_equal(vu_iov_from_buf(c->iov + c->n_out, c->n_in, 0, buf, (size_t)n), n);
-	vu_dev_complete(b, vq, c->head, (uint32_t)n);
-	return 0;
+	(void)b;
+	req->written = (uint32_t)n;
+	return VU_DONE;
 }
+
+static const struct vu_device_ops td_ops = {
+	.get_config = td_get_config,
+	.serve = td_serve,
+};
 
 /* ---- fixture ------------------------------------------------------------ */
 
@@ -104,17 +111,16 @@ static int setup(void **state)
 	if (!f)
 		return -1;
 	fake_platform_init(&f->fp, 0);
-	f->dev.ops = (struct vu_device_ops){
+	f->dev.desc = (struct vu_device){
+		.ops = &td_ops,
 		.name = "echo",
 		.virtio_id = 0x7e57,
 		.num_queues = NQ,
 		.max_queue_size = 256,
 		.has_config = true,
 		.multiqueue = true,
-		.get_config = td_get_config,
-		.handle = td_handle,
 	};
-	vu_backend_init(&f->b, &f->fp.plat, &f->dev.ops, &f->dev, NULL);
+	vu_backend_init(&f->b, &f->fp.plat, &f->dev.desc, &f->dev, NULL);
 	assert_int_equal(fake_window_new(&f->fp, MEM_SIZE), 0);
 	assert_int_equal(fake_window_new(&f->fp, WIN1_SIZE), 1);
 	f->mem = fake_window_ptr(&f->fp, 0, 0);
@@ -315,7 +321,7 @@ static void test_fd_transport_has_no_window_addr(void **state)
 
 	assert_non_null(b);
 	fake_platform_init(&fp, 1);
-	vu_backend_init(b, &fp.plat, &f->dev.ops, &f->dev, NULL);
+	vu_backend_init(b, &fp.plat, &f->dev.desc, &f->dev, NULL);
 	assert_false(vu_backend_offered_protocol_features(b) & VU_BIT(VU_PF_WINDOW_ADDR));
 	assert_false(vu_backend_offered_protocol_features(b) & VU_BIT(VU_PF_INBAND_NOTIFICATIONS));
 	m->p.u64 = VU_BIT(VU_PF_WINDOW_ADDR) | VU_BIT(VU_PF_REPLY_ACK);

@@ -163,7 +163,7 @@ static int fx_setup(void **state, bool read_only)
 	dev_storage_ram(&f->store, f->disk, DISK_BYTES, read_only);
 	if (dev_blk_init(&f->blk, &f->store, NQ, SERIAL) != 0)
 		return -1;
-	vu_backend_init(&f->b, &f->fp.plat, &f->blk.ops, &f->blk, NULL);
+	vu_backend_init(&f->b, &f->fp.plat, &f->blk.dev, &f->blk, NULL);
 	*state = f;
 	bring_up(f);
 	memcpy(f->disk_before, f->disk, DISK_BYTES);
@@ -491,7 +491,7 @@ static void test_write_to_read_only_ioerr(void **state)
 	struct blk_seg s = {.sector = 0, .num_sectors = 1};
 	uint32_t used_len;
 
-	assert_true(f->blk.ops.features & VU_BIT(F_RO));
+	assert_true(f->blk.dev.features & VU_BIT(F_RO));
 	memset(gp(f, buf), 0xcc, SECTOR);
 	assert_int_equal(rw3(f, T_OUT, 0, buf, SECTOR, &used_len), S_IOERR);
 	assert_int_equal(used_len, 1);

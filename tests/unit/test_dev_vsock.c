@@ -154,7 +154,7 @@ static int setup(void **state)
 	fake_platform_init(&f->fp, 1);
 	if (dev_vsock_init(&f->v, &c) != 0)
 		return -1;
-	vu_backend_init(&f->b, &f->fp.plat, &f->v.ops, &f->v, NULL);
+	vu_backend_init(&f->b, &f->fp.plat, &f->v.dev, &f->v, NULL);
 	dev_vsock_attach(&f->v, &f->b);
 	*state = f;
 	bring_up(f);
@@ -399,12 +399,13 @@ static void test_config_and_ops(void **state)
 	struct fx *f = *state;
 	uint64_t cid = 0;
 
-	assert_int_equal(f->v.ops.virtio_id, 19);
-	assert_int_equal(f->v.ops.num_queues, 3);
-	assert_true(f->v.ops.has_config);
-	assert_int_equal(f->v.ops.get_config(&f->v, (uint8_t *)&cid, 0, 8), 0);
+	assert_int_equal(f->v.dev.virtio_id, 19);
+	assert_int_equal(f->v.dev.num_queues, 3);
+	assert_true(f->v.dev.has_config);
+	assert_int_equal(f->v.dev.ops->get_config(&f->v, (uint8_t *)&cid, 0, 8), 0);
 	assert_int_equal(cid, CID);
-	assert_int_equal(f->v.ops.get_config(&f->v, (uint8_t *)&cid, VU_CONFIG_MAX, 8), -EINVAL);
+	assert_int_equal(f->v.dev.ops->get_config(&f->v, (uint8_t *)&cid, VU_CONFIG_MAX, 8),
+			 -EINVAL);
 }
 
 static void test_init_rejects_bad_cid(void **state)
@@ -917,6 +918,24 @@ static void test_bad_rx_buffer_returned(void **state)
 	assert_false(f->b.vq[0].broken);
 }
 
+/* A hostile driver posts an rx head the device still holds: the ring stops
+ * with a reason and the device holds the buffer once, never twice. */
+static void test_rx_head_posted_twice_is_ring_error(void **state)
+{
+	struct fx *f = *state;
+	uint16_t head;
+
+	post_rx(f, 1, 64, false);
+	assert_int_equal(f->v.rx_count, 1);
+	head = (uint16_t)(f->ring[0].next_desc - 1);
+	test_ring_publish(&f->ring[0], head);
+	vu_backend_poll(&f->b, 64);
+	assert_true(f->b.vq[0].broken);
+	assert_non_null(strstr(f->fp.last_log, "still in use"));
+	assert_int_equal(f->v.rx_count, 1);
+	assert_int_equal(vu_ring_pending(&f->b, 0), 1);
+}
+
 static void test_credit_request_answered(void **state)
 {
 	struct fx *f = *state;
@@ -964,6 +983,7 @@ int main(void)
 		T(test_disconnect_closes_all),
 		T(test_ring_stop_closes_all_and_returns_buffers),
 		T(test_bad_rx_buffer_returned),
+		T(test_rx_head_posted_twice_is_ring_error),
 		T(test_credit_request_answered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -218,7 +218,7 @@ static int setup(void **state)
 	f->hp.sock = sv[0];
 	f->peer = sv[1];
 	dev_rng_init(&f->rng, zero_source, NULL);
-	vu_backend_init(&f->b, &f->hp.plat, &f->rng.ops, &f->rng, NULL);
+	vu_backend_init(&f->b, &f->hp.plat, &f->rng.dev, &f->rng, NULL);
 	*state = f;
 	return 0;
 }

@@ -3,10 +3,11 @@
  * The entropy source is a counter stream the test controls: `avail` bytes
  * can be produced, each the next value of a counter, so a test sees exactly
  * which source bytes reached which buffer. Every request goes the whole way:
- * avail ring, dev_rng_poll(), dev_rng, used ring. What is checked: the used
- * length is what the source produced (short reads allowed), readable
- * buffers are never written, a request that finds the source dry stays in
- * the ring instead of completing with 0 bytes, the budget holds, a source
+ * avail ring, vu_backend_poll(), dev_rng, used ring. What is checked: the
+ * used length is what the source produced (short reads allowed), readable
+ * buffers are never written, a request that finds the source dry is put
+ * back in the ring (VU_NOT_NOW) instead of completing with 0 bytes and the
+ * ring waits for the next turn, the budget holds, a source
  * that claims more than it was asked for is not believed, and uvhostd's
  * kind of source (no level function) keeps the old contract.
  */
@@ -134,7 +135,7 @@ static int fx_setup(void **state, dev_rng_level level)
 	src_extra = 0;
 	fake_platform_init(&f->fp, 1);
 	dev_rng_init(&f->rng, src_take, level);
-	vu_backend_init(&f->b, &f->fp.plat, &f->rng.ops, &f->rng, NULL);
+	vu_backend_init(&f->b, &f->fp.plat, &f->rng.dev, &f->rng, NULL);
 	*state = f;
 	bring_up(f);
 	return 0;
@@ -213,7 +214,7 @@ static void test_buffers_filled_in_order(void **state)
 	struct test_seg seg[2] = {{a, 16, true}, {b, 48, true}};
 	uint16_t head = test_ring_add(&f->ring, seg, 2);
 
-	assert_int_equal(dev_rng_poll(&f->rng, &f->b, 8), 1);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
 	expect_used(f, head, 64);
 	expect_stream(at(f, a), 16, 16, 0);
 	expect_stream(at(f, b), 48, 48, 16);
@@ -233,7 +234,7 @@ static void test_readable_buffers_untouched(void **state)
 	struct test_seg only = {r2, 8, false};
 	uint16_t h2 = test_ring_add(&f->ring, &only, 1);
 
-	assert_int_equal(dev_rng_poll(&f->rng, &f->b, 8), 2);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 2);
 	expect_used(f, h1, 32);
 	expect_used(f, h2, 0);
 	expect_stream(at(f, r), 0, 16, 0);
@@ -255,7 +256,7 @@ static void test_short_read(void **state)
 	uint16_t head = test_ring_add(&f->ring, seg, 3);
 
 	src_avail = 40;
-	assert_int_equal(dev_rng_poll(&f->rng, &f->b, 8), 1);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
 	expect_used(f, head, 40);
 	expect_stream(at(f, a), 16, 16, 0);
 	expect_stream(at(f, b), 24, 64, 16);
@@ -265,8 +266,9 @@ static void test_short_read(void **state)
 }
 
 /* A dry source: nothing is taken from the ring, nothing completes with 0
- * bytes, and the chains are counted as waiting; they are served once the
- * source refills. */
+ * bytes; the device says "not now" once per turn (the core skips the ring
+ * for the rest of the turn), and the chains are served once the source
+ * refills. */
 static void test_dry_source_leaves_requests_in_ring(void **state)
 {
 	struct fx *f = *state;
@@ -275,10 +277,12 @@ static void test_dry_source_leaves_requests_in_ring(void **state)
 
 	src_avail = 0;
 	for (int turn = 0; turn < 3; turn++) {
-		assert_int_equal(dev_rng_poll(&f->rng, &f->b, 8), 0);
+		assert_int_equal(vu_backend_poll(&f->b, 8), 0);
 		assert_int_equal(test_ring_used_pending(&f->ring), 0);
 		assert_int_equal(f->b.vq[0].last_avail_idx, 0);
-		assert_int_equal(f->rng.waiting, 2);
+		assert_int_equal(f->b.vq[0].inuse, 0);
+		assert_int_equal(f->rng.not_now, (uint64_t)turn + 1);
+		assert_int_equal(vu_ring_waiting(&f->b, 0), 2);
 	}
 	assert_int_equal(src_calls, 0);
 	assert_int_equal(f->rng.requests, 0);
@@ -286,12 +290,13 @@ static void test_dry_source_leaves_requests_in_ring(void **state)
 	/* 100 bytes: the first gets 64, the second the 36 left (a short
 	 * read), and nothing waits any more. */
 	src_avail = 100;
-	assert_int_equal(dev_rng_poll(&f->rng, &f->b, 8), 2);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 2);
 	expect_used(f, h1, 64);
 	expect_used(f, h2, 36);
 	expect_stream(at(f, a), 64, 64, 0);
 	expect_stream(at(f, b), 36, 64, 64);
-	assert_int_equal(f->rng.waiting, 0);
+	assert_int_equal(f->rng.not_now, 3);
+	assert_int_equal(vu_ring_waiting(&f->b, 0), 0);
 	assert_int_equal(f->rng.short_reads, 1);
 }
 
@@ -309,13 +314,15 @@ static void test_no_empty_completion_mid_batch(void **state)
 		h[i] = post1(f, g[i], 32);
 	}
 	src_avail = 10;
-	assert_int_equal(dev_rng_poll(&f->rng, &f->b, 8), 1);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
 	expect_used(f, h[0], 10);
 	assert_false(test_ring_pop_used(&f->ring, &id, &len));
-	assert_int_equal(f->rng.waiting, 2);
+	assert_int_equal(f->rng.not_now, 1);
+	assert_int_equal(f->b.vq[0].last_avail_idx, 1);
+	assert_int_equal(vu_ring_waiting(&f->b, 0), 2);
 	expect_stream(at(f, g[1]), 0, 32, 0);
 	src_avail = 64;
-	assert_int_equal(dev_rng_poll(&f->rng, &f->b, 8), 2);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 2);
 	expect_used(f, h[1], 32);
 	expect_used(f, h[2], 32);
 }
@@ -328,7 +335,7 @@ static void test_waiting_request_survives_ring_stop(void **state)
 
 	post1(f, buf(f, 64), 64);
 	src_avail = 0;
-	assert_int_equal(dev_rng_poll(&f->rng, &f->b, 8), 0);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 0);
 	send_state(f, VU_REQ_GET_VRING_BASE, 0, 0);
 	assert_int_equal(f->fp.nsent, 1);
 	assert_int_equal(f->fp.sent[0].p.state.num, 0);
@@ -342,11 +349,11 @@ static void test_budget_holds(void **state)
 
 	for (int i = 0; i < 8; i++)
 		post1(f, buf(f, 8), 8);
-	assert_int_equal(dev_rng_poll(&f->rng, &f->b, 3), 3);
+	assert_int_equal(vu_backend_poll(&f->b, 3), 3);
 	assert_int_equal(test_ring_used_pending(&f->ring), 3);
-	assert_int_equal(dev_rng_poll(&f->rng, &f->b, 100), 5);
+	assert_int_equal(vu_backend_poll(&f->b, 100), 5);
 	assert_int_equal(test_ring_used_pending(&f->ring), 8);
-	assert_int_equal(dev_rng_poll(&f->rng, &f->b, 100), 0);
+	assert_int_equal(vu_backend_poll(&f->b, 100), 0);
 }
 
 /* A source claiming more than it was asked for is held to what it could
@@ -359,7 +366,7 @@ static void test_lying_source_capped(void **state)
 	uint16_t head = test_ring_add(&f->ring, seg, 2);
 
 	src_extra = 1000;
-	assert_int_equal(dev_rng_poll(&f->rng, &f->b, 8), 1);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
 	expect_used(f, head, 32);
 	assert_int_equal(f->rng.bytes, 32);
 }
@@ -372,7 +379,7 @@ static void test_plain_source_fills(void **state)
 	uint64_t a = buf(f, 4096);
 	uint16_t head = post1(f, a, 4096);
 
-	assert_int_equal(dev_rng_poll(&f->rng, &f->b, 8), 1);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
 	expect_used(f, head, 4096);
 	expect_stream(at(f, a), 4096, 4096, 0);
 }

@@ -30,15 +30,16 @@
 static const uint64_t sizes[4] = {MIB, 4 * MIB, 0, 0x10000};
 
 struct sdev {
-	struct vu_device_ops ops;
+	struct vu_device desc;
 	struct vu_shmem_done done[MAX_DONE];
 	int ndone;
 	int resets;
 };
 
-static int sd_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *c)
+static int sd_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 {
-	return 0;
+	(void)dev, (void)b, (void)req;
+	return VU_DONE;
 }
 
 static void sd_reset(void *dev)
@@ -55,6 +56,12 @@ static void sd_done(void *dev, const struct vu_shmem_done *d)
 	s->ndone++;
 }
 
+static const struct vu_device_ops sd_ops = {
+	.serve = sd_serve,
+	.reset = sd_reset,
+	.shmem_done = sd_done,
+};
+
 struct fx {
 	struct fake_platform fp;
 	struct vu_backend b;
@@ -67,16 +74,14 @@ struct fx {
 static void fx_init(struct fx *f)
 {
 	memset(&f->dev, 0, sizeof(f->dev));
-	f->dev.ops.name = "shm";
-	f->dev.ops.virtio_id = 0x7e58;
-	f->dev.ops.num_queues = 1;
-	f->dev.ops.max_queue_size = 64;
-	f->dev.ops.handle = sd_handle;
-	f->dev.ops.reset = sd_reset;
-	f->dev.ops.num_shmem = 4;
-	f->dev.ops.shmem_sizes = sizes;
-	f->dev.ops.shmem_done = sd_done;
-	vu_backend_init(&f->b, &f->fp.plat, &f->dev.ops, &f->dev, NULL);
+	f->dev.desc.ops = &sd_ops;
+	f->dev.desc.name = "shm";
+	f->dev.desc.virtio_id = 0x7e58;
+	f->dev.desc.num_queues = 1;
+	f->dev.desc.max_queue_size = 64;
+	f->dev.desc.num_shmem = 4;
+	f->dev.desc.shmem_sizes = sizes;
+	vu_backend_init(&f->b, &f->fp.plat, &f->dev.desc, &f->dev, NULL);
 }
 
 static int setup(void **state)
@@ -158,7 +163,7 @@ static void mapped(struct fx *f, uint8_t shmid, uint64_t off, uint64_t len)
 
 static uint64_t offered(struct fx *f)
 {
-	vu_backend_init(&f->b, &f->fp.plat, &f->dev.ops, &f->dev, NULL);
+	vu_backend_init(&f->b, &f->fp.plat, &f->dev.desc, &f->dev, NULL);
 	return vu_backend_offered_protocol_features(&f->b);
 }
 
@@ -173,16 +178,16 @@ static void test_offered_only_with_declared_regions(void **state)
 	assert_true(pf & VU_BIT(VU_PF_REPLY_ACK));
 	assert_true(pf & VU_BIT(VU_PF_BACKEND_REQ));
 
-	f->dev.ops.shmem_sizes = zeros;
-	f->dev.ops.num_shmem = 2;
+	f->dev.desc.shmem_sizes = zeros;
+	f->dev.desc.num_shmem = 2;
 	assert_false(offered(f) & VU_BIT(VU_PF_SHMEM));
-	f->dev.ops.num_shmem = 0;
-	f->dev.ops.shmem_sizes = sizes;
+	f->dev.desc.num_shmem = 0;
+	f->dev.desc.shmem_sizes = sizes;
 	assert_false(offered(f) & VU_BIT(VU_PF_SHMEM));
-	f->dev.ops.num_shmem = VU_SHMEM_MAX_REGIONS + 1;
+	f->dev.desc.num_shmem = VU_SHMEM_MAX_REGIONS + 1;
 	assert_false(offered(f) & VU_BIT(VU_PF_SHMEM));
-	f->dev.ops.num_shmem = 4;
-	f->dev.ops.shmem_sizes = NULL;
+	f->dev.desc.num_shmem = 4;
+	f->dev.desc.shmem_sizes = NULL;
 	assert_false(offered(f) & VU_BIT(VU_PF_SHMEM));
 }
 

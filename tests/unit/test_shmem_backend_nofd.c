@@ -34,18 +34,19 @@ static const uint64_t sizes[2] = {16 * MIB, 0x10000};
 struct fx {
 	struct fake_platform fp;
 	struct vu_backend b;
-	struct vu_device_ops ops;
+	struct vu_device desc;
 	struct vu_msg m;
 };
 
-static int nd_handle(void *dev, struct vu_backend *b, struct vu_vq *vq, struct vu_chain *c)
+static int nd_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 {
 	(void)dev;
 	(void)b;
-	(void)vq;
-	(void)c;
-	return 0;
+	(void)req;
+	return VU_DONE;
 }
+
+static const struct vu_device_ops nd_ops = {.serve = nd_serve};
 
 static int setup(void **state)
 {
@@ -54,16 +55,16 @@ static int setup(void **state)
 	if (!f)
 		return -1;
 	fake_platform_init(&f->fp, 0);
-	f->ops = (struct vu_device_ops){
+	f->desc = (struct vu_device){
+		.ops = &nd_ops,
 		.name = "ramdisk",
 		.virtio_id = 2,
 		.num_queues = 1,
 		.max_queue_size = 64,
-		.handle = nd_handle,
 		.num_shmem = 2,
 		.shmem_sizes = sizes,
 	};
-	vu_backend_init(&f->b, &f->fp.plat, &f->ops, NULL, NULL);
+	vu_backend_init(&f->b, &f->fp.plat, &f->desc, NULL, NULL);
 	*state = f;
 	return 0;
 }
@@ -118,8 +119,8 @@ static void test_offered_without_fds(void **state)
 	assert_true(pf & VU_BIT(VU_PF_WINDOW_ADDR));
 	assert_true(pf & VU_BIT(VU_PF_BACKEND_REQ));
 	assert_false(pf & VU_BIT(VU_PF_INFLIGHT_SHMFD));
-	f->ops.num_shmem = 0;
-	vu_backend_init(&f->b, &f->fp.plat, &f->ops, NULL, NULL);
+	f->desc.num_shmem = 0;
+	vu_backend_init(&f->b, &f->fp.plat, &f->desc, NULL, NULL);
 	assert_false(vu_backend_offered_protocol_features(&f->b) & VU_BIT(VU_PF_SHMEM));
 }
 

@@ -43,6 +43,7 @@ struct fx {
 	int fd[3];
 	struct vu_mem_region reg[3];
 	struct vu_inflight_queue *infl;
+	uint8_t inuse_map[VU_VQ_INUSE_BYTES];
 };
 
 static const uint64_t reg_gpa[3] = {A_GPA, B_GPA, C_GPA};
@@ -55,6 +56,8 @@ static void vq_configure(struct fx *f, struct vu_vq *vq, uint16_t size, bool gpa
 	uint64_t base = gpa ? 0 : A_UADDR;
 
 	vu_vq_init(vq, 3);
+	memset(f->inuse_map, 0, sizeof(f->inuse_map));
+	vq->inuse_map = f->inuse_map;
 	vq->size = size;
 	vq->addr_is_gpa = gpa;
 	vq->desc_addr = base + DESC_GPA;
@@ -63,7 +66,6 @@ static void vq_configure(struct fx *f, struct vu_vq *vq, uint16_t size, bool gpa
 	vq->addr_set = true;
 	vq->started = true;
 	vq->enabled = true;
-	(void)f;
 }
 
 static int setup(void **state)
@@ -153,6 +155,13 @@ static int pop_one_desc(struct fx *f, uint64_t addr, uint32_t len, uint16_t flag
 	set_desc(desc_tab(f), 0, addr, len, flags, 0);
 	offer(f, 0);
 	return vu_vq_pop(&f->vq, &f->mem, &f->chain);
+}
+
+/* Pretend `head` was popped: push accepts only heads in use. */
+static void fake_in_use(struct fx *f, uint16_t head)
+{
+	f->vq.inuse++;
+	f->inuse_map[head >> 3] |= (uint8_t)(1u << (head & 7u));
 }
 
 /* ---- basic state -------------------------------------------------------- */
@@ -675,6 +684,7 @@ static void test_remap_after_generation_change(void **state)
 	uint64_t gen;
 
 	assert_int_equal(pop_one_desc(f, BUF_GPA, 8, 0), 1);
+	assert_int_equal(vu_vq_push(&f->vq, &f->mem, 0, 8), 0);
 	gen = f->vq.mem_generation;
 	assert_int_equal(vu_mem_add(&f->mem, &extra, fake_file_new(&f->fp, REG_SIZE)), 0);
 	assert_int_equal(pop_one_desc(f, BUF_GPA, 8, 0), 1);
@@ -750,7 +760,8 @@ static void test_push_wraps_used_index(void **state)
 	struct vring_used *u = used(f);
 
 	f->vq.used_idx = 0xffff;
-	f->vq.inuse = 2;
+	fake_in_use(f, 1);
+	fake_in_use(f, 2);
 	assert_int_equal(vu_vq_push(&f->vq, &f->mem, 1, 10), 0);
 	assert_int_equal(u->ring[QSZ - 1].id, 1);
 	assert_int_equal(u->idx, 0);
@@ -796,7 +807,8 @@ static void test_notify_unless_no_interrupt(void **state)
 {
 	struct fx *f = *state;
 
-	f->vq.inuse = 2;
+	fake_in_use(f, 0);
+	fake_in_use(f, 1);
 	assert_int_equal(vu_vq_push(&f->vq, &f->mem, 0, 0), 0);
 	assert_true(vu_vq_should_notify(&f->vq, &f->mem));
 	avail(f)->flags = VRING_AVAIL_F_NO_INTERRUPT;
@@ -808,7 +820,7 @@ static void test_notify_unless_no_interrupt(void **state)
 static void push_n(struct fx *f, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		f->vq.inuse++;
+		fake_in_use(f, 0);
 		assert_int_equal(vu_vq_push(&f->vq, &f->mem, 0, 0), 0);
 	}
 }
@@ -894,10 +906,12 @@ static void test_event_idx_pop_publishes_avail_event(void **state)
 	*avail_event = 0x1234;
 	assert_int_equal(pop_one_desc(f, BUF_GPA, 8, 0), 1);
 	assert_int_equal(*avail_event, 1);
+	assert_int_equal(vu_vq_push(&f->vq, &f->mem, 0, 0), 0);
 	offer(f, 0);
 	offer(f, 0);
 	assert_int_equal(vu_vq_pop(&f->vq, &f->mem, &f->chain), 1);
 	assert_int_equal(*avail_event, 2);
+	assert_int_equal(vu_vq_push(&f->vq, &f->mem, 0, 0), 0);
 	assert_int_equal(vu_vq_pop(&f->vq, &f->mem, &f->chain), 1);
 	assert_int_equal(*avail_event, 3);
 }

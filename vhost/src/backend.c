@@ -128,7 +128,7 @@ uint64_t vu_backend_offered_protocol_features(const struct vu_backend *b)
 }
 
 void vu_backend_init(struct vu_backend *b, const struct vu_platform *plat,
-		     const struct vu_device_ops *dev, void *dev_ctx,
+		     const struct vu_device *dev, void *dev_ctx,
 		     const struct vu_backend_config *cfg)
 {
 	memset(b, 0, sizeof(*b));
@@ -141,6 +141,7 @@ void vu_backend_init(struct vu_backend *b, const struct vu_platform *plat,
 	b->inflight_fd = -1;
 	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
 		vu_vq_init(&b->vq[i], (uint16_t)i);
+		b->vq[i].inuse_map = b->inuse_maps[i];
 		b->vq[i].kick_fd = b->vq[i].call_fd = b->vq[i].err_fd = -1;
 	}
 	vu_mem_init(&b->mem, plat, b->cfg.max_mem_slots);
@@ -300,17 +301,22 @@ static int send_inband(struct vu_backend *b, uint32_t request, const struct vu_v
 	return rc;
 }
 
-static void ring_error(struct vu_backend *b, struct vu_vq *vq, int rc)
+void vu_ring_error(struct vu_backend *b, struct vu_vq *vq, int rc)
 {
-	vu_logf(b, VU_LOG_ERR, "ring %u: malformed chain or unmapped ring (%d); ring stopped",
-		vq->index, rc);
+	const char *why = vq->err_why ? vq->err_why : "device refused the chain";
+
+	if (vq->err_head != VU_NO_HEAD && vq->err_why)
+		vu_logf(b, VU_LOG_ERR, "ring %u: %s (head %u, addr 0x%llx, %d); ring stopped",
+			vq->index, why, vq->err_head, (unsigned long long)vq->err_addr, rc);
+	else
+		vu_logf(b, VU_LOG_ERR, "ring %u: %s (%d); ring stopped", vq->index, why, rc);
 	if (vq->err_fd >= 0)
 		b->plat->signal(b->plat->ctx, vq->err_fd);
 	else if (inband_up(b) && send_inband(b, VU_BREQ_VRING_ERR, vq) == 0)
 		b->n_inband_errs++;
 }
 
-static void notify(struct vu_backend *b, struct vu_vq *vq)
+void vu_ring_notify(struct vu_backend *b, struct vu_vq *vq)
 {
 	if (!vu_vq_should_notify(vq, &b->mem))
 		return;
@@ -320,19 +326,52 @@ static void notify(struct vu_backend *b, struct vu_vq *vq)
 		b->n_inband_calls++;
 }
 
-void vu_dev_complete(struct vu_backend *b, struct vu_vq *vq, uint16_t head, uint32_t written)
-{
-	if (vu_vq_push(vq, &b->mem, head, written) < 0) {
-		ring_error(b, vq, -EIO);
-		return;
-	}
-	if (!b->in_batch)
-		notify(b, vq);
-}
-
 static bool ring_runnable(const struct vu_vq *vq)
 {
 	return vq->started && vq->enabled && !vq->broken && (vq->kicked || vq->kick_fd < 0);
+}
+
+/* Offer one popped chain to the device and act on its answer. Returns 1 if
+ * the chain was consumed (done or pending), 0 if it went back, or a
+ * negative errno if the ring broke. */
+__attribute__((noinline)) static int serve_one(struct vu_backend *b, struct vu_vq *vq,
+					       struct vu_chain *chain)
+{
+	struct vu_req req = {
+		.ring = vq->index,
+		.chain = chain,
+		.token = {.epoch = vq->epoch, .ring = vq->index, .head = chain->head},
+	};
+	int rc = b->dev->ops->serve(b->dev_ctx, b, &req);
+
+	switch (rc) {
+	case VU_DONE:
+		if (vu_vq_push(vq, &b->mem, chain->head, req.written) < 0) {
+			/* Unmapped ring, or the device already completed it: a
+			 * device bug either way, and the ring cannot go on. */
+			vq->broken = true;
+			vq->n_errors++;
+			return -EIO;
+		}
+		return 1;
+	case VU_PENDING: return 1;
+	case VU_NOT_NOW:
+		vu_vq_unpop(vq, chain->head);
+		b->n_not_now++;
+		return 0;
+	default:
+		if (rc >= 0) {
+			vq->err_why = "device answered with an unknown outcome";
+			rc = -EINVAL;
+		} else {
+			vq->err_why = "device refused the chain as malformed";
+		}
+		vq->err_head = chain->head;
+		vq->err_addr = 0;
+		vq->broken = true;
+		vq->n_errors++;
+		return rc;
+	}
 }
 
 static int poll_ring(struct vu_backend *b, struct vu_vq *vq, int budget)
@@ -346,18 +385,18 @@ static int poll_ring(struct vu_backend *b, struct vu_vq *vq, int budget)
 		rc = vu_vq_pop(vq, &b->mem, chain);
 		if (rc <= 0)
 			break;
-		rc = b->dev->handle(b->dev_ctx, b, vq, chain);
-		done++;
-		if (rc < 0) {
-			vq->broken = true;
+		rc = serve_one(b, vq, chain);
+		if (rc == 0)
+			break; /* not now: the ring waits for a later turn */
+		done++;	       /* a chain that broke the ring was work too */
+		if (rc < 0)
 			break;
-		}
 	}
 	b->in_batch = false;
 	if (done)
-		notify(b, vq);
+		vu_ring_notify(b, vq);
 	if (rc < 0)
-		ring_error(b, vq, rc);
+		vu_ring_error(b, vq, rc);
 	else if (done == budget)
 		vq->kicked = true; /* more may be waiting: come back next turn */
 	return done;
@@ -367,6 +406,10 @@ int vu_backend_poll(struct vu_backend *b, int budget)
 {
 	int work = 0;
 
+	/* Status gates every ring at once (backend_reset.c): checked once per
+	 * call, not per ring. Kicks stay pending meanwhile. */
+	if (b->rings_gated)
+		return 0;
 	for (uint32_t i = 0; i < b->dev->num_queues; i++) {
 		struct vu_vq *vq = &b->vq[i];
 		if (ring_runnable(vq))
@@ -410,33 +453,4 @@ void vu_rings_memory_changed(struct vu_backend *b)
 	for (uint32_t i = 0; i < b->dev->num_queues; i++)
 		if (b->vq[i].started)
 			b->vq[i].kicked = true;
-}
-
-static void release_ring_fds(struct vu_backend *b, struct vu_vq *vq)
-{
-	vu_close_fd(b, vq->kick_fd);
-	vu_close_fd(b, vq->call_fd);
-	vu_close_fd(b, vq->err_fd);
-	vq->kick_fd = vq->call_fd = vq->err_fd = -1;
-}
-
-void vu_backend_disconnect(struct vu_backend *b)
-{
-	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
-		release_ring_fds(b, &b->vq[i]);
-		vu_vq_reset(&b->vq[i]);
-	}
-	vu_close_fd(b, b->backend_chan);
-	b->backend_chan = -1;
-	vu_shmem_channel_lost(b, -ECONNRESET);
-	vu_shmem_forget(b);
-	vu_inflight_release(b);
-	vu_mem_clear(&b->mem);
-	if (b->dev->reset)
-		b->dev->reset(b->dev_ctx);
-	b->features = 0;
-	b->pfeatures = 0;
-	b->pfeatures_set = false;
-	b->owner = false;
-	b->status = 0;
 }

@@ -1,4 +1,4 @@
-/* Negotiation, ownership, config space, status and reset. */
+/* Negotiation, ownership and config space (reset and status: backend_reset.c). */
 #include <errno.h>
 #include <string.h>
 
@@ -19,8 +19,10 @@ int vu_h_set_features(struct vu_backend *b, struct vu_msg *msg)
 		return -EINVAL;
 	}
 	b->features = f;
-	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++)
+	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
 		b->vq[i].event_idx = (f & VU_BIT(VU_F_RING_EVENT_IDX)) != 0;
+		b->vq[i].no_indirect = !(f & VU_BIT(VU_F_RING_INDIRECT_DESC));
+	}
 	/* Without protocol features rings start enabled (spec: "Ring states"). */
 	if (!(f & VU_BIT(VU_F_PROTOCOL_FEATURES)))
 		for (uint32_t i = 0; i < VU_MAX_QUEUES; i++)
@@ -57,19 +59,6 @@ int vu_h_set_protocol_features(struct vu_backend *b, struct vu_msg *msg)
 int vu_h_set_owner(struct vu_backend *b, struct vu_msg *msg)
 {
 	b->owner = true;
-	return 0;
-}
-
-/* Deprecated; treated as "this front-end is done with the device". */
-int vu_h_reset_owner(struct vu_backend *b, struct vu_msg *msg)
-{
-	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
-		vu_ring_stop(b, &b->vq[i]);
-		b->vq[i].enabled = false;
-	}
-	vu_shmem_forget(b);
-	b->features = 0;
-	b->owner = false;
 	return 0;
 }
 
@@ -153,13 +142,13 @@ int vu_h_get_config(struct vu_backend *b, struct vu_msg *msg)
 
 	if (rc)
 		return rc;
-	if (!b->dev->get_config)
+	if (!b->dev->ops->get_config)
 		return -EOPNOTSUPP;
 	memset(&c, 0, sizeof(c));
 	c.offset = msg->p.config.offset;
 	c.size = msg->p.config.size;
 	c.flags = msg->p.config.flags;
-	rc = b->dev->get_config(b->dev_ctx, c.data, c.offset, c.size);
+	rc = b->dev->ops->get_config(b->dev_ctx, c.data, c.offset, c.size);
 	if (rc)
 		return rc;
 	return vu_reply(b, msg, &c, VU_CONFIG_HDR_SIZE + c.size, NULL, 0);
@@ -172,40 +161,11 @@ int vu_h_set_config(struct vu_backend *b, struct vu_msg *msg)
 
 	if (rc)
 		return rc;
-	if (!b->dev->set_config) {
+	if (!b->dev->ops->set_config) {
 		vu_logf(b, VU_LOG_ERR, "SET_CONFIG: %s config space is read-only", b->dev->name);
 		return -EPERM;
 	}
-	return b->dev->set_config(b->dev_ctx, c->data, c->offset, c->size, c->flags);
-}
-
-/* Rings off and device state gone, but ownership and the memory table stay:
- * QEMU keeps its shadow table across a reset and will not resend it. */
-int vu_h_reset_device(struct vu_backend *b, struct vu_msg *msg)
-{
-	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
-		struct vu_vq *vq = &b->vq[i];
-		vu_ring_stop(b, vq);
-		vu_vq_reset(vq);
-	}
-	/* The front-end drops every shared memory mapping on reset too. */
-	vu_shmem_forget(b);
-	if (b->dev->reset)
-		b->dev->reset(b->dev_ctx);
-	b->features = 0;
-	b->status = 0;
-	return 0;
-}
-
-int vu_h_set_status(struct vu_backend *b, struct vu_msg *msg)
-{
-	if (msg->p.u64 > 0xff) {
-		vu_logf(b, VU_LOG_ERR, "SET_STATUS: 0x%llx does not fit the 8-bit status",
-			(unsigned long long)msg->p.u64);
-		return -EINVAL;
-	}
-	b->status = (uint8_t)msg->p.u64;
-	return 0;
+	return b->dev->ops->set_config(b->dev_ctx, c->data, c->offset, c->size, c->flags);
 }
 
 int vu_h_get_status(struct vu_backend *b, struct vu_msg *msg)

@@ -30,6 +30,15 @@ struct vu_vq *vu_ring_of(struct vu_backend *b, uint32_t index, const char *what)
 
 /* Stop a ring: no more processing; kick fd closed. */
 void vu_ring_stop(struct vu_backend *b, struct vu_vq *vq);
+/* A ring broke: log why (vq->err_why, head, address) and tell the
+ * front-end (err fd, or in-band VRING_ERR). */
+void vu_ring_error(struct vu_backend *b, struct vu_vq *vq, int rc);
+/* Interrupt the driver if it wants one (call fd, or in-band VRING_CALL). */
+void vu_ring_notify(struct vu_backend *b, struct vu_vq *vq);
+/* Send the GET_VRING_BASE reply of a stopped ring: {index, next avail}. */
+int vu_ring_base_reply(struct vu_backend *b, struct vu_vq *vq);
+/* Recompute b->rings_gated from status and negotiated features. */
+void vu_status_gate(struct vu_backend *b);
 /* Memory changed: every ring re-translates before its next use. */
 void vu_rings_memory_changed(struct vu_backend *b);
 /* Drop the inflight region. */
@@ -67,7 +76,7 @@ int vu_h_vring_kick(struct vu_backend *b, struct vu_msg *msg);
 
 int vu_h_get_shmem_config(struct vu_backend *b, struct vu_msg *msg);
 /* The device declares at least one shared memory region. */
-bool vu_shmem_offered(const struct vu_device_ops *dev);
+bool vu_shmem_offered(const struct vu_device *dev);
 /* Reset: forget every mapping; replies still due are consumed as orphans. */
 void vu_shmem_forget(struct vu_backend *b);
 /* The backend channel is gone: every pending request completes with `why`. */

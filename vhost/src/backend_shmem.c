@@ -9,12 +9,12 @@
 /* Largest errno we accept back from a front-end as such. */
 #define SHMEM_MAX_ERRNO 4095
 
-static bool declared(const struct vu_device_ops *dev, uint8_t shmid)
+static bool declared(const struct vu_device *dev, uint8_t shmid)
 {
 	return dev->shmem_sizes && shmid < dev->num_shmem && dev->shmem_sizes[shmid] != 0;
 }
 
-bool vu_shmem_offered(const struct vu_device_ops *dev)
+bool vu_shmem_offered(const struct vu_device *dev)
 {
 	if (!dev->shmem_sizes || dev->num_shmem == 0 || dev->num_shmem > VU_SHMEM_MAX_REGIONS)
 		return false;
@@ -268,8 +268,8 @@ static void complete(struct vu_backend *b, const struct vu_shmem_pending *p, int
 			vu_backend_request_name(p->request), p->shmid,
 			(unsigned long long)p->shm_offset, (unsigned long long)p->len, status,
 			p->entry < 0 ? " (orphaned)" : "");
-	if (b->dev->shmem_done)
-		b->dev->shmem_done(b->dev_ctx, &d);
+	if (b->dev->ops->shmem_done)
+		b->dev->ops->shmem_done(b->dev_ctx, &d);
 }
 
 static struct vu_shmem_pending pop_pending(struct vu_backend_shmem *s)

@@ -4,6 +4,17 @@
 
 #include "backend_internal.h"
 
+/* A ring whose requests are still pending (or whose GET_VRING_BASE reply is
+ * due) keeps its layout until they are done: they complete into it. */
+static int ring_settled(struct vu_backend *b, const struct vu_vq *vq, const char *what)
+{
+	if (vq->inuse == 0 && !b->base_reply_due[vq->index])
+		return 0;
+	vu_logf(b, VU_LOG_ERR, "%s: ring %u still has %u requests pending", what, vq->index,
+		vq->inuse);
+	return -EBUSY;
+}
+
 int vu_h_set_vring_num(struct vu_backend *b, struct vu_msg *msg)
 {
 	struct vu_vq *vq = vu_ring_of(b, msg->p.state.index, "SET_VRING_NUM");
@@ -20,6 +31,8 @@ int vu_h_set_vring_num(struct vu_backend *b, struct vu_msg *msg)
 		vu_logf(b, VU_LOG_ERR, "SET_VRING_NUM: ring %u is started", vq->index);
 		return -EBUSY;
 	}
+	if (ring_settled(b, vq, "SET_VRING_NUM"))
+		return -EBUSY;
 	vq->size = (uint16_t)num;
 	vq->mapped = false;
 	return 0;
@@ -36,6 +49,8 @@ int vu_h_set_vring_addr(struct vu_backend *b, struct vu_msg *msg)
 		vu_logf(b, VU_LOG_ERR, "SET_VRING_ADDR: ring %u has no size yet", vq->index);
 		return -EINVAL;
 	}
+	if (ring_settled(b, vq, "SET_VRING_ADDR"))
+		return -EBUSY;
 	vq->desc_addr = a->desc;
 	vq->avail_addr = a->avail;
 	vq->used_addr = a->used;
@@ -67,28 +82,33 @@ int vu_h_set_vring_base(struct vu_backend *b, struct vu_msg *msg)
 			msg->p.state.num);
 		return -EINVAL;
 	}
+	if (ring_settled(b, vq, "SET_VRING_BASE"))
+		return -EBUSY;
 	vq->last_avail_idx = (uint16_t)msg->p.state.num;
 	vq->used_idx = vq->last_avail_idx;
 	return 0;
 }
 
-/* Processing is synchronous, so once the ring is stopped nothing is in
- * flight and the answer is final. */
+/* The ring stops taking chains at once; the reply waits until the device
+ * has finished every request it holds (vu_complete sends it), so the index
+ * it carries is final: nothing the driver gave us is left unanswered. The
+ * loop keeps polling meanwhile, which is what lets those requests finish. */
 int vu_h_get_vring_base(struct vu_backend *b, struct vu_msg *msg)
 {
 	struct vu_vq *vq = vu_ring_of(b, msg->p.state.index, "GET_VRING_BASE");
-	struct vu_vring_state st;
 
 	if (!vq)
 		return -EINVAL;
 	vu_ring_stop(b, vq);
-	if (vq->inuse)
-		vu_logf(b, VU_LOG_WARN, "GET_VRING_BASE: ring %u still has %u requests in flight",
+	if (vq->inuse) {
+		vu_logf(b, VU_LOG_INFO,
+			"GET_VRING_BASE: ring %u has %u requests pending; reply when they are done",
 			vq->index, vq->inuse);
-	st.index = vq->index;
-	st.num = vq->last_avail_idx;
+		b->base_reply_due[vq->index] = true;
+		return 0;
+	}
 	vq->mapped = false;
-	return vu_reply(b, msg, &st, sizeof(st), NULL, 0);
+	return vu_ring_base_reply(b, vq);
 }
 
 /* The fd (or NOFD) for a KICK/CALL/ERR message, validated. */
@@ -167,6 +187,9 @@ int vu_h_set_vring_enable(struct vu_backend *b, struct vu_msg *msg)
 		vu_logf(b, VU_LOG_ERR, "SET_VRING_ENABLE: %u is neither 0 nor 1", msg->p.state.num);
 		return -EINVAL;
 	}
+	/* Disabling takes no new chains; requests already pending stay valid
+	 * and complete into the ring, which still exists: QEMU disables before
+	 * GET_VRING_BASE, and that reply waits for them. */
 	vq->enabled = msg->p.state.num == 1;
 	if (vq->enabled && vq->started)
 		vq->kicked = true; /* requests may have queued while disabled */
@@ -185,6 +208,38 @@ int vu_h_vring_kick(struct vu_backend *b, struct vu_msg *msg)
 	return 0;
 }
 
+/* A chain left in flight by an earlier back-end, offered to the device
+ * again. It cannot go back to the avail ring (it is not the last one taken),
+ * so "not now" completes it empty, which every driver tolerates as a failed
+ * request rather than a lost one. */
+static int resubmit_one(struct vu_backend *b, struct vu_vq *vq, uint16_t head)
+{
+	struct vu_req req = {
+		.ring = vq->index,
+		.chain = &b->scratch_chain,
+		.token = {.epoch = vq->epoch, .ring = vq->index, .head = head},
+	};
+	int rc = vu_vq_chain_from_head(vq, &b->mem, head, &b->scratch_chain);
+
+	if (rc < 0)
+		return rc;
+	rc = b->dev->ops->serve(b->dev_ctx, b, &req);
+	if (rc == VU_NOT_NOW) {
+		vu_logf(b, VU_LOG_WARN,
+			"ring %u: resubmitted head %u refused for now; completed empty", vq->index,
+			head);
+		req.written = 0;
+		rc = VU_DONE;
+	}
+	if (rc == VU_DONE)
+		return vu_vq_push(vq, &b->mem, head, req.written);
+	if (rc == VU_PENDING)
+		return 0;
+	if (!vq->err_why)
+		vq->err_why = "device refused a resubmitted chain";
+	return rc < 0 ? rc : -EINVAL;
+}
+
 static int resubmit_inflight(struct vu_backend *b, struct vu_vq *vq)
 {
 	int n;
@@ -199,9 +254,8 @@ static int resubmit_inflight(struct vu_backend *b, struct vu_vq *vq)
 		vu_logf(b, VU_LOG_INFO, "ring %u: resubmitting %d requests left in flight",
 			vq->index, n);
 	for (int i = 0; i < n; i++) {
-		int rc = vu_vq_chain_from_head(vq, &b->mem, b->scratch_heads[i], &b->scratch_chain);
-		if (rc == 0)
-			rc = b->dev->handle(b->dev_ctx, b, vq, &b->scratch_chain);
+		int rc = resubmit_one(b, vq, b->scratch_heads[i]);
+
 		if (rc < 0) {
 			vq->broken = true;
 			return rc;
@@ -227,7 +281,11 @@ int vu_ring_start(struct vu_backend *b, struct vu_vq *vq)
 		vu_logf(b, VU_LOG_ERR, "ring %u: ring memory is not mapped", vq->index);
 		return -EFAULT;
 	}
+	if (ring_settled(b, vq, "ring start"))
+		return -EBUSY;
 	vq->broken = false;
+	vq->err_why = NULL;
+	vq->no_indirect = !(b->features & VU_BIT(VU_F_RING_INDIRECT_DESC));
 	vq->used_idx = vq->used->idx;
 	vq->signalled_used_valid = false;
 	/* The driver may have rewritten its used ring while we were stopped:

@@ -77,10 +77,16 @@ static bool vq_ready(const struct vu_vq *vq)
 	return vq->started && vq_configured(vq);
 }
 
-static int vq_fail(struct vu_vq *vq)
+/* Break the ring, keeping the reason for the back-end's log line. Cold and
+ * out of line: the idle poll path must stay as small as it was. */
+__attribute__((cold, noinline)) static int vq_fail(struct vu_vq *vq, const char *why, uint32_t head,
+						   uint64_t addr)
 {
 	vq->broken = true;
 	vq->n_errors++;
+	vq->err_why = why;
+	vq->err_head = head;
+	vq->err_addr = addr;
 	return -EIO;
 }
 
@@ -89,28 +95,56 @@ static int vq_fail(struct vu_vq *vq)
 static int vq_usable(struct vu_vq *vq, const struct vu_mem *mem)
 {
 	if (vu_vq_map(vq, mem) < 0)
-		return vq_fail(vq);
+		return vq_fail(vq, "ring addresses are not in mapped memory", VU_NO_HEAD,
+			       vq->desc_addr);
 	return 0;
+}
+
+static void inuse_set(struct vu_vq *vq, uint16_t head)
+{
+	if (vq->inuse_map)
+		vq->inuse_map[head >> 3] |= (uint8_t)(1u << (head & 7u));
+}
+
+static void inuse_clear(struct vu_vq *vq, uint16_t head)
+{
+	if (vq->inuse_map)
+		vq->inuse_map[head >> 3] &= (uint8_t) ~(1u << (head & 7u));
+}
+
+bool vu_vq_head_in_use(const struct vu_vq *vq, uint16_t head)
+{
+	if (!vq->inuse_map)
+		return vq->inuse != 0;
+	return (vq->inuse_map[head >> 3] >> (head & 7u)) & 1u;
 }
 
 void vu_vq_init(struct vu_vq *vq, uint16_t index)
 {
-	*vq = (struct vu_vq){0};
+	__builtin_memset(vq, 0, sizeof(*vq));
 	vq->index = index;
 	vq->kick_fd = -1;
 	vq->call_fd = -1;
 	vq->err_fd = -1;
+	vq->epoch = 1;
 }
 
 void vu_vq_reset(struct vu_vq *vq)
 {
 	uint16_t index = vq->index;
 	int kick = vq->kick_fd, call = vq->call_fd, err = vq->err_fd;
+	uint32_t epoch = vq->epoch + 1u;
+	uint8_t *map = vq->inuse_map;
 
 	vu_vq_init(vq, index);
+	vq->inuse_map = map;
+	if (map)
+		__builtin_memset(map, 0, VU_VQ_INUSE_BYTES);
 	vq->kick_fd = kick;
 	vq->call_fd = call;
 	vq->err_fd = err;
+	/* 0 means "no token": skip it when the counter wraps. */
+	vq->epoch = epoch ? epoch : 1u;
 }
 
 bool vu_vq_size_valid(uint32_t size)
@@ -175,7 +209,18 @@ struct vq_walk {
 	struct vu_chain *chain;
 	uint32_t n_iov;
 	bool writable_seen;
+	bool no_indirect;
+	/* The first failure: what and where, for vq_fail(). */
+	const char *why;
+	uint64_t addr;
 };
+
+static int walk_fail(struct vq_walk *w, const char *why, uint64_t addr)
+{
+	w->why = why;
+	w->addr = addr;
+	return -EIO;
+}
 
 static int walk_buffer(struct vq_walk *w, const struct vring_desc *d)
 {
@@ -184,14 +229,14 @@ static int walk_buffer(struct vq_walk *w, const struct vring_desc *d)
 
 	/* Devices rely on all readable bytes preceding all writable ones. */
 	if (!writable && w->writable_seen)
-		return -EIO;
+		return walk_fail(w, "readable descriptor after a writable one", d->addr);
 	w->writable_seen |= writable;
 	if (d->len == 0)
 		return 0;
 	/* memtable refuses unmapped and wrapping ranges alike. */
 	if (vu_mem_gpa_to_iov(w->mem, d->addr, d->len, w->chain->iov, &w->n_iov, VU_CHAIN_MAX_IOV,
 			      w->hint) != 0)
-		return -EIO;
+		return walk_fail(w, "buffer not in mapped memory (or too many pieces)", d->addr);
 	/* No overflow: at most VU_CHAIN_MAX_IOV non-empty buffers of < 4 GiB. */
 	if (writable) {
 		w->chain->n_in += w->n_iov - before;
@@ -211,13 +256,17 @@ static int walk_indirect(struct vq_walk *w, const struct vring_desc *d)
 	const uint8_t *table;
 
 	/* The spec forbids NEXT here: a chain ends with its indirect table. */
+	if (w->no_indirect)
+		return walk_fail(w, "indirect descriptor but RING_INDIRECT_DESC not negotiated",
+				 d->addr);
 	if (d->flags & VRING_DESC_F_NEXT)
-		return -EIO;
+		return walk_fail(w, "indirect descriptor with NEXT set", d->addr);
 	if (d->len == 0 || d->len % VQ_DESC_SIZE != 0 || d->len / VQ_DESC_SIZE > VU_VQ_MAX_SIZE)
-		return -EIO;
+		return walk_fail(w, "indirect table length is 0, not a multiple of 16 or too long",
+				 d->addr);
 	table = vu_mem_gpa_to_host(w->mem, d->addr, d->len, w->hint);
 	if (!table)
-		return -EIO;
+		return walk_fail(w, "indirect table not in mapped memory", d->addr);
 	return walk_table(w, table, d->len / VQ_DESC_SIZE, 0, true);
 }
 
@@ -232,12 +281,16 @@ static int walk_table(struct vq_walk *w, const uint8_t *table, uint32_t n, uint3
 	int rc;
 
 	for (;;) {
-		if (i >= n || ++steps > n)
-			return -EIO;
+		if (i >= n)
+			return walk_fail(w, "descriptor index beyond the table", i);
+		if (++steps > n)
+			return walk_fail(w, "descriptor chain loops or is longer than the table",
+					 i);
 		desc_read(&d, table, i);
 		if (d.flags & VRING_DESC_F_INDIRECT) {
 			if (indirect)
-				return -EIO;
+				return walk_fail(w, "indirect table inside an indirect table",
+						 d.addr);
 			return walk_indirect(w, &d);
 		}
 		rc = walk_buffer(w, &d);
@@ -252,14 +305,17 @@ static int walk_table(struct vq_walk *w, const uint8_t *table, uint32_t n, uint3
 static int vq_walk_chain(struct vu_vq *vq, const struct vu_mem *mem, uint16_t head,
 			 struct vu_chain *chain)
 {
-	struct vq_walk w = {.mem = mem, .hint = &vq->hint, .chain = chain};
+	struct vq_walk w = {
+		.mem = mem, .hint = &vq->hint, .chain = chain, .no_indirect = vq->no_indirect};
 
 	chain->head = head;
 	chain->n_out = 0;
 	chain->n_in = 0;
 	chain->out_len = 0;
 	chain->in_len = 0;
-	return walk_table(&w, (const uint8_t *)vq->desc, vq->size, head, false);
+	if (walk_table(&w, (const uint8_t *)vq->desc, vq->size, head, false) != 0)
+		return vq_fail(vq, w.why, head, w.addr);
+	return 0;
 }
 
 /* ---- inflight tracking (vhost-user "Inflight I/O tracking", split) ------ */
@@ -332,32 +388,35 @@ static int vq_pending(struct vu_vq *vq)
 	if (n == 0 && vq->event_idx && !vq_avail_event_current(vq))
 		n = (uint16_t)(vq_publish_avail_event(vq) - vq->last_avail_idx);
 	if (n > vq->size)
-		return -EIO;
+		return vq_fail(vq, "driver moved the avail index by more than the ring size",
+			       VU_NO_HEAD, vq->avail_addr);
 	/* Ring entries must be read after the index that published them. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return n;
 }
 
-int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain)
+/* Take the chain at last_avail_idx, which vq_pending() said is there. Out
+ * of line: the idle poll (vu_vq_pop on an empty ring) then needs few
+ * registers and stays as cheap as it was before heads were tracked. */
+__attribute__((noinline)) static int vq_take(struct vu_vq *vq, const struct vu_mem *mem,
+					     struct vu_chain *chain)
 {
-	uint16_t head;
-	int n;
+	uint16_t head = ring_load16(&vq->avail->ring[vq->last_avail_idx & (vq->size - 1u)]);
 
-	if (vq->broken)
-		return -EIO;
-	if (!vq_ready(vq))
-		return 0;
-	if (vq_usable(vq, mem))
-		return -EIO;
-	n = vq_pending(vq);
-	if (n <= 0)
-		return n < 0 ? vq_fail(vq) : 0;
-	head = ring_load16(&vq->avail->ring[vq->last_avail_idx & (vq->size - 1u)]);
+	if (head >= vq->size)
+		return vq_fail(vq, "avail ring names a head beyond the ring size", head,
+			       vq->avail_addr);
+	if (vq->inuse_map && vu_vq_head_in_use(vq, head))
+		return vq_fail(vq, "driver posted a head that is still in use", head,
+			       vq->avail_addr);
 	if (vq_walk_chain(vq, mem, head, chain) != 0)
-		return vq_fail(vq);
+		return -EIO;
 	vq->last_avail_idx++;
 	vq->inuse++;
 	vq->n_popped++;
+	inuse_set(vq, head);
+	vq->unpop_head = head;
+	vq->unpop_ok = true;
 	inflight_mark(vq, head);
 	/* Keep avail_event current while busy, with a plain store: the fence
 	 * and re-read matter only when we are about to wait, and vq_pending()
@@ -370,6 +429,22 @@ int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain
 	return 1;
 }
 
+int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain)
+{
+	int n;
+
+	if (vq->broken)
+		return -EIO;
+	if (!vq_ready(vq))
+		return 0;
+	if (vq_usable(vq, mem))
+		return -EIO;
+	n = vq_pending(vq);
+	if (n <= 0)
+		return n;
+	return vq_take(vq, mem, chain);
+}
+
 int vu_vq_chain_from_head(struct vu_vq *vq, const struct vu_mem *mem, uint16_t head,
 			  struct vu_chain *chain)
 {
@@ -379,8 +454,39 @@ int vu_vq_chain_from_head(struct vu_vq *vq, const struct vu_mem *mem, uint16_t h
 		return -EINVAL;
 	if (vq_usable(vq, mem))
 		return -EIO;
-	if (vq_walk_chain(vq, mem, head, chain) != 0)
-		return vq_fail(vq);
+	if (head >= vq->size)
+		return vq_fail(vq, "resubmitted head beyond the ring size", head, 0);
+	return vq_walk_chain(vq, mem, head, chain) != 0 ? -EIO : 0;
+}
+
+int vu_vq_drop(struct vu_vq *vq, uint16_t head)
+{
+	if (head >= vq->size || vq->inuse == 0 || !vu_vq_head_in_use(vq, head))
+		return -EINVAL;
+	inuse_clear(vq, head);
+	vq->inuse--;
+	vq->unpop_ok = false;
+	return 0;
+}
+
+int vu_vq_unpop(struct vu_vq *vq, uint16_t head)
+{
+	if (!vq->unpop_ok || vq->unpop_head != head)
+		return -EINVAL;
+	vq->unpop_ok = false;
+	vq->last_avail_idx--;
+	vq->inuse--;
+	vq->n_popped--;
+	inuse_clear(vq, head);
+	if (vq->inflight) {
+		/* As if never taken: the mark goes, the counter steps back. */
+		vq->inflight->desc[head].inflight = 0;
+		vq->inflight_counter--;
+	}
+	if (vq->event_idx) {
+		ring_store16(avail_event(vq), vq->last_avail_idx);
+		vq->avail_event_at = NULL;
+	}
 	return 0;
 }
 
@@ -391,10 +497,20 @@ int vu_vq_push(struct vu_vq *vq, const struct vu_mem *mem, uint16_t head, uint32
 	struct vring_used_elem *e;
 	uint16_t old, new;
 
-	if (!vq_configured(vq) || head >= vq->size || vq->inuse == 0)
+	if (!vq_configured(vq)) {
+		vq->err_why = "completion on a ring that is not set up";
 		return -EIO;
+	}
+	if (head >= vq->size || !vu_vq_head_in_use(vq, head)) {
+		/* Not the ring's fault: refused, the ring keeps running. */
+		vq->err_why = "completion for a head that is not in use";
+		vq->err_head = head;
+		return -EIO;
+	}
 	if (vq_usable(vq, mem))
 		return -EIO;
+	inuse_clear(vq, head);
+	vq->unpop_ok = false;
 	inflight_pre_put(vq, head);
 	e = &vq->used->ring[vq->used_idx & (vq->size - 1u)];
 	ring_store32(&e->id, head);
@@ -569,6 +685,8 @@ int vu_vq_inflight_recover(struct vu_vq *vq, const struct vu_mem *mem, uint16_t 
 	/* The front-end restores last_avail_idx to the used index after a
 	 * crash; everything still inflight was taken after that. */
 	vq->inuse = (uint16_t)n;
+	for (int i = 0; i < n; i++)
+		inuse_set(vq, heads[i]);
 	vq->last_avail_idx = (uint16_t)(used + n);
 	vq->inflight_counter = max_counter;
 	return n;

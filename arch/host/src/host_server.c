@@ -116,8 +116,8 @@ static int drain_kick(int fd)
 
 static bool any_polled_ring(const struct vu_backend *b)
 {
-	for (uint32_t i = 0; i < b->dev->num_queues; i++)
-		if (b->vq[i].started && b->vq[i].kick_fd < 0)
+	for (uint32_t i = 0; i < vu_backend_num_queues(b); i++)
+		if (vu_ring_started(b, i) && vu_ring_kick_fd(b, i) < 0)
 			return true;
 	return false;
 }
@@ -135,10 +135,10 @@ static int serve_turn(struct uvh_server *s, int busy)
 	memset(pfd, 0, sizeof(pfd)); /* revents stay 0 if poll() is interrupted */
 	pfd[0].fd = s->conn_fd;
 	pfd[0].events = POLLIN;
-	for (uint32_t i = 0; i < b->dev->num_queues; i++) {
-		if (!b->vq[i].started || b->vq[i].kick_fd < 0)
+	for (uint32_t i = 0; i < vu_backend_num_queues(b); i++) {
+		if (!vu_ring_started(b, i) || vu_ring_kick_fd(b, i) < 0)
 			continue;
-		pfd[n].fd = b->vq[i].kick_fd;
+		pfd[n].fd = vu_ring_kick_fd(b, i);
 		pfd[n].events = POLLIN;
 		ring_of[n++] = i;
 	}

@@ -6,7 +6,7 @@
  * before the storage sees it; a request the guest formed badly gets
  * VIRTIO_BLK_S_IOERR or UNSUPP, and a chain with no room for the header or
  * status byte is a device error (the ring stops).
- * Used by: uvhostd and the unikernel, through struct vu_device_ops.
+ * Used by: uvhostd and the unikernel, through struct vu_device (blk->dev).
  */
 #ifndef DEV_BLK_H
 #define DEV_BLK_H
@@ -22,7 +22,7 @@
 #define DEV_BLK_ID_BYTES 20u
 
 struct dev_blk {
-	struct vu_device_ops ops;
+	struct vu_device dev;
 	struct dev_storage *store;
 	char serial[DEV_BLK_ID_BYTES + 1];
 	/* Scratch for the data part of one request (chain minus header/status). */
@@ -33,5 +33,10 @@ struct dev_blk {
 /* num_queues: 1..VU_MAX_QUEUES. */
 int dev_blk_init(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,
 		 const char *serial);
+
+/* Declare VIRTIO Shared Memory Regions for this instance (the service VM
+ * offers its RAM disk as shmid 0); `sizes` must outlive the session. Call
+ * before vu_backend_init(). num 0: none (the default). */
+void dev_blk_declare_shmem(struct dev_blk *blk, uint32_t num, const uint64_t *sizes);
 
 #endif

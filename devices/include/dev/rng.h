@@ -9,8 +9,9 @@
  * driver asks again; a source that produced nothing completes the request
  * with 0 bytes, which the driver retries.
  * Used by: apps/uvhostd (getrandom, never short) and the service VM's rng
- * sessions (apps/uvhost-vm/vhost_service.c), which poll with dev_rng_poll()
- * so a request waits in the ring while the pool is empty.
+ * sessions (apps/uvhost-vm/vhost_service.c), whose pool can run dry: with a
+ * level function a chain that finds it empty is answered VU_NOT_NOW and
+ * waits in the avail ring, still the driver's, until a later turn.
  */
 #ifndef DEV_RNG_H
 #define DEV_RNG_H
@@ -20,8 +21,6 @@
 
 #include "vu/device.h"
 
-struct vu_backend;
-
 /* Write up to `len` bytes of entropy to `buf`. Returns how many (0..len):
  * fewer means "no more now" (or a failure). A larger value is a bug the
  * device does not believe: it counts only len. */
@@ -30,27 +29,21 @@ typedef size_t (*dev_rng_source)(void *buf, size_t len);
 typedef size_t (*dev_rng_level)(void);
 
 struct dev_rng {
-	struct vu_device_ops ops;
+	struct vu_device dev;
 	dev_rng_source source;
 	dev_rng_level level;  /* NULL: the source never runs dry */
 	uint64_t bytes;	      /* handed to the driver */
 	uint64_t requests;    /* chains completed */
 	uint64_t short_reads; /* ... with fewer bytes than their buffers offer */
-	/* Chains left in the avail ring for lack of entropy at the last
-	 * dev_rng_poll() (0 when the ring's view is stale or not started). */
-	uint32_t waiting;
+	/* Chains put back (VU_NOT_NOW) for lack of entropy: at most one per
+	 * ring turn, since the core skips the ring for the rest of that turn. */
+	uint64_t not_now;
 };
 
-/* `level` may be NULL (see struct dev_rng). */
+/* `level` may be NULL (see struct dev_rng). With a level function, a chain
+ * is served only while the source has at least one byte: it then gets what
+ * there is (a short read) and never 0 bytes for want of entropy. Nothing is
+ * held by the device, so stopping or resetting the ring loses nothing. */
 void dev_rng_init(struct dev_rng *rng, dev_rng_source source, dev_rng_level level);
-
-/* vu_backend_poll() for a session of this device, at most `budget` chains.
- * With a level function, a chain is taken from the ring only while the
- * source has at least one byte: it then gets what there is (a short read)
- * and never 0 bytes for want of entropy; chains that find the source dry
- * stay in the avail ring, still the driver's, and are served by a later
- * call once it has refilled. Nothing is held by the device, so stopping or
- * resetting the ring meanwhile loses nothing. Returns the work done. */
-int dev_rng_poll(struct dev_rng *rng, struct vu_backend *b, int budget);
 
 #endif

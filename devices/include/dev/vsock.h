@@ -119,7 +119,7 @@ struct vu_backend;
 struct pollfd;
 
 struct dev_vsock {
-	struct vu_device_ops ops;
+	struct vu_device dev;
 	struct dev_vsock_config cfg;
 	char uds_path[108];
 	int listen_fd;
@@ -130,10 +130,11 @@ struct dev_vsock {
 	uint32_t next_port;
 	uint8_t *bufs; /* DEV_VSOCK_MAX_CONNS * DEV_VSOCK_BUF_ALLOC, from init */
 
-	/* Heads of guest buffers we hold: rx waits for data, event for events. */
-	uint16_t rx_heads[DEV_VSOCK_MAX_QUEUE];
+	/* Guest buffers we hold (answered VU_PENDING): rx waits for data, event
+	 * for events. The core refuses a head posted again while we hold it. */
+	struct vu_token rx_toks[DEV_VSOCK_MAX_QUEUE];
 	uint32_t rx_first, rx_count;
-	uint16_t ev_heads[DEV_VSOCK_MAX_QUEUE];
+	struct vu_token ev_toks[DEV_VSOCK_MAX_QUEUE];
 	uint32_t ev_first, ev_count;
 	bool want_transport_reset;
 	bool had_conns;	 /* connections existed since the last reset */

@@ -3,12 +3,15 @@
  * Owns: one ring's addresses and indexes, the walk of a descriptor chain
  * (direct and indirect) into host iovecs, publishing used elements, EVENT_IDX
  * notification suppression, and the inflight record of each chain.
- * Never: trusts the driver. A chain that loops, nests indirect tables, is
- * longer than the queue, points outside mapped memory, or puts a readable
- * descriptor after a writable one makes vu_vq_pop() return -EIO and marks the
- * ring broken; a broken ring is never walked again until it is set up anew.
- * Used by: devices/ (through pop/push/notify only; devices never see
- * descriptors) and the message handlers (setup, start, stop).
+ * Never: trusts the driver. A chain that loops, nests indirect tables, uses
+ * one without RING_INDIRECT_DESC, is longer than the queue, points outside
+ * mapped memory, puts a readable descriptor after a writable one, or starts
+ * at a head still in use makes vu_vq_pop() return -EIO and marks the ring
+ * broken, with the reason in err_why; a broken ring is never walked again
+ * until it is set up anew.
+ * Used by: the back-end session (vhost/src/backend*.c: setup, start, stop,
+ * pop, put back, push, notify). Devices never see a struct vu_vq: they get
+ * chains through vu/device.h and ring state through vu/backend.h.
  */
 #ifndef VU_VQ_H
 #define VU_VQ_H
@@ -24,6 +27,10 @@
 /* Enough for virtio-blk with seg_max 254 plus header and status, even when
  * every buffer crosses a region boundary. */
 #define VU_CHAIN_MAX_IOV 512u
+/* Bytes of a ring's in-use map (struct vu_vq.inuse_map). */
+#define VU_VQ_INUSE_BYTES (VU_VQ_MAX_SIZE / 8u)
+/* err_head when a ring error concerns no particular chain. */
+#define VU_NO_HEAD 0xffffu
 
 /* One descriptor chain: device-readable iovecs first (out), then
  * device-writable ones (in). */
@@ -36,8 +43,12 @@ struct vu_chain {
 	struct vu_iov iov[VU_CHAIN_MAX_IOV];
 };
 
+/* Cache-line aligned: everything an idle poll reads (flags, indexes, host
+ * views, avail_event, kick_fd) lies in the first two lines of each ring, so
+ * a round over many idle rings touches two lines per ring, wherever the
+ * array starts (bench_ring_poll). */
 struct vu_vq {
-	uint16_t index;
+	_Alignas(64) uint16_t index;
 	uint16_t size; /* 0 until SET_VRING_NUM */
 
 	/* As the front-end gave them (uaddr, or gpa with GPA_ADDRESSES). */
@@ -79,13 +90,42 @@ struct vu_vq {
 
 	struct vu_mem_hint hint;
 
+	/* Moves on at every reset of the ring, never back to 0: a completion
+	 * token carries it, and one from an earlier epoch is stale. */
+	uint32_t epoch;
+	/* Heads popped and not yet pushed, one bit each (VU_VQ_INUSE_BYTES,
+	 * owned by the caller, kept across vu_vq_reset): a driver posting a head
+	 * that is still in use breaks the ring, and a push of a head not in use
+	 * is refused, so no buffer is ever used twice. Outside the struct so an
+	 * idle ring's poll touches as few cache lines and pages as before. NULL:
+	 * no tracking, and push checks only that something is in use. */
+	uint8_t *inuse_map;
+
 	/* Statistics for operators. */
 	uint64_t n_popped, n_pushed, n_notified, n_errors;
+
+	/* Below: what the idle poll never reads, kept out of its cache lines. */
+
+	/* VIRTIO_F_RING_INDIRECT_DESC was not negotiated: an indirect
+	 * descriptor breaks the ring (set by the back-end from the features). */
+	bool no_indirect;
+	/* The head of the last pop, which vu_vq_unpop() may put back until the
+	 * next pop or reset. */
+	uint16_t unpop_head;
+	bool unpop_ok;
+
+	/* Why the ring broke, for the log line: a fixed string, the head of the
+	 * chain (or VU_NO_HEAD when no chain was involved) and the guest address
+	 * concerned (0 if none). */
+	const char *err_why;
+	uint32_t err_head;
+	uint64_t err_addr;
 };
 
 void vu_vq_init(struct vu_vq *vq, uint16_t index);
 
-/* Forget addresses, indexes and state; keep fds (the caller owns closing). */
+/* Forget addresses, indexes and state; keep fds (the caller owns closing).
+ * The epoch moves on: tokens of chains popped before are stale. */
 void vu_vq_reset(struct vu_vq *vq);
 
 /* Validate a queue size: power of two, 1..VU_VQ_MAX_SIZE. */
@@ -106,10 +146,24 @@ int vu_vq_map(struct vu_vq *vq, const struct vu_mem *mem);
  * table during the walk cannot change what was validated. */
 int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain);
 
+/* Put back the chain just popped (its head is `head`): the avail index
+ * steps back, the head is no longer in use and its inflight mark is
+ * cleared, as Linux vhost_discard_vq_desc(). Only the most recent pop may be
+ * put back. Returns 0, or -EINVAL if `head` is not that chain. */
+int vu_vq_unpop(struct vu_vq *vq, uint16_t head);
+
+/* Forget a popped head without publishing it (its ring became unusable):
+ * no longer in use, its inflight mark kept so a restart resubmits it.
+ * Returns 0, or -EINVAL if the head is not in use. */
+int vu_vq_drop(struct vu_vq *vq, uint16_t head);
+
+/* Whether `head` is popped and not yet pushed. */
+bool vu_vq_head_in_use(const struct vu_vq *vq, uint16_t head);
+
 /* Publish one used element. `len` is the number of bytes written to the
  * writable part. Works on a ring broken by a later bad chain, so chains
  * popped earlier still complete. Returns 0, or -EIO if the ring is unmapped,
- * head is out of range, or nothing is in use. */
+ * head is out of range, or that head is not in use (err_why says which). */
 int vu_vq_push(struct vu_vq *vq, const struct vu_mem *mem, uint16_t head, uint32_t len);
 
 /* Whether the driver wants an interrupt now (EVENT_IDX or NO_INTERRUPT),
