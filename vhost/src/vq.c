@@ -178,7 +178,10 @@ static void vq_unmap(struct vu_vq *vq)
 	vq->mapped = false;
 }
 
-int vu_vq_map(struct vu_vq *vq, const struct vu_mem *mem)
+/* Hot: every idle ring's poll calls vu_vq_map() and vu_vq_pop(). Aligned so
+ * their short idle paths do not move across fetch blocks with unrelated edits
+ * elsewhere in this file (bench_ring_poll varied by ~1 ns/ring without). */
+__attribute__((aligned(64))) int vu_vq_map(struct vu_vq *vq, const struct vu_mem *mem)
 {
 	void *desc, *avail, *used;
 
@@ -429,7 +432,8 @@ __attribute__((noinline)) static int vq_take(struct vu_vq *vq, const struct vu_m
 	return 1;
 }
 
-int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem, struct vu_chain *chain)
+__attribute__((aligned(64))) int vu_vq_pop(struct vu_vq *vq, const struct vu_mem *mem,
+					   struct vu_chain *chain)
 {
 	int n;
 
