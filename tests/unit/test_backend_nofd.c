@@ -836,6 +836,38 @@ static void test_call_send_failure_keeps_ring(void **state)
 	assert_false(f->b.vq[0].broken);
 }
 
+/* A call that could not be sent is owed, not forgotten: a driver waiting
+ * for its interrupt would otherwise wait forever. It goes out on the first
+ * poll after the channel takes messages again, even with nothing new to do,
+ * and only once. */
+static void test_failed_call_is_sent_on_a_later_poll(void **state)
+{
+	struct fx *f = *state;
+	uint16_t head;
+
+	negotiate(f, F_DEFAULT | VU_BIT(VU_F_RING_EVENT_IDX), PF_ALL_NOFD);
+	add_ring_memory(f);
+	connect_channel(f, PORT);
+	ring_up(f, 0);
+	*used_event(f) = 0;
+	f->fp.fail_backend_send = EAGAIN;
+	head = add_echo(f, "late");
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
+	expect_used(f, head, 4);
+	assert_int_equal(calls_sent(f, VU_BREQ_VRING_CALL, 0), 0);
+	assert_int_equal(f->b.n_calls_owed, 1);
+	/* Still full: still owed. */
+	assert_int_equal(vu_backend_poll(&f->b, 8), 0);
+	assert_int_equal(calls_sent(f, VU_BREQ_VRING_CALL, 0), 0);
+	f->fp.fail_backend_send = 0;
+	assert_int_equal(vu_backend_poll(&f->b, 8), 0);
+	assert_int_equal(calls_sent(f, VU_BREQ_VRING_CALL, 0), 1);
+	assert_int_equal(f->b.n_calls_owed, 0);
+	assert_int_equal(f->b.n_calls_retried, 1);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 0);
+	assert_int_equal(calls_sent(f, VU_BREQ_VRING_CALL, 0), 1);
+}
+
 static void test_ring_error_sent_inband(void **state)
 {
 	struct fx *f = *state;
@@ -1030,6 +1062,7 @@ int main(void)
 		T(test_no_call_without_inband_negotiated),
 		T(test_no_call_without_channel),
 		T(test_call_send_failure_keeps_ring),
+		T(test_failed_call_is_sent_on_a_later_poll),
 		T(test_ring_error_sent_inband),
 		T(test_backend_channel_connects_to_port),
 		T(test_backend_port_upper_bits_refused),

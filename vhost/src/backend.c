@@ -316,14 +316,56 @@ void vu_ring_error(struct vu_backend *b, struct vu_vq *vq, int rc)
 		b->n_inband_errs++;
 }
 
+static void owe_call(struct vu_backend *b, struct vu_vq *vq)
+{
+	if (!vq->call_owed)
+		b->n_calls_owed++;
+	vq->call_owed = true;
+}
+
 void vu_ring_notify(struct vu_backend *b, struct vu_vq *vq)
 {
 	if (!vu_vq_should_notify(vq, &b->mem))
 		return;
 	if (vq->call_fd >= 0)
 		b->plat->signal(b->plat->ctx, vq->call_fd);
-	else if (inband_up(b) && send_inband(b, VU_BREQ_VRING_CALL, vq) == 0)
+	else if (inband_up(b)) {
+		/* The decision was made (EVENT_IDX has recorded it): if the send
+		 * fails, the call is owed, not re-decided. */
+		if (send_inband(b, VU_BREQ_VRING_CALL, vq) == 0)
+			b->n_inband_calls++;
+		else
+			owe_call(b, vq);
+	}
+}
+
+/* Calls that could not be sent on an earlier turn. Cold: only while a ring
+ * owes one, so the idle poll pays one load for it. */
+/* Calls that could not be sent on an earlier turn. Cold: only while a ring
+ * owes one, so the idle poll pays one load for it. The count is recounted
+ * here, so a ring reset (which clears its flag) needs no bookkeeping. */
+__attribute__((noinline)) static void pay_owed_calls(struct vu_backend *b)
+{
+	uint32_t left = 0;
+
+	for (uint32_t i = 0; i < b->dev->num_queues; i++) {
+		struct vu_vq *vq = &b->vq[i];
+
+		if (!vq->call_owed)
+			continue;
+		if (!inband_up(b) || !vq->started) {
+			vq->call_owed = false; /* nobody to call any more */
+			continue;
+		}
+		if (send_inband(b, VU_BREQ_VRING_CALL, vq) < 0) {
+			left++;
+			continue;
+		}
 		b->n_inband_calls++;
+		b->n_calls_retried++;
+		vq->call_owed = false;
+	}
+	b->n_calls_owed = left;
 }
 
 static bool ring_runnable(const struct vu_vq *vq)
@@ -412,6 +454,8 @@ __attribute__((aligned(64))) int vu_backend_poll(struct vu_backend *b, int budge
 	 * call, not per ring. Kicks stay pending meanwhile. */
 	if (b->rings_gated)
 		return 0;
+	if (b->n_calls_owed)
+		pay_owed_calls(b);
 	for (uint32_t i = 0; i < nq; i++) {
 		struct vu_vq *vq = &b->vq[i];
 		if (ring_runnable(vq))

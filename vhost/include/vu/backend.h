@@ -90,10 +90,14 @@ struct vu_backend {
 	uint64_t n_msgs;
 	uint64_t n_rejected;
 	/* fd-less transport: in-band BACKEND_VRING_CALL/ERR sent, and sends
-	 * that failed (the front-end then has to poll the used ring). */
+	 * that failed. A call that failed is owed: retried every poll until it
+	 * goes out, because a driver waiting for it would wait forever
+	 * (n_calls_owed rings owe one now, n_calls_retried went out late). */
 	uint64_t n_inband_calls;
 	uint64_t n_inband_errs;
 	uint64_t n_inband_fail;
+	uint32_t n_calls_owed;
+	uint64_t n_calls_retried;
 	/* Set by a handler whose failure must end the connection even when a
 	 * REPLY_ACK answer was sent (memory without WINDOW_ADDR). */
 	bool close_after_reply;

@@ -84,6 +84,9 @@ struct vu_vq {
 	uint16_t avail_event_val;
 
 	int kick_fd, call_fd, err_fd; /* -1: none (polled) */
+	/* An in-band call was due but could not be sent (the backend channel's
+	 * queue was full): the back-end sends it on a later turn. */
+	bool call_owed;
 
 	struct vu_inflight_queue *inflight; /* NULL unless INFLIGHT_SHMFD set up */
 	uint64_t inflight_counter;
