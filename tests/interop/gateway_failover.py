@@ -6,6 +6,8 @@
 The real service VM (QEMU aarch64, vhost=5000:blk:16M:q2) sits behind the real gateway; the
 front-end is a few lines of Python speaking vhost-user with fds, so each step is exact:
 
+  0. --print-capabilities (block; exit 1 for a port nobody listens on) and --fd (one
+     session over an inherited socket, exit 0 when it closes);
   1. a session: negotiation, a region in the window file (accepted, in window form),
      a region in a file that is no window (refused, ENOENT, the gateway names the file),
      a region past the window's end (refused, ERANGE);
@@ -145,6 +147,33 @@ def main():
         gw = subprocess.Popen([args.gw, "--socket-path", sock_path,
                                "--vsock", "%s:%d" % (dev.uds_path, PORT),
                                "--window", "0=%s" % win, "-v"], stderr=glog)
+
+        # 0. the back-end program conventions: --print-capabilities asks the
+        #    listener; --fd serves one connected socket and exits when it closes
+        r = subprocess.run([args.gw, "--print-capabilities", "--vsock",
+                            "%s:%d" % (dev.uds_path, PORT)], capture_output=True, text=True,
+                           timeout=30)
+        check(r.returncode == 0 and '"type": "block"' in r.stdout,
+              "--print-capabilities: %s" % (r.stdout.strip().replace("\n", " ") or r.stderr))
+        r = subprocess.run([args.gw, "--print-capabilities", "--vsock",
+                            "%s:%d" % (dev.uds_path, PORT + 7)], capture_output=True, text=True,
+                           timeout=60)
+        check(r.returncode == 1 and ":%d" % (PORT + 7) in r.stderr,
+              "--print-capabilities for a port nobody listens on: exit %d, %s"
+              % (r.returncode, r.stderr.strip()))
+        a, b = socket.socketpair()
+        fdgw = subprocess.Popen([args.gw, "--fd", str(b.fileno()), "--vsock",
+                                 "%s:%d" % (dev.uds_path, PORT), "--window", "0=%s" % win],
+                                pass_fds=[b.fileno()], stderr=glog)
+        b.close()
+        a.settimeout(30)
+        check(negotiate(a) == 0, "--fd: a session over the inherited socket")
+        a.close()
+        try:
+            check(fdgw.wait(15) == 0, "--fd: exit 0 when the VMM closes")
+        except subprocess.TimeoutExpired:
+            fdgw.kill()
+            check(False, "--fd: still running 15 s after the VMM closed")
 
         # 1. a session, and regions the gateway must refuse
         s = session(sock_path, win, "session 1")
