@@ -23,7 +23,13 @@
 #include "vu/inflight.h"
 #include "vu/memtable.h"
 
+/* The largest ring the library accepts: the spec's 32768 by default. A
+ * build may lower it (the service VM: UV_VM_QUEUE_SIZE_MAX, 1024 like QEMU's
+ * own limit): each session holds an in-use bit and a scratch slot per
+ * possible head of each ring, about 80 KiB per session at 32768. */
+#ifndef VU_VQ_MAX_SIZE
 #define VU_VQ_MAX_SIZE 32768u
+#endif
 /* Enough for virtio-blk with seg_max 254 plus header and status, even when
  * every buffer crosses a region boundary. */
 #define VU_CHAIN_MAX_IOV 512u
