@@ -393,10 +393,23 @@ static void blk_reset(void *dev)
 		blk->q[q].blocked = false;
 }
 
+/* The front-end is about to unmap guest memory: the requests in flight
+ * finish first, published into the memory they were popped from. */
+static void blk_quiesce(void *dev, struct vu_backend *b)
+{
+	struct dev_blk *blk = dev;
+	const struct dev_storage_async *a = blk->store->async;
+	struct poll_ctx p = {blk, b};
+
+	if (a && a->drain)
+		a->drain(blk->store->ctx, on_done, &p);
+}
+
 static const struct vu_device_ops blk_ops = {
 	.get_config = blk_get_config,
 	.serve = blk_serve,
 	.reset = blk_reset,
+	.quiesce = blk_quiesce,
 };
 
 int dev_blk_init(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,

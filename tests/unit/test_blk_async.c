@@ -72,6 +72,8 @@ struct fake_async {
 	int refuse; /* submit() answers this negative errno when set */
 	struct fake_platform *fp;
 	int unmaps_at_cancel; /* fp->unmaps when cancel() ran */
+	unsigned drains;
+	int unmaps_at_drain; /* fp->unmaps when drain() ran */
 };
 
 struct fx {
@@ -143,6 +145,21 @@ static void fake_cancel(void *ctx)
 		fa->unmaps_at_cancel = (int)fa->fp->unmaps;
 	for (unsigned i = 0; i < fa->n_ops; i++)
 		fa->ops[i].reaped = true;
+}
+
+/* Everything in flight finishes now (OK), in submit order. */
+static void fake_drain(void *ctx, dev_storage_done_fn done, void *arg)
+{
+	struct fake_async *fa = ctx;
+
+	fa->drains++;
+	if (fa->fp)
+		fa->unmaps_at_drain = (int)fa->fp->unmaps;
+	for (unsigned i = 0; i < fa->n_ops; i++)
+		if (!fa->ops[i].reaped) {
+			fa->ops[i].reaped = true;
+			done(arg, fa->ops[i].op.cookie, 0);
+		}
 }
 
 /* Operation k (in submit order) finishes now with `result`. */
@@ -232,7 +249,8 @@ static int setup_with(void **state, bool can_cancel)
 	f->async = (struct dev_storage_async){.num_queues = NQ,
 					      .submit = fake_submit,
 					      .reap = fake_reap,
-					      .cancel = can_cancel ? fake_cancel : NULL};
+					      .cancel = can_cancel ? fake_cancel : NULL,
+					      .drain = fake_drain};
 	f->store = (struct dev_storage){.size = DISK_BYTES, .ctx = &f->fa, .async = &f->async};
 	if (dev_blk_init(&f->blk, &f->store, NQ, "async") != 0)
 		return -1;
@@ -485,6 +503,30 @@ static void test_disconnect_cancels_before_unmap(void **state)
 	assert_true(f->fp.unmaps > 0);
 }
 
+/* REM_MEM_REG with a request in flight: the storage is drained and the
+ * request published before the region is unmapped. */
+static void test_memory_change_drains_first(void **state)
+{
+	struct fx *f = *state;
+	struct req r = post(f, T_IN, 5, SECTOR);
+	struct vu_msg *m;
+
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
+	assert_int_equal(test_ring_used_pending(&f->ring), 0);
+	f->fa.fp = &f->fp;
+	f->fa.unmaps_at_drain = -1;
+	m = mk(f, VU_REQ_REM_MEM_REG, sizeof(struct vu_mem_single_msg));
+	m->p.mem_single.region =
+		(struct vu_mem_region){.gpa = MEM_GPA, .size = MEM_SIZE, .uaddr = MEM_UADDR};
+	send_ok(f);
+	assert_int_equal(f->fa.drains, 1);
+	assert_int_equal(f->fa.unmaps_at_drain, 0);
+	assert_int_equal(f->fp.unmaps, 1);
+	expect_used(f, &r, SECTOR + 1);
+	assert_int_equal(status_of(f, &r), S_OK);
+	assert_memory_equal(gp(f, r.data), f->fa.disk + 5 * SECTOR, SECTOR);
+}
+
 /* Storage queue full: VU_NOT_NOW, the chain stays in the ring and is served
  * once a completion frees room. */
 static void test_queue_full_retries_later(void **state)
@@ -577,6 +619,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_cancels_storage, setup_cancel, teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect_cancels_before_unmap, setup_cancel,
 						teardown),
+		T(test_memory_change_drains_first),
 		T(test_queue_full_retries_later),
 		T(test_slots_exhausted_is_not_now),
 		T(test_reap_budget_is_respected),

@@ -55,6 +55,10 @@ struct dev_storage_async {
 	 * back, so no operation touches guest memory afterwards. May be NULL:
 	 * completions then still arrive through reap(). */
 	void (*cancel)(void *ctx);
+	/* Guest memory is about to change: wait for everything in flight and
+	 * call done() for each (blocks; memory changes are rare). May be NULL
+	 * only if the storage never touches guest memory after submit(). */
+	void (*drain)(void *ctx, dev_storage_done_fn done, void *arg);
 };
 
 struct dev_storage {
