@@ -145,15 +145,15 @@ done
 
 {
 	echo "4 KiB, ${TIME} s per point, qd per queue (fio: iodepth per job, one job per queue);"
-	echo "IOPS and latency p50 / p99 in µs. File: $SIZE_MIB MiB on $(stat -f -c %T "$DIR") ($DIR), O_DIRECT for all three."
+	echo "IOPS and latency p50 / p99 in µs (fio: completion latency). File: $SIZE_MIB MiB on $(df --output=fstype "$DIR" | tail -1) ($DIR), O_DIRECT for all three."
 	echo
 	echo "| rw | qd | queues | fio IOPS | fio p50/p99 | uvhostd IOPS | uvhostd p50/p99 | qsd IOPS | qsd p50/p99 | uvhostd / fio | uvhostd / qsd |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for p in "${POINTS[@]}"; do
 		set -- $p
-		read -r fi fp50 fp99 <<<"${RES["fio $p"]} - -"
-		read -r ui up50 up99 <<<"${RES["uvhostd $p"]} - -"
-		read -r qi qp50 qp99 <<<"${RES["qsd $p"]} - -"
+		read -r fi fp50 fp99 _ <<<"${RES["fio $p"]} - - -"
+		read -r ui up50 up99 _ <<<"${RES["uvhostd $p"]} - - -"
+		read -r qi qp50 qp99 _ <<<"${RES["qsd $p"]} - - -"
 		rf=$(python3 -c "print('%.2f' % ($ui / $fi))" 2>/dev/null || echo -)
 		rq=$(python3 -c "print('%.2f' % ($ui / $qi))" 2>/dev/null || echo -)
 		echo "| $1 | $2 | $3 | $fi | $fp50 / $fp99 | $ui | $up50 / $up99 | $qi | $qp50 / $qp99 | $rf | $rq |"

@@ -56,7 +56,8 @@ static struct uvh_server server;
 static struct dev_blk blk;
 static struct dev_rng rng;
 static struct dev_storage storage;
-static bool ram_disk; /* --ram-size: nothing to re-read on SIGHUP */
+static struct dev_blk_async blk_async; /* --aio io_uring: request slots */
+static bool ram_disk;		       /* --ram-size: nothing to re-read on SIGHUP */
 /* --fault: what dev_blk sees instead of `storage` (tests only). */
 static struct dev_storage faulty;
 static struct dev_storage_fault fault;
@@ -605,7 +606,12 @@ static const struct vu_device *make_device(const struct options *o, void **ctx)
 			"kind goes wrong\n",
 			dev_fault_name(o->fault), o->fault_every, o->fault_every);
 	}
-	rc = dev_blk_init(&blk, o->fault ? &faulty : &storage, (uint16_t)o->num_queues, o->serial);
+	if (storage.async)
+		rc = dev_blk_init_async(&blk, &storage, (uint16_t)o->num_queues, o->serial,
+					&blk_async);
+	else
+		rc = dev_blk_init(&blk, o->fault ? &faulty : &storage, (uint16_t)o->num_queues,
+				  o->serial);
 	if (rc) {
 		fprintf(stderr, "uvhostd: disk '%s' is unusable (%s)\n", ram_disk ? "RAM" : o->disk,
 			strerror(-rc));

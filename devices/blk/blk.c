@@ -321,10 +321,11 @@ static void on_done(void *arg, uint64_t cookie, int result)
 	uint16_t queue = (uint16_t)(cookie >> 16), i = (uint16_t)(cookie & 0xffff);
 	struct dev_blk_queue *q;
 	struct dev_blk_slot s;
-	struct vu_chain *c = &blk->done_chain;
+	struct vu_chain *c = blk->done_chain;
 	uint8_t status = result < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 
-	if (queue >= blk->dev.num_queues || i >= DEV_BLK_ASYNC_SLOTS || !blk->q[queue].slot[i].busy)
+	if (!blk->q || queue >= blk->dev.num_queues || i >= DEV_BLK_ASYNC_SLOTS ||
+	    !blk->q[queue].slot[i].busy)
 		return; /* not ours: a storage bug, ignored rather than trusted */
 	q = &blk->q[queue];
 	s = q->slot[i];
@@ -351,7 +352,7 @@ int dev_blk_poll(struct dev_blk *blk, struct vu_backend *b, unsigned budget)
 	struct poll_ctx p = {blk, b};
 	int done = 0;
 
-	if (!a)
+	if (!a || !blk->q)
 		return 0;
 	for (uint16_t q = 0; q < blk->dev.num_queues; q++) {
 		int n = a->reap(blk->store->ctx, q, budget, on_done, &p);
@@ -383,7 +384,7 @@ static void blk_reset(void *dev)
 	struct dev_blk *blk = dev;
 	const struct dev_storage_async *a = blk->store->async;
 
-	if (!a)
+	if (!a || !blk->q)
 		return;
 	if (a->cancel) {
 		a->cancel(blk->store->ctx);
@@ -401,7 +402,7 @@ static void blk_quiesce(void *dev, struct vu_backend *b)
 	const struct dev_storage_async *a = blk->store->async;
 	struct poll_ctx p = {blk, b};
 
-	if (a && a->drain)
+	if (a && a->drain && blk->q)
 		a->drain(blk->store->ctx, on_done, &p);
 }
 
@@ -412,17 +413,10 @@ static const struct vu_device_ops blk_ops = {
 	.quiesce = blk_quiesce,
 };
 
-int dev_blk_init(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,
-		 const char *serial)
+static void blk_setup(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,
+		      const char *serial)
 {
-	if (num_queues == 0 || num_queues > VU_MAX_QUEUES || !store || store->size < SECTOR)
-		return -EINVAL;
-	/* Each blk queue submits to its own storage queue. */
-	if (store->async &&
-	    (store->async->num_queues < num_queues || !store->async->submit || !store->async->reap))
-		return -EINVAL;
 	memset(blk, 0, sizeof(*blk));
-	queues_init(blk);
 	blk->store = store;
 	strncpy(blk->serial, serial ? serial : "uvhost", DEV_BLK_ID_BYTES);
 	blk->dev.ops = &blk_ops;
@@ -437,6 +431,35 @@ int dev_blk_init(struct dev_blk *blk, struct dev_storage *store, uint16_t num_qu
 	blk->dev.max_queue_size = 1024;
 	blk->dev.has_config = true;
 	blk->dev.multiqueue = true;
+}
+
+static bool args_ok(const struct dev_storage *store, uint16_t num_queues)
+{
+	return num_queues > 0 && num_queues <= VU_MAX_QUEUES && store && store->size >= SECTOR;
+}
+
+int dev_blk_init(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,
+		 const char *serial)
+{
+	if (!args_ok(store, num_queues) || store->async)
+		return -EINVAL;
+	blk_setup(blk, store, num_queues, serial);
+	return 0;
+}
+
+int dev_blk_init_async(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,
+		       const char *serial, struct dev_blk_async *area)
+{
+	const struct dev_storage_async *a = store ? store->async : NULL;
+
+	/* Each blk queue submits to its own storage queue. */
+	if (!args_ok(store, num_queues) || !area || !a || a->num_queues < num_queues ||
+	    !a->submit || !a->reap)
+		return -EINVAL;
+	blk_setup(blk, store, num_queues, serial);
+	blk->done_chain = &area->done_chain;
+	blk->q = area->q;
+	queues_init(blk);
 	return 0;
 }
 

@@ -80,6 +80,7 @@ struct fx {
 	struct fake_platform fp;
 	struct vu_backend b;
 	struct dev_blk blk;
+	struct dev_blk_async area;
 	struct dev_storage store;
 	struct dev_storage_async async;
 	struct fake_async fa;
@@ -252,7 +253,7 @@ static int setup_with(void **state, bool can_cancel)
 					      .cancel = can_cancel ? fake_cancel : NULL,
 					      .drain = fake_drain};
 	f->store = (struct dev_storage){.size = DISK_BYTES, .ctx = &f->fa, .async = &f->async};
-	if (dev_blk_init(&f->blk, &f->store, NQ, "async") != 0)
+	if (dev_blk_init_async(&f->blk, &f->store, NQ, "async", &f->area) != 0)
 		return -1;
 	vu_backend_init(&f->b, &f->fp.plat, &f->blk.dev, &f->blk, NULL);
 	*state = f;
@@ -591,16 +592,25 @@ static void test_init_rejects_bad_async_storage(void **state)
 {
 	struct fx *f = *state;
 	struct dev_blk blk;
-	struct dev_storage_async few = f->async, no_reap = f->async;
-	struct dev_storage s = f->store;
+	struct dev_storage_async few = f->async, no_reap = f->async, no_submit = f->async;
+	struct dev_storage s = f->store, sync = f->store;
 
+	/* Asynchronous storage through the synchronous init: no slots. */
+	assert_int_equal(dev_blk_init(&blk, &s, 1, NULL), -EINVAL);
+	assert_int_equal(dev_blk_init_async(&blk, &s, 1, NULL, NULL), -EINVAL);
+	sync.async = NULL;
+	assert_int_equal(dev_blk_init_async(&blk, &sync, 1, NULL, &f->area), -EINVAL);
 	few.num_queues = 1;
 	s.async = &few;
-	assert_int_equal(dev_blk_init(&blk, &s, 2, NULL), -EINVAL);
-	assert_int_equal(dev_blk_init(&blk, &s, 1, NULL), 0);
+	assert_int_equal(dev_blk_init_async(&blk, &s, 2, NULL, &f->area), -EINVAL);
+	assert_int_equal(dev_blk_init_async(&blk, &s, 1, NULL, &f->area), 0);
 	no_reap.reap = NULL;
 	s.async = &no_reap;
-	assert_int_equal(dev_blk_init(&blk, &s, 1, NULL), -EINVAL);
+	assert_int_equal(dev_blk_init_async(&blk, &s, 1, NULL, &f->area), -EINVAL);
+	no_submit.submit = NULL;
+	s.async = &no_submit;
+	assert_int_equal(dev_blk_init_async(&blk, &s, 1, NULL, &f->area), -EINVAL);
+	assert_int_equal(dev_blk_init_async(&blk, NULL, 1, NULL, &f->area), -EINVAL);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

@@ -54,13 +54,28 @@ struct dev_blk {
 	/* Asynchronous storage only: completions reaped, and those whose
 	 * request had been reset meanwhile (nothing written). */
 	uint64_t n_async_done, n_async_stale;
-	struct vu_chain done_chain; /* a completed request's chain, rebuilt */
+	/* Asynchronous storage only (dev_blk_init_async), else NULL. */
+	struct vu_chain *done_chain; /* a completed request's chain, rebuilt */
+	struct dev_blk_queue *q;     /* [VU_MAX_QUEUES] */
+};
+
+/* What an asynchronous storage needs besides struct dev_blk (about 45 KiB):
+ * request slots per queue and a chain to rebuild completions in. The caller
+ * provides it, so a dev_blk on synchronous storage (the service VM's RAM
+ * disks) does not carry it. */
+struct dev_blk_async {
+	struct vu_chain done_chain;
 	struct dev_blk_queue q[VU_MAX_QUEUES];
 };
 
-/* num_queues: 1..VU_MAX_QUEUES. */
+/* num_queues: 1..VU_MAX_QUEUES. A storage with async set needs
+ * dev_blk_init_async() (here: -EINVAL). */
 int dev_blk_init(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,
 		 const char *serial);
+/* The same, for an asynchronous storage (store->async set, with at least
+ * num_queues queues, submit and reap): `area` must outlive blk. */
+int dev_blk_init_async(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,
+		       const char *serial, struct dev_blk_async *area);
 
 /* Declare VIRTIO Shared Memory Regions for this instance (the service VM
  * offers its RAM disk as shmid 0); `sizes` must outlive the session. Call
