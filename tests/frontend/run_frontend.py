@@ -389,6 +389,9 @@ def uring_cases(args, tmp, _shm_disk):  # same signature as the other modes
         caps = json.loads(p.stdout)
         check("aio-io_uring" in caps["features"] and "direct" in caps["features"],
               f"--print-capabilities: {caps}")
+        p = subprocess.run([args.uvhostd, "--help"], capture_output=True, text=True, timeout=10)
+        check(p.returncode == 0 and "--aio io_uring|sync" in p.stdout and "--direct" in p.stdout,
+              "uvhostd --help does not document --aio and --direct")
         print("  io_uring + O_DIRECT verified at 1 and 4 queues; bad values refused", flush=True)
     finally:
         os.unlink(disk)
