@@ -39,7 +39,7 @@ PACKAGES=(
     cmake make clang libclang-rt-14-dev gcc libc6-dev libcmocka-dev
     qemu-system-x86 qemu-utils qemu-block-extra qemu-system-common
     busybox-static cpio gzip xz-utils python3
-    gnuplot-nox clang-format cppcheck
+    gnuplot-nox clang-format cppcheck liburing-dev fio
     gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu qemu-system-arm
 )
 

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 #include "dev/rng.h"
 #include "dev/storage.h"
 #include "dev/storage_fault.h"
+#ifdef UV_HAVE_URING
+#include "dev/storage_uring.h"
+#endif
 #include "dev/vsock.h"
 #include "uvh/host.h"
 #include "vu/backend.h"
@@ -41,6 +45,9 @@ struct options {
 	bool verbose;
 	enum dev_fault fault; /* blk, tests only: 0 or the lie to tell */
 	unsigned fault_every; /* ... on every this-many-th request of its kind */
+	bool aio_sync;	      /* --aio sync (io_uring is the default for --disk) */
+	bool aio_given;	      /* --aio was on the command line */
+	bool direct;	      /* --direct: O_DIRECT, io_uring only */
 };
 
 /* Static: the session is ~130 KiB and lives for the whole process. */
@@ -49,12 +56,47 @@ static struct uvh_server server;
 static struct dev_blk blk;
 static struct dev_rng rng;
 static struct dev_storage storage;
-static bool ram_disk; /* --ram-size: nothing to re-read on SIGHUP */
+static struct dev_blk_async blk_async; /* --aio io_uring: request slots */
+static bool ram_disk;		       /* --ram-size: nothing to re-read on SIGHUP */
 /* --fault: what dev_blk sees instead of `storage` (tests only). */
 static struct dev_storage faulty;
 static struct dev_storage_fault fault;
 static struct dev_vsock vsock;
 static const struct uvh_fd_source vsock_fds = {dev_vsock_fill, dev_vsock_ready, &vsock};
+/* --aio io_uring is serving `storage` (else synchronous file I/O). */
+static bool uring_disk;
+
+#ifdef UV_HAVE_URING
+/* The io_uring eventfds in the serving loop: completions wake poll(2), and
+ * every turn pushes the submissions the rings queued last turn. */
+#define URING_REAP_BUDGET 64
+
+static int uring_fill(void *ctx, struct pollfd *pfd, int max)
+{
+	int n = 0;
+
+	(void)ctx;
+	dev_storage_uring_flush(&storage);
+	for (uint16_t q = 0; q < blk.dev.num_queues && n < max; q++, n++) {
+		pfd[n].fd = dev_storage_uring_event_fd(&storage, q);
+		pfd[n].events = POLLIN;
+	}
+	return n;
+}
+
+static int uring_ready(void *ctx, const struct pollfd *pfd, int n)
+{
+	(void)ctx;
+	for (int q = 0; q < n; q++)
+		if (pfd[q].revents & POLLIN)
+			dev_storage_uring_drain_event(&storage, (uint16_t)q);
+	/* Always reaped, readable or not: the previous turn may have left
+	 * completions beyond its budget, and the eventfd is drained already. */
+	return dev_blk_poll(&blk, &backend, URING_REAP_BUDGET);
+}
+
+static const struct uvh_fd_source uring_fds = {uring_fill, uring_ready, NULL};
+#endif
 
 static void usage(FILE *out)
 {
@@ -73,6 +115,15 @@ static void usage(FILE *out)
 		"  --null-size BYTES    blk: null disk that stores nothing (benchmarks only)\n"
 		"  --busy-poll-us N     after work, poll without sleeping for N us (default 50, 0: "
 		"off)\n"
+		"  --aio io_uring|sync  blk --disk: asynchronous I/O through io_uring, one ring "
+		"per\n"
+		"                       queue (default where the kernel has it; otherwise a\n"
+		"                       one-line notice and sync), or synchronous preadv/pwritev\n"
+		"  --direct             blk --disk: open the file O_DIRECT, bypassing the host "
+		"page\n"
+		"                       cache (like cache.direct=on); needs --aio io_uring.\n"
+		"                       Requests not aligned for O_DIRECT go through the page "
+		"cache\n"
 		"  --read-only          blk: refuse writes, offer VIRTIO_BLK_F_RO\n"
 		"  --num-queues N       blk: request queues, 1..%d (default 1)\n"
 		"  --serial ID          blk: the GET_ID string (default uvhost)\n"
@@ -182,7 +233,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_RAM,
 		O_NULL,
 		O_BUSY,
-		O_FAULT
+		O_FAULT,
+		O_AIO,
+		O_DIRECT
 	};
 	static const struct option longs[] = {
 		{"socket-path", required_argument, 0, O_SOCK},
@@ -204,6 +257,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"null-size", required_argument, 0, O_NULL},
 		{"busy-poll-us", required_argument, 0, O_BUSY},
 		{"fault", required_argument, 0, O_FAULT},
+		{"aio", required_argument, 0, O_AIO},
+		{"direct", no_argument, 0, O_DIRECT},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -262,6 +317,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (parse_fault(optarg, o))
 				return -1;
 			break;
+		case O_AIO:
+			if (strcmp(optarg, "io_uring") && strcmp(optarg, "sync")) {
+				fprintf(stderr, "uvhostd: unknown --aio '%s' (io_uring or sync)\n",
+					optarg);
+				return -1;
+			}
+			o->aio_sync = !strcmp(optarg, "sync");
+			o->aio_given = true;
+			break;
+		case O_DIRECT: o->direct = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -271,6 +336,34 @@ static int parse_args(int argc, char **argv, struct options *o)
 		fprintf(stderr, "uvhostd: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
+	return 0;
+}
+
+/* --aio and --direct: only a --disk file has I/O to make asynchronous. */
+static int check_aio(const struct options *o)
+{
+	if ((o->aio_given || o->direct) && !o->disk) {
+		fprintf(stderr, "uvhostd: --aio and --direct are for --device blk --disk FILE\n");
+		return -1;
+	}
+	if (o->direct && o->aio_sync) {
+		fprintf(stderr, "uvhostd: --direct needs --aio io_uring\n");
+		return -1;
+	}
+	if (o->fault && o->aio_given && !o->aio_sync) {
+		fprintf(stderr, "uvhostd: --fault works on --aio sync only\n");
+		return -1;
+	}
+	if (o->fault && o->direct) {
+		fprintf(stderr, "uvhostd: --fault works on --aio sync only, not with --direct\n");
+		return -1;
+	}
+#ifndef UV_HAVE_URING
+	if (o->direct || (o->aio_given && !o->aio_sync)) {
+		fprintf(stderr, "uvhostd: built without liburing: no --aio io_uring or --direct\n");
+		return -1;
+	}
+#endif
 	return 0;
 }
 
@@ -313,7 +406,7 @@ static int check_args(const struct options *o)
 			"are for --device blk\n");
 		return -1;
 	}
-	return 0;
+	return check_aio(o);
 }
 
 static void print_capabilities(const struct options *o)
@@ -324,7 +417,13 @@ static void print_capabilities(const struct options *o)
 		printf("{\n  \"type\": \"vsock\",\n  \"features\": []\n}\n");
 	else
 		printf("{\n  \"type\": \"block\",\n  \"features\": [\n    \"read-only\",\n"
-		       "    \"blk-file\"\n  ]\n}\n");
+		       "    \"blk-file\"%s\n  ]\n}\n",
+#ifdef UV_HAVE_URING
+		       ",\n    \"aio-io_uring\",\n    \"aio-sync\",\n    \"direct\""
+#else
+		       ",\n    \"aio-sync\""
+#endif
+		);
 }
 
 /* dev_rng_source: what getrandom gave; short only if it failed. */
@@ -357,6 +456,15 @@ static void on_hup(int sig)
 	resized = 1;
 }
 
+static int refresh_size(void)
+{
+#ifdef UV_HAVE_URING
+	if (uring_disk)
+		return dev_storage_uring_refresh(&storage);
+#endif
+	return dev_storage_file_refresh(&storage);
+}
+
 /* SIGHUP: the operator resized the disk; tell the front-end, which re-reads
  * the config space (QEMU then notifies the guest of the new capacity). */
 static void check_resize(void *ctx)
@@ -371,7 +479,7 @@ static void check_resize(void *ctx)
 		fprintf(stderr, "uvhostd: SIGHUP: a RAM disk has no size to re-read\n");
 		return;
 	}
-	rc = dev_storage_file_refresh(&storage);
+	rc = refresh_size();
 	if (rc <= 0) {
 		fprintf(stderr, "uvhostd: SIGHUP: disk size %s\n",
 			rc == 0 ? "unchanged" : "unreadable");
@@ -415,6 +523,47 @@ static const struct vu_device *make_vsock(const struct options *o, void **ctx)
 	return &vsock.dev;
 }
 
+/* --disk: io_uring unless --aio sync or --fault (or the kernel has no
+ * io_uring, which is said once and not fatal). */
+static int open_disk(const struct options *o)
+{
+#ifdef UV_HAVE_URING
+	if (!o->aio_sync && !o->fault) {
+		struct dev_uring_config c = {.path = o->disk,
+					     .read_only = o->read_only,
+					     .direct = o->direct,
+					     .num_queues = (uint16_t)o->num_queues};
+		const char *failed = "";
+		int rc = dev_storage_uring_open(&storage, &c, &failed);
+		if (rc == 0) {
+			uring_disk = true;
+			fprintf(stderr, "uvhostd: blk: --aio io_uring, %u ring(s)%s", o->num_queues,
+				o->direct ? ", O_DIRECT" : "");
+			if (o->direct)
+				fprintf(stderr, " (offset alignment %u, buffer alignment %u)",
+					dev_storage_uring_offset_align(&storage),
+					dev_storage_uring_mem_align(&storage));
+			fprintf(stderr, "\n");
+			return 0;
+		}
+		if (strcmp(failed, "io_uring_queue_init")) {
+			fprintf(stderr, "uvhostd: disk '%s': %s failed: %s%s\n", o->disk, failed,
+				strerror(-rc),
+				!strcmp(failed, "O_DIRECT open")
+					? " (the file system has no O_DIRECT, e.g. tmpfs; drop "
+					  "--direct)"
+					: "");
+			return rc;
+		}
+		fprintf(stderr,
+			"uvhostd: io_uring unavailable (io_uring_queue_init: %s); falling back to "
+			"--aio sync%s\n",
+			strerror(-rc), o->direct ? " without --direct" : "");
+	}
+#endif
+	return dev_storage_file_open(&storage, o->disk, o->read_only);
+}
+
 static const struct vu_device *make_device(const struct options *o, void **ctx)
 {
 	int rc;
@@ -444,7 +593,7 @@ static const struct vu_device *make_device(const struct options *o, void **ctx)
 		ram_disk = true;
 		rc = 0;
 	} else {
-		rc = dev_storage_file_open(&storage, o->disk, o->read_only);
+		rc = open_disk(o);
 	}
 	if (rc) {
 		fprintf(stderr, "uvhostd: cannot open disk '%s': %s\n", o->disk, strerror(-rc));
@@ -457,7 +606,12 @@ static const struct vu_device *make_device(const struct options *o, void **ctx)
 			"kind goes wrong\n",
 			dev_fault_name(o->fault), o->fault_every, o->fault_every);
 	}
-	rc = dev_blk_init(&blk, o->fault ? &faulty : &storage, (uint16_t)o->num_queues, o->serial);
+	if (storage.async)
+		rc = dev_blk_init_async(&blk, &storage, (uint16_t)o->num_queues, o->serial,
+					&blk_async);
+	else
+		rc = dev_blk_init(&blk, o->fault ? &faulty : &storage, (uint16_t)o->num_queues,
+				  o->serial);
 	if (rc) {
 		fprintf(stderr, "uvhostd: disk '%s' is unusable (%s)\n", ram_disk ? "RAM" : o->disk,
 			strerror(-rc));
@@ -524,6 +678,10 @@ int main(int argc, char **argv)
 		dev_vsock_attach(&vsock, &backend);
 		server.extra = &vsock_fds;
 	}
+#ifdef UV_HAVE_URING
+	if (uring_disk)
+		server.extra = &uring_fds;
+#endif
 
 	fprintf(stderr, "uvhostd: serving %s on %s%s\n", dev->name,
 		o.socket_path ? o.socket_path : "fd", o.client ? " (client)" : "");
@@ -532,7 +690,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "uvhostd: --fault %s hit %llu of %llu reads and %llu writes\n",
 			dev_fault_name(o.fault), (unsigned long long)fault.hits,
 			(unsigned long long)fault.reads, (unsigned long long)fault.writes);
-	if (!strcmp(o.device, "blk") && !ram_disk)
+#ifdef UV_HAVE_URING
+	if (uring_disk)
+		dev_storage_uring_close(&storage);
+#endif
+	if (!strcmp(o.device, "blk") && !ram_disk && !uring_disk)
 		dev_storage_file_close(&storage);
 	if (!strcmp(o.device, "vsock")) {
 		char line[400];

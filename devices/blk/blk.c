@@ -71,9 +71,15 @@ struct blk_config {
 _Static_assert(sizeof(struct blk_config) == 60, "virtio_blk_config");
 _Static_assert(offsetof(struct blk_config, num_queues) == 34, "num_queues offset");
 
+/* execute() results beyond the status byte values (asynchronous storage). */
+#define ST_PENDING 0x100
+#define ST_NOT_NOW 0x101
+
 /* One request as the chain describes it. */
 struct blk_req {
 	struct blk_outhdr hdr;
+	uint16_t queue;
+	struct vu_token token;
 	struct vu_chain *chain;
 	const struct vu_iov *in; /* device-writable iovecs */
 	uint64_t data_out;	 /* payload bytes after the header (OUT, DISCARD...) */
@@ -115,8 +121,58 @@ static bool range_ok(const struct dev_blk *blk, uint64_t sector, uint64_t bytes)
 	return sector <= cap && bytes / SECTOR <= cap - sector;
 }
 
-static uint8_t do_rw(struct dev_blk *blk, struct blk_req *r, bool write)
+/* Submit one operation to the asynchronous storage in a free slot of the
+ * request's queue. ST_PENDING: in flight; ST_NOT_NOW: no slot or the
+ * storage queue is full (the chain goes back to the ring); IOERR: refused. */
+static int submit(struct dev_blk *blk, struct blk_req *r, struct dev_storage_op *op,
+		  uint32_t written)
 {
+	struct dev_blk_queue *q = &blk->q[r->queue];
+	uint16_t i;
+	int rc;
+
+	if (q->nfree == 0) {
+		q->blocked = true;
+		return ST_NOT_NOW;
+	}
+	i = q->free[--q->nfree];
+	op->queue = r->queue;
+	op->cookie = (uint64_t)r->queue << 16 | i;
+	rc = blk->store->async->submit(blk->store->ctx, op);
+	if (rc == -EAGAIN) {
+		q->free[q->nfree++] = i;
+		q->blocked = true;
+		return ST_NOT_NOW;
+	}
+	if (rc < 0) {
+		q->free[q->nfree++] = i;
+		return VIRTIO_BLK_S_IOERR;
+	}
+	q->slot[i] = (struct dev_blk_slot){.token = r->token, .written = written, .busy = true};
+	return ST_PENDING;
+}
+
+static int run_op(struct dev_blk *blk, struct blk_req *r, struct dev_storage_op *op,
+		  uint32_t written)
+{
+	const struct dev_storage *s = blk->store;
+	int rc;
+
+	if (s->async)
+		return submit(blk, r, op, written);
+	switch (op->kind) {
+	case DEV_STORAGE_READ: rc = s->readv(s->ctx, op->off, op->iov, op->n_iov); break;
+	case DEV_STORAGE_WRITE: rc = s->writev(s->ctx, op->off, op->iov, op->n_iov); break;
+	case DEV_STORAGE_FLUSH: rc = s->flush(s->ctx); break;
+	case DEV_STORAGE_DISCARD: rc = s->discard(s->ctx, op->off, op->len); break;
+	default: rc = s->write_zeroes(s->ctx, op->off, op->len); break;
+	}
+	return rc < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+}
+
+static int do_rw(struct dev_blk *blk, struct blk_req *r, bool write)
+{
+	struct dev_storage_op op;
 	struct vu_chain *c = r->chain;
 	uint64_t bytes = write ? r->data_out : r->data_in;
 	int n;
@@ -132,16 +188,15 @@ static uint8_t do_rw(struct dev_blk *blk, struct blk_req *r, bool write)
 		n = vu_iov_slice(r->in, c->n_in, 0, bytes, blk->data, VU_CHAIN_MAX_IOV);
 	if (n < 0)
 		return VIRTIO_BLK_S_IOERR;
-	if (write) {
+	if (write)
 		blk->n_writes++;
-		n = blk->store->writev(blk->store->ctx, r->hdr.sector * SECTOR, blk->data,
-				       (uint32_t)n);
-	} else {
+	else
 		blk->n_reads++;
-		n = blk->store->readv(blk->store->ctx, r->hdr.sector * SECTOR, blk->data,
-				      (uint32_t)n);
-	}
-	return n < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+	op = (struct dev_storage_op){.kind = write ? DEV_STORAGE_WRITE : DEV_STORAGE_READ,
+				     .off = r->hdr.sector * SECTOR,
+				     .iov = blk->data,
+				     .n_iov = (uint32_t)n};
+	return run_op(blk, r, &op, write ? 0 : (uint32_t)r->data_in);
 }
 
 static uint8_t do_get_id(struct dev_blk *blk, struct blk_req *r, uint32_t *written)
@@ -155,7 +210,7 @@ static uint8_t do_get_id(struct dev_blk *blk, struct blk_req *r, uint32_t *writt
 	return VIRTIO_BLK_S_OK;
 }
 
-static uint8_t do_dwz(struct dev_blk *blk, struct blk_req *r, bool zeroes)
+static int do_dwz(struct dev_blk *blk, struct blk_req *r, bool zeroes)
 {
 	struct vu_chain *c = r->chain;
 	struct blk_dwz_seg seg;
@@ -165,7 +220,12 @@ static uint8_t do_dwz(struct dev_blk *blk, struct blk_req *r, bool zeroes)
 		return VIRTIO_BLK_S_IOERR;
 	if (r->data_out % sizeof(seg) || nseg == 0 || nseg > MAX_DISCARD_SEG)
 		return VIRTIO_BLK_S_UNSUPP;
+	/* MAX_DISCARD_SEG is 1: at most one storage operation per request,
+	 * which is what lets an asynchronous storage answer it with one
+	 * completion. */
+	_Static_assert(MAX_DISCARD_SEG == 1, "one operation per discard request");
 	for (uint64_t i = 0; i < nseg; i++) {
+		struct dev_storage_op op;
 		uint64_t bytes;
 		int rc;
 		vu_iov_to_buf(c->iov, c->n_out, sizeof(r->hdr) + i * sizeof(seg), &seg,
@@ -177,29 +237,33 @@ static uint8_t do_dwz(struct dev_blk *blk, struct blk_req *r, bool zeroes)
 		bytes = (uint64_t)seg.num_sectors * SECTOR;
 		if (!range_ok(blk, seg.sector, bytes))
 			return VIRTIO_BLK_S_IOERR;
-		rc = zeroes ? blk->store->write_zeroes(blk->store->ctx, seg.sector * SECTOR, bytes)
-			    : blk->store->discard(blk->store->ctx, seg.sector * SECTOR, bytes);
-		if (rc < 0)
-			return VIRTIO_BLK_S_IOERR;
+		op = (struct dev_storage_op){.kind = zeroes ? DEV_STORAGE_WRITE_ZEROES
+							    : DEV_STORAGE_DISCARD,
+					     .off = seg.sector * SECTOR,
+					     .len = bytes};
+		rc = run_op(blk, r, &op, 0);
+		if (rc != VIRTIO_BLK_S_OK)
+			return rc;
 	}
 	return VIRTIO_BLK_S_OK;
 }
 
-static uint8_t execute(struct dev_blk *blk, struct blk_req *r, uint32_t *written)
+static int execute(struct dev_blk *blk, struct blk_req *r, uint32_t *written)
 {
 	*written = 0;
 	switch (r->hdr.type) {
 	case VIRTIO_BLK_T_IN: {
-		uint8_t st = do_rw(blk, r, false);
+		int st = do_rw(blk, r, false);
 		if (st == VIRTIO_BLK_S_OK)
 			*written = (uint32_t)r->data_in;
 		return st;
 	}
 	case VIRTIO_BLK_T_OUT: return do_rw(blk, r, true);
-	case VIRTIO_BLK_T_FLUSH:
+	case VIRTIO_BLK_T_FLUSH: {
+		struct dev_storage_op op = {.kind = DEV_STORAGE_FLUSH};
 		blk->n_flushes++;
-		return blk->store->flush(blk->store->ctx) < 0 ? VIRTIO_BLK_S_IOERR
-							      : VIRTIO_BLK_S_OK;
+		return run_op(blk, r, &op, 0);
+	}
 	case VIRTIO_BLK_T_GET_ID: return do_get_id(blk, r, written);
 	case VIRTIO_BLK_T_DISCARD: return do_dwz(blk, r, false);
 	case VIRTIO_BLK_T_WRITE_ZEROES: return do_dwz(blk, r, true);
@@ -214,6 +278,7 @@ static int blk_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 	struct blk_req r;
 	uint32_t written;
 	uint8_t status;
+	int st;
 
 	(void)b;
 	/* No room for the header or the status byte: the driver is broken, and
@@ -225,7 +290,14 @@ static int blk_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 	vu_iov_to_buf(c->iov, c->n_out, 0, &r.hdr, sizeof(r.hdr));
 	r.data_out = c->out_len - sizeof(r.hdr);
 	r.data_in = c->in_len - 1;
-	status = execute(blk, &r, &written);
+	r.queue = req->ring;
+	r.token = req->token;
+	st = execute(blk, &r, &written);
+	if (st == ST_PENDING)
+		return VU_PENDING;
+	if (st == ST_NOT_NOW)
+		return VU_NOT_NOW;
+	status = (uint8_t)st;
 	if (status != VIRTIO_BLK_S_OK)
 		blk->n_errors++;
 	vu_iov_from_buf(r.in, c->n_in, c->in_len - 1, &status, 1);
@@ -233,16 +305,117 @@ static int blk_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 	return VU_DONE;
 }
 
+/* The status byte goes into the chain rebuilt from the token (the memory
+ * table may have changed since submit); a token that is no longer live
+ * (ring reset, session gone) gets nothing written and vu_complete() just
+ * counts it. */
+struct poll_ctx {
+	struct dev_blk *blk;
+	struct vu_backend *b;
+};
+
+static void on_done(void *arg, uint64_t cookie, int result)
+{
+	struct poll_ctx *p = arg;
+	struct dev_blk *blk = p->blk;
+	uint16_t queue = (uint16_t)(cookie >> 16), i = (uint16_t)(cookie & 0xffff);
+	struct dev_blk_queue *q;
+	struct dev_blk_slot s;
+	struct vu_chain *c = blk->done_chain;
+	uint8_t status = result < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+
+	if (!blk->q || queue >= blk->dev.num_queues || i >= DEV_BLK_ASYNC_SLOTS ||
+	    !blk->q[queue].slot[i].busy)
+		return; /* not ours: a storage bug, ignored rather than trusted */
+	q = &blk->q[queue];
+	s = q->slot[i];
+	q->slot[i].busy = false;
+	q->free[q->nfree++] = i;
+	blk->n_async_done++;
+	if (status != VIRTIO_BLK_S_OK)
+		blk->n_errors++;
+	if (vu_token_chain(p->b, s.token, c) == 0 && c->n_in > 0) {
+		vu_iov_from_buf(c->iov + c->n_out, c->n_in, c->in_len - 1, &status, 1);
+		(void)vu_complete(p->b, s.token, (status ? 0 : s.written) + 1);
+	} else if (vu_complete(p->b, s.token, 0) == -ESTALE) {
+		blk->n_async_stale++;
+	}
+	if (q->blocked) {
+		q->blocked = false;
+		vu_backend_kick(p->b, queue);
+	}
+}
+
+int dev_blk_poll(struct dev_blk *blk, struct vu_backend *b, unsigned budget)
+{
+	const struct dev_storage_async *a = blk->store->async;
+	struct poll_ctx p = {blk, b};
+	int done = 0;
+
+	if (!a || !blk->q)
+		return 0;
+	for (uint16_t q = 0; q < blk->dev.num_queues; q++) {
+		int n = a->reap(blk->store->ctx, q, budget, on_done, &p);
+		if (n > 0)
+			done += n;
+	}
+	return done;
+}
+
+static void queues_init(struct dev_blk *blk)
+{
+	for (uint32_t q = 0; q < VU_MAX_QUEUES; q++) {
+		blk->q[q].nfree = DEV_BLK_ASYNC_SLOTS;
+		blk->q[q].blocked = false;
+		for (uint16_t i = 0; i < DEV_BLK_ASYNC_SLOTS; i++) {
+			blk->q[q].slot[i].busy = false;
+			/* Popped from the end: slot 0 first. */
+			blk->q[q].free[i] = (uint16_t)(DEV_BLK_ASYNC_SLOTS - 1 - i);
+		}
+	}
+}
+
+/* Every token is stale now. A storage that can cancel waits for its
+ * operations (none may write guest memory after this returns) and the slots
+ * are free; one that cannot keeps them until its completions come, which
+ * on_done() then drops as stale. */
+static void blk_reset(void *dev)
+{
+	struct dev_blk *blk = dev;
+	const struct dev_storage_async *a = blk->store->async;
+
+	if (!a || !blk->q)
+		return;
+	if (a->cancel) {
+		a->cancel(blk->store->ctx);
+		queues_init(blk);
+	}
+	for (uint32_t q = 0; q < VU_MAX_QUEUES; q++)
+		blk->q[q].blocked = false;
+}
+
+/* The front-end is about to unmap guest memory: the requests in flight
+ * finish first, published into the memory they were popped from. */
+static void blk_quiesce(void *dev, struct vu_backend *b)
+{
+	struct dev_blk *blk = dev;
+	const struct dev_storage_async *a = blk->store->async;
+	struct poll_ctx p = {blk, b};
+
+	if (a && a->drain && blk->q)
+		a->drain(blk->store->ctx, on_done, &p);
+}
+
 static const struct vu_device_ops blk_ops = {
 	.get_config = blk_get_config,
 	.serve = blk_serve,
+	.reset = blk_reset,
+	.quiesce = blk_quiesce,
 };
 
-int dev_blk_init(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,
-		 const char *serial)
+static void blk_setup(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,
+		      const char *serial)
 {
-	if (num_queues == 0 || num_queues > VU_MAX_QUEUES || !store || store->size < SECTOR)
-		return -EINVAL;
 	memset(blk, 0, sizeof(*blk));
 	blk->store = store;
 	strncpy(blk->serial, serial ? serial : "uvhost", DEV_BLK_ID_BYTES);
@@ -258,6 +431,35 @@ int dev_blk_init(struct dev_blk *blk, struct dev_storage *store, uint16_t num_qu
 	blk->dev.max_queue_size = 1024;
 	blk->dev.has_config = true;
 	blk->dev.multiqueue = true;
+}
+
+static bool args_ok(const struct dev_storage *store, uint16_t num_queues)
+{
+	return num_queues > 0 && num_queues <= VU_MAX_QUEUES && store && store->size >= SECTOR;
+}
+
+int dev_blk_init(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,
+		 const char *serial)
+{
+	if (!args_ok(store, num_queues) || store->async)
+		return -EINVAL;
+	blk_setup(blk, store, num_queues, serial);
+	return 0;
+}
+
+int dev_blk_init_async(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,
+		       const char *serial, struct dev_blk_async *area)
+{
+	const struct dev_storage_async *a = store ? store->async : NULL;
+
+	/* Each blk queue submits to its own storage queue. */
+	if (!args_ok(store, num_queues) || !area || !a || a->num_queues < num_queues ||
+	    !a->submit || !a->reap)
+		return -EINVAL;
+	blk_setup(blk, store, num_queues, serial);
+	blk->done_chain = &area->done_chain;
+	blk->q = area->q;
+	queues_init(blk);
 	return 0;
 }
 

@@ -5,6 +5,7 @@ configurations and fail on any error, verify mismatch or protocol failure.
   run_frontend.py uvhostd --bench B --uvhostd U   # uvhostd on a /dev/shm disk
   run_frontend.py qsd --bench B                   # qemu-storage-daemon 7.2
   run_frontend.py faults --bench B --uvhostd U    # verify catches uvhostd --fault
+  run_frontend.py uring --bench B --uvhostd U     # --aio io_uring --direct, disk on ext4
 
 Exit 0 when every case passed, 1 on a failure. qemu-storage-daemon missing
 (qsd mode) is a failure too, or a skip (77) with UVTEST_ALLOW_SKIP=1
@@ -323,9 +324,82 @@ def qsd_cases(args, tmp, disk):
         be.stop()
 
 
+def direct_disk_dir(tmp):
+    """A directory whose file system takes O_DIRECT (tmpfs does not): the
+    build directory, else /var/tmp. None if neither does."""
+    for d in (os.getcwd(), "/var/tmp"):
+        probe = os.path.join(d, f"uvfe-probe-{os.getpid()}")
+        try:
+            with open(probe, "wb") as f:
+                f.truncate(4096)
+            fd = os.open(probe, os.O_RDWR | os.O_DIRECT)
+            os.close(fd)
+            return d
+        except OSError:
+            pass
+        finally:
+            if os.path.exists(probe):
+                os.unlink(probe)
+    return None
+
+
+def uring_cases(args, tmp, _shm_disk):  # same signature as the other modes
+    """uvhostd --aio io_uring --direct on a file on a real file system, 1
+    and 4 queues, every read verified; then the refusals of bad values."""
+    d = direct_disk_dir(tmp)
+    check(d is not None, "no directory here takes O_DIRECT (cwd, /var/tmp): cannot test "
+          "--direct (tmpfs has no O_DIRECT)")
+    disk = os.path.join(d, f"uvfe-uring-{os.getpid()}.img")
+    with open(disk, "wb") as f:
+        f.truncate(DISK_BYTES)
+    try:
+        for nq in ("1", "4"):
+            # The last --num-queues wins over start_uvhostd's 4.
+            be = start_uvhostd(args, tmp, disk, ["--aio", "io_uring", "--direct",
+                                                 "--num-queues", nq])
+            try:
+                log = be.log_text()
+                check(f"--aio io_uring, {nq} ring(s), O_DIRECT" in log,
+                      f"uvhostd did not say it serves io_uring + O_DIRECT: {log!r}")
+                run_bench(args, be.sock, ["--rw", "randwrite", "--num-queues", nq, "--qd", "32"])
+                run_bench(args, be.sock, ["--rw", "randread", "--num-queues", nq, "--qd", "1"])
+                run_bench(args, be.sock, ["--rw", "read", "--num-queues", nq, "--qd", "32",
+                                          "--bs", "65536"])
+                run_bench(args, be.sock, ["--rw", "randwrite", "--num-queues", nq, "--qd", "256",
+                                          "--bs", "512"])
+                run_bench(args, be.sock, ["--rw", "randwrite", "--num-queues", nq, "--qd", "8",
+                                          "--churn", "50", "--slots", "8"])
+            finally:
+                be.stop()
+        sock = os.path.join(tmp, "no.sock")
+        for bad, want in ((["--aio", "posix"], "unknown --aio 'posix' (io_uring or sync)"),
+                          (["--aio", "sync", "--direct"], "--direct needs --aio io_uring"),
+                          (["--aio", "io_uring", "--fault", "bad-status"],
+                           "--fault works on --aio sync only")):
+            p = subprocess.run([args.uvhostd, "--socket-path", sock, "--disk", disk] + bad,
+                               capture_output=True, text=True, timeout=10)
+            check(p.returncode == 2 and want in p.stderr,
+                  f"uvhostd {' '.join(bad)}: exit {p.returncode}, stderr {p.stderr!r}")
+        p = subprocess.run([args.uvhostd, "--socket-path", sock, "--ram-size", "1M", "--direct"],
+                           capture_output=True, text=True, timeout=10)
+        check(p.returncode == 2 and "are for --device blk --disk FILE" in p.stderr,
+              f"--direct with --ram-size: exit {p.returncode}, stderr {p.stderr!r}")
+        p = subprocess.run([args.uvhostd, "--print-capabilities"], capture_output=True,
+                           text=True, timeout=10)
+        caps = json.loads(p.stdout)
+        check("aio-io_uring" in caps["features"] and "direct" in caps["features"],
+              f"--print-capabilities: {caps}")
+        p = subprocess.run([args.uvhostd, "--help"], capture_output=True, text=True, timeout=10)
+        check(p.returncode == 0 and "--aio io_uring|sync" in p.stdout and "--direct" in p.stdout,
+              "uvhostd --help does not document --aio and --direct")
+        print("  io_uring + O_DIRECT verified at 1 and 4 queues; bad values refused", flush=True)
+    finally:
+        os.unlink(disk)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["uvhostd", "qsd", "faults"])
+    ap.add_argument("mode", choices=["uvhostd", "qsd", "faults", "uring"])
     ap.add_argument("--bench", required=True)
     ap.add_argument("--uvhostd")
     ap.add_argument("--time", type=float, default=2)
@@ -334,14 +408,15 @@ def main():
         status, why = uvtest_env.cannot_run("qemu-storage-daemon is not installed")
         print(("SKIP: " if status == uvtest_env.EXIT_SKIP else "FAIL: ") + why)
         return status
-    if args.mode in ("uvhostd", "faults") and not args.uvhostd:
+    if args.mode in ("uvhostd", "faults", "uring") and not args.uvhostd:
         ap.error("--uvhostd is required")
     tmp = tempfile.mkdtemp(prefix="uvfe-")
     disk = f"/dev/shm/uvfe-{os.getpid()}.img"
     with open(disk, "wb") as f:
         f.truncate(DISK_BYTES)
     try:
-        cases = {"uvhostd": uvhostd_cases, "qsd": qsd_cases, "faults": fault_cases}
+        cases = {"uvhostd": uvhostd_cases, "qsd": qsd_cases, "faults": fault_cases,
+                 "uring": uring_cases}
         cases[args.mode](args, tmp, disk)
     except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
         print(f"FAIL: {e}")

@@ -541,6 +541,10 @@ class Rig:
                 argv += ["--disk", self.disk, "--num-queues", str(sc["num_queues"])]
                 if sc.get("no_mem_slots"):
                     argv.append("--no-mem-slots")
+                if self.args.aio:
+                    argv += ["--aio", self.args.aio]
+                if self.args.direct:
+                    argv.append("--direct")
             if sc["device"] == "vsock":
                 argv += ["--guest-cid", str(VSOCK_CID), "--uds-path", self.vsock_path]
             if not self.args.no_trace:
@@ -863,7 +867,26 @@ class Rig:
         self.stop_qemu()
         self.stop_backend()
 
+    def verify_aio(self):
+        """--aio/--direct asked for: the back-end must have said it serves
+        that way (not fallen back), or the run proved nothing about it."""
+        if self.backend_kind != "uvhostd" or not (self.args.aio or self.args.direct):
+            return
+        with open(self.backend_log, errors="replace") as f:
+            log = f.read()
+        want = []
+        if self.args.aio == "io_uring" or self.args.direct:
+            want.append("--aio io_uring")
+        if self.args.direct:
+            want.append("O_DIRECT")
+        for w in want:
+            if w not in log:
+                self.host_failures.append("uvhostd never said it serves with %s" % w)
+        if not self.host_failures:
+            story("host", "uvhostd served the disk with %s" % " + ".join(want))
+
     def verify_disk(self):
+        self.verify_aio()
         if self.sc["device"] != "blk" or not self.data:
             return
         ok = 0
@@ -1515,6 +1538,11 @@ def main():
     ap.add_argument("--append", action="append", default=[],
                     help="extra kernel command line word (repeatable)")
     ap.add_argument("--no-trace", action="store_true", help="do not pass -v to uvhostd")
+    ap.add_argument("--aio", choices=("io_uring", "sync"), default=None,
+                    help="uvhostd --aio (blk); checked in uvhostd's log")
+    ap.add_argument("--direct", action="store_true",
+                    help="uvhostd --direct (blk, O_DIRECT); the disk image is then created "
+                    "in --tmpdir, which must not be tmpfs")
     ap.add_argument("--console", action="store_true", help="echo the whole guest console")
     ap.add_argument("--kernel-verbose", action="store_true", help="boot without 'quiet'")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")

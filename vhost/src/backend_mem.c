@@ -43,6 +43,13 @@ static int window_check(struct vu_backend *b, const struct vu_mem_region *r, con
 	return 0;
 }
 
+/* No request may still move data through a mapping that is about to go. */
+static void vu_device_quiesce(struct vu_backend *b)
+{
+	if (b->dev->ops->quiesce)
+		b->dev->ops->quiesce(b->dev_ctx, b);
+}
+
 int vu_h_set_mem_table(struct vu_backend *b, struct vu_msg *msg)
 {
 	const struct vu_mem_table_msg *t = &msg->p.mem_table;
@@ -69,6 +76,7 @@ int vu_h_set_mem_table(struct vu_backend *b, struct vu_msg *msg)
 		rc = window_check(b, &t->regions[i], "SET_MEM_TABLE");
 	if (rc)
 		return rc;
+	vu_device_quiesce(b);
 	rc = vu_mem_set_table(&b->mem, t->regions, n, msg->fds);
 	if (rc) {
 		vu_logf(b, VU_LOG_ERR, "SET_MEM_TABLE: refused (%d); old table kept", rc);
@@ -116,7 +124,10 @@ int vu_h_add_mem_reg(struct vu_backend *b, struct vu_msg *msg)
 int vu_h_rem_mem_reg(struct vu_backend *b, struct vu_msg *msg)
 {
 	const struct vu_mem_region *r = &msg->p.mem_single.region;
-	int rc = vu_mem_remove(&b->mem, r);
+	int rc;
+
+	vu_device_quiesce(b);
+	rc = vu_mem_remove(&b->mem, r);
 
 	if (rc < 0) {
 		vu_logf(b, VU_LOG_ERR, "REM_MEM_REG gpa=0x%llx size=0x%llx: no such region",

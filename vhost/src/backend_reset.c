@@ -81,12 +81,15 @@ void vu_backend_reset(struct vu_backend *b, enum vu_reset_level level, const cha
 	}
 	/* The front-end drops every shared memory mapping on reset too. */
 	vu_shmem_forget(b);
+	/* The device first, while guest memory is still mapped: a device with
+	 * asynchronous I/O in flight (blk on io_uring) waits for it there, so
+	 * no kernel write lands in memory unmapped (or mapped anew) below. */
+	if (b->dev->ops->reset)
+		b->dev->ops->reset(b->dev_ctx);
 	if (level == VU_RESET_CONNECTION) {
 		vu_inflight_release(b);
 		vu_mem_clear(&b->mem);
 	}
-	if (b->dev->ops->reset)
-		b->dev->ops->reset(b->dev_ctx);
 	b->features = 0;
 	b->status = 0;
 	if (level >= VU_RESET_OWNER)

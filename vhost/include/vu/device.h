@@ -75,6 +75,12 @@ struct vu_device_ops {
 	 * request failed because the backend channel went away. May be NULL:
 	 * vu_backend_shmem_state() answers the same question by polling. */
 	void (*shmem_done)(void *dev, const struct vu_shmem_done *done);
+	/* Guest memory is about to be unmapped (SET_MEM_TABLE, REM_MEM_REG):
+	 * finish every request whose buffers something still reads or writes
+	 * behind the device's back (asynchronous I/O in the kernel); it may
+	 * call vu_complete() from here. May be NULL (nothing is ever in flight
+	 * outside serve()). */
+	void (*quiesce)(void *dev, struct vu_backend *b);
 };
 
 /* One device instance as the core sees it: filled by the device's init (or
