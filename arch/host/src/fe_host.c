@@ -102,55 +102,14 @@ void uvh_fe_close(struct uvh_fe_conn *c)
 	c->backend_fd = -1;
 }
 
-int uvh_guest_ram_create(struct uvh_guest_ram *r, uint64_t size)
+/* Map `size` bytes of r->fd shared. Takes the fd: on failure it is closed
+ * and r->fd is -1. */
+static int map_guest_ram(struct uvh_guest_ram *r, uint64_t size)
 {
-	void *p;
+	void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd,
+		       0);
 	int rc;
 
-	r->fd = -1;
-	r->base = NULL;
-	r->size = 0;
-	if (size == 0 || size > SIZE_MAX)
-		return -EINVAL;
-	r->fd = memfd_create("uvhost-guest-ram", MFD_CLOEXEC);
-	if (r->fd < 0)
-		return -errno;
-	if (ftruncate(r->fd, (off_t)size) < 0)
-		goto fail;
-	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, 0);
-	if (p == MAP_FAILED)
-		goto fail;
-	r->base = p;
-	r->size = size;
-	return 0;
-fail:
-	rc = -errno;
-	close(r->fd);
-	r->fd = -1;
-	return rc;
-}
-
-int uvh_guest_ram_open(struct uvh_guest_ram *r, const char *path, uint64_t size)
-{
-	char why[160];
-	void *p;
-	int rc;
-
-	r->fd = -1;
-	r->base = NULL;
-	r->size = 0;
-	if (size == 0 || size > SIZE_MAX)
-		return -EINVAL;
-	r->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (r->fd < 0)
-		return -errno;
-	rc = uvh_fd_check_range(r->fd, 0, size, why, sizeof(why));
-	if (rc) {
-		close(r->fd);
-		r->fd = -1;
-		return rc;
-	}
-	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, 0);
 	if (p == MAP_FAILED) {
 		rc = -errno;
 		close(r->fd);
@@ -160,6 +119,51 @@ int uvh_guest_ram_open(struct uvh_guest_ram *r, const char *path, uint64_t size)
 	r->base = p;
 	r->size = size;
 	return 0;
+}
+
+static int guest_ram_start(struct uvh_guest_ram *r, uint64_t size)
+{
+	r->fd = -1;
+	r->base = NULL;
+	r->size = 0;
+	return size == 0 || size > SIZE_MAX ? -EINVAL : 0;
+}
+
+int uvh_guest_ram_create(struct uvh_guest_ram *r, uint64_t size)
+{
+	int rc = guest_ram_start(r, size);
+
+	if (rc)
+		return rc;
+	r->fd = memfd_create("uvhost-guest-ram", MFD_CLOEXEC);
+	if (r->fd < 0)
+		return -errno;
+	if (ftruncate(r->fd, (off_t)size) < 0) {
+		rc = -errno;
+		close(r->fd);
+		r->fd = -1;
+		return rc;
+	}
+	return map_guest_ram(r, size);
+}
+
+int uvh_guest_ram_open(struct uvh_guest_ram *r, const char *path, uint64_t size)
+{
+	char why[160];
+	int rc = guest_ram_start(r, size);
+
+	if (rc)
+		return rc;
+	r->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (r->fd < 0)
+		return -errno;
+	rc = uvh_fd_check_range(r->fd, 0, size, why, sizeof(why));
+	if (rc) {
+		close(r->fd);
+		r->fd = -1;
+		return rc;
+	}
+	return map_guest_ram(r, size);
 }
 
 void uvh_guest_ram_destroy(struct uvh_guest_ram *r)
