@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dev/storage.h"
+#include "iovec_advance.h"
 
 _Static_assert(sizeof(struct vu_iov) == sizeof(struct iovec), "vu_iov is an iovec");
 _Static_assert(offsetof(struct vu_iov, len) == offsetof(struct iovec, iov_len), "iovec");
@@ -18,34 +19,19 @@ struct file_ctx {
 	int fd;
 };
 
-/* Drop `done` bytes from the front of iov[*k], adjusting the array. */
-static struct iovec *advance(struct iovec *v, int *k, size_t done)
-{
-	while (*k && done >= v->iov_len) {
-		done -= v->iov_len;
-		v++;
-		(*k)--;
-	}
-	if (*k) {
-		v->iov_base = (uint8_t *)v->iov_base + done;
-		v->iov_len -= done;
-	}
-	return v;
-}
-
 /* preadv/pwritev may move less than asked: loop until every byte is done. */
 static int file_io(int fd, uint64_t off, const struct vu_iov *iov, uint32_t n, bool write)
 {
 	struct iovec local[64];
 
 	for (uint32_t i = 0; i < n;) {
-		int k = (int)(n - i < 64 ? n - i : 64);
+		uint32_t k = n - i < 64 ? n - i : 64;
 		struct iovec *v = local;
 		memcpy(local, iov + i, (size_t)k * sizeof(*local));
-		i += (uint32_t)k;
+		i += k;
 		while (k) {
-			ssize_t r = write ? pwritev(fd, v, k, (off_t)off)
-					  : preadv(fd, v, k, (off_t)off);
+			ssize_t r = write ? pwritev(fd, v, (int)k, (off_t)off)
+					  : preadv(fd, v, (int)k, (off_t)off);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0)
@@ -53,7 +39,7 @@ static int file_io(int fd, uint64_t off, const struct vu_iov *iov, uint32_t n, b
 			if (r == 0)
 				return -EIO; /* past the end of the file */
 			off += (uint64_t)r;
-			v = advance(v, &k, (size_t)r);
+			v = dev_iovec_advance(v, &k, (size_t)r);
 		}
 	}
 	return 0;

@@ -3,6 +3,7 @@
  * dev/storage_uring.h for what it owns and never does. */
 #define _GNU_SOURCE
 #include "dev/storage_uring.h"
+#include "iovec_advance.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -128,27 +129,12 @@ static int ur_submit(void *ctx, const struct dev_storage_op *op)
 	return 0;
 }
 
-/* Drop `done` bytes from the front of v[0..*k). */
-static struct iovec *advance(struct iovec *v, uint32_t *k, size_t done)
-{
-	while (*k && done >= v->iov_len) {
-		done -= v->iov_len;
-		v++;
-		(*k)--;
-	}
-	if (*k) {
-		v->iov_base = (uint8_t *)v->iov_base + done;
-		v->iov_len -= done;
-	}
-	return v;
-}
-
 /* The kernel moved `done` of r->len bytes: finish the rest synchronously on
  * the buffered fd (rare: a transfer cut short). 0 or a negative errno. */
 static int finish_short(const struct ur_ctx *c, struct ur_req *r, size_t done)
 {
 	uint32_t k = r->n_iov;
-	struct iovec *v = advance(r->iov, &k, done);
+	struct iovec *v = dev_iovec_advance(r->iov, &k, done);
 	uint64_t off = r->off + done;
 
 	while (k) {
@@ -159,7 +145,7 @@ static int finish_short(const struct ur_ctx *c, struct ur_req *r, size_t done)
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
 		off += (uint64_t)n;
-		v = advance(v, &k, (size_t)n);
+		v = dev_iovec_advance(v, &k, (size_t)n);
 	}
 	return 0;
 }
