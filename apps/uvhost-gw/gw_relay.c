@@ -41,7 +41,7 @@ void gw_relay_init(struct gw_relay *r, const struct vu_fe_transport *vm,
 	r->win = win;
 	r->fe_chan = -1;
 	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++)
-		r->ring[i] = (struct gw_ring_fds){-1, -1, -1};
+		r->ring[i] = (struct gw_ring_fds){.kick = -1, .call = -1, .err = -1, .base = 0};
 }
 
 void gw_relay_reset(struct gw_relay *r)
@@ -417,13 +417,20 @@ static void after(struct gw_relay *r, const struct vu_msg *msg)
 	uint32_t index = msg->p.state.index;
 
 	switch (msg->hdr.request) {
+	case VU_REQ_SET_VRING_BASE:
+		if (index < VU_MAX_QUEUES)
+			r->ring[index].base = msg->p.state.num;
+		break;
 	case VU_REQ_SET_VRING_ENABLE:
 		/* A ring (re)starts. The VM runs on its own: while this gateway
 		 * was away (killed, restarted, reconnecting) it may have completed
 		 * requests whose calls nobody could deliver, and the guest would
-		 * wait for them forever. One call per start costs a spurious
-		 * interrupt at worst, which every virtio driver tolerates. */
-		if (msg->p.state.num == 1 && index < VU_MAX_QUEUES && r->ring[index].call >= 0) {
+		 * wait for them forever. One call per restart costs a spurious
+		 * interrupt at worst. Only a ring that resumes (a non-zero base):
+		 * a fresh start has nothing to lose, and an interrupt there can
+		 * reach firmware (SeaBIOS) or a guest that has no handler yet. */
+		if (msg->p.state.num == 1 && index < VU_MAX_QUEUES && r->ring[index].call >= 0 &&
+		    r->ring[index].base != 0) {
 			r->io->signal(r->io->ctx, r->ring[index].call);
 			r->st.start_calls++;
 		}

@@ -13,7 +13,7 @@
  * and the notifications: a kick eventfd firing becomes an in-band
  * VRING_KICK, a BACKEND_VRING_CALL/ERR from the VM becomes a write to the
  * call/err eventfd, a CONFIG_CHANGE_MSG goes to the VMM's channel, and a
- * ring that is enabled gets one call (completions the VM made while no
+ * ring that is enabled to resume (non-zero base) gets one call (completions the VM made while no
  * gateway could relay their calls must not leave the guest waiting).
  * What the VMM is offered is what the VM offers minus what cannot be
  * carried (fd-only and fd-less-only features, SHMEM).
@@ -66,6 +66,7 @@ struct gw_relay_io {
 
 struct gw_ring_fds {
 	int kick, call, err; /* the VMM's eventfds, -1 when none */
+	uint32_t base;	     /* the last SET_VRING_BASE: non-zero when a ring resumes */
 };
 
 struct gw_stats {
