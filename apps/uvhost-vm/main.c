@@ -64,6 +64,7 @@
 #include "vhost_service.h"
 #include "vsock_service.h"
 #include "vsock_wake.h"
+#include "vu/session.h"
 
 #include "uvm_version.h" /* generated: UVHOST_VERSION */
 
@@ -293,18 +294,19 @@ int main(void)
 	}
 
 	k_info("ready in %" PRIu64 " ms", k_now_ns() / 1000000);
-	for (uint64_t last_work = 0;;) {
+	{
 		/* NOFD kicks raise no interrupt: a ring is seen only by polling.
 		 * Keep polling for a while after work (a request often follows
-		 * a completion) and only then sleep, as uvhostd's busy-poll.
+		 * a completion; vu/session.h, as uvhostd) and only then sleep.
 		 * A vsock packet ends the sleep early (vsock_wake.c); the
 		 * next timed poller's deadline ends it on time, and idle_us
 		 * bounds it for the rings nothing signals. */
-		if (k_sched_turn(&sched) != 0)
-			last_work = k_now_ns();
-		else if (k_now_ns() - last_work >= (uint64_t)args.k.poll_us * 1000 &&
-			 uvm_vsock_idle_prepare(&wake) == 0)
-			k_idle(k_sched_sleep_ns(&sched, k_now_ns(),
-						(uint64_t)args.k.idle_us * 1000));
+		struct vu_busy_poll bp = {.window_ns = (uint64_t)args.k.poll_us * 1000};
+
+		for (;;)
+			if (!vu_busy_poll_turn(&bp, k_sched_turn(&sched), k_now_ns()) &&
+			    uvm_vsock_idle_prepare(&wake) == 0)
+				k_idle(k_sched_sleep_ns(&sched, k_now_ns(),
+							(uint64_t)args.k.idle_us * 1000));
 	}
 }

@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "dev/table.h"
 #include "vu/backend.h"
 #include "vu/memtable.h"
 
@@ -37,13 +39,16 @@ static bool port_taken(const struct uvm_listener_cfg *l, uint32_t port, unsigned
 	return false;
 }
 
-/* "q<n>": a blk listener's queue count. */
+/* "q<n>": the queue count of a device that takes num-queues. */
 static const char *parse_queues(const char *s, size_t len, struct uvm_listener_cfg *l)
 {
+	static char one_queue[48];
 	uint32_t q;
 
-	if (l->dev != UVM_DEV_BLK)
-		return "rng has one queue: no q<n>";
+	if (!dev_kind_option(l->kind, "num-queues")) {
+		snprintf(one_queue, sizeof(one_queue), "%s has one queue: no q<n>", l->kind->name);
+		return one_queue;
+	}
 	if (k_bootargs_u32(s + 1, len - 1, 1, VU_MAX_QUEUES, &q))
 		return "vhost queues are q1..q" STR(VU_MAX_QUEUES);
 	l->queues = (uint8_t)q;
@@ -76,11 +81,10 @@ static const char *parse_listener(const char *s, size_t len, struct uvm_listener
 		return "bad vhost port";
 	field = rest;
 	split(field, rlen, ':', &dlen, &rest, &rlen);
-	if (dlen == 3 && memcmp(field, "blk", 3) == 0)
-		l->dev = UVM_DEV_BLK;
-	else if (dlen == 3 && memcmp(field, "rng", 3) == 0)
-		l->dev = UVM_DEV_RNG;
-	else
+	/* A device that needs an OS under it (vsock's Unix sockets) is unknown
+	 * here like any other name. */
+	l->kind = dev_table_find(field, dlen);
+	if (!l->kind || (l->kind->flags & DEV_HOSTED_ONLY))
 		return "unknown vhost device";
 	l->size = 0;
 	l->queues = 1;

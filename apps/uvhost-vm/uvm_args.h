@@ -34,17 +34,14 @@
 #define UVM_DEFAULT_SESSIONS 2u
 #endif
 
-enum uvm_dev {
-	UVM_DEV_BLK = 1,
-	UVM_DEV_RNG = 2,
-};
+struct dev_kind;
 
 struct uvm_listener_cfg {
 	uint32_t port;
-	uint8_t dev;	/* enum uvm_dev */
-	uint8_t queues; /* 1..VU_MAX_QUEUES (rng: 1) */
-	uint32_t slots; /* memory slots offered, 1..VU_MAX_MEM_SLOTS; 0 = all */
-	uint64_t size;	/* bytes; 0 = the device's default */
+	const struct dev_kind *kind; /* its row in the device table (dev/table.h) */
+	uint8_t queues;		     /* 1..VU_MAX_QUEUES (rng: 1) */
+	uint32_t slots;		     /* memory slots offered, 1..VU_MAX_MEM_SLOTS; 0 = all */
+	uint64_t size;		     /* bytes; 0 = the device's default */
 };
 
 struct uvm_args {

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "dev/table.h"
 #include "kern/log.h"
 #include "vhost_cmd_parse.h"
 #include "vhost_service.h"
@@ -23,11 +24,6 @@ uint64_t uvm_vhost_disk_region(const void *disk, uint64_t size, uint64_t ram_bas
 	return size;
 }
 
-static const char *dev_name(uint8_t dev)
-{
-	return dev == UVM_DEV_BLK ? "blk" : dev == UVM_DEV_RNG ? "rng" : "?";
-}
-
 static bool has(const struct vu_backend *b, unsigned pf)
 {
 	return (b->pfeatures & VU_BIT(pf)) != 0;
@@ -37,9 +33,9 @@ static void cmd_config(const struct uvm_vhost_view *v, uint32_t port, char *repl
 {
 	unsigned sent = 0;
 
-	if (v->dev != UVM_DEV_BLK) {
+	if (!(v->kind->flags & DEV_HAS_CONFIG)) {
 		snprintf(reply, cap, "ERR port %" PRIu32 " (%s) has no config space", port,
-			 dev_name(v->dev));
+			 v->kind->name);
 		return;
 	}
 	/* A front-end that did not negotiate CONFIG treats the message as a
@@ -83,7 +79,7 @@ static void cmd_shmem(const struct uvm_vhost_view *v, uint32_t port, enum uvm_vc
 
 	if (!v->shmem_size) {
 		snprintf(reply, cap, "ERR port %" PRIu32 " (%s) has no shared memory region", port,
-			 dev_name(v->dev));
+			 v->kind->name);
 		return;
 	}
 	if (!v->nsessions) {

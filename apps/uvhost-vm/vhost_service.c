@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dev/rng.h"
+#include "dev/table.h"
 #include "kern/control.h"
 #include "kern/log.h"
 #include "kern/virtio_rng.h"
@@ -15,6 +16,7 @@
 #include "vhost_commands.h"
 #include "vm_platform.h"
 #include "vu/backend.h"
+#include "vu/session.h"
 
 #define UVM_VHOST_BACKLOG 4
 
@@ -24,10 +26,14 @@ struct uvm_session {
 	struct uvm_listener *l;
 	char tag[32];
 	struct uvm_vu_conn conn;
+	struct vu_session step; /* vu/session.h: the turn uvhostd runs too */
+	struct vu_session_io io;
 	struct vu_msg msg;
+	/* The device instance its row makes (dev/table.h). */
 	union {
 		struct dev_blk blk;
 		struct dev_rng rng;
+		uint64_t align;
 	} dev;
 	struct vu_backend b;
 };
@@ -46,10 +52,7 @@ static size_t rng_level(void)
 	return k_virtio_rng_level(uvm_vh_rng);
 }
 
-static const char *dev_name(uint8_t dev)
-{
-	return dev == UVM_DEV_BLK ? "blk" : dev == UVM_DEV_RNG ? "rng" : "?";
-}
+static const struct dev_env uvm_dev_env = {.rng_source = rng_take, .rng_level = rng_level};
 
 static void session_end(struct uvm_session *s, const char *why, int err)
 {
@@ -58,43 +61,65 @@ static void session_end(struct uvm_session *s, const char *why, int err)
 	/* The library first (it closes its backend channel through the
 	 * platform), then the sockets. */
 	vu_backend_disconnect(&s->b);
+	if (s->l->cfg->kind->fini)
+		s->l->cfg->kind->fini(&s->dev);
 	uvm_vu_conn_close(&s->conn);
 	s->h->msgs_done += s->b.n_msgs;
 	s->h->rejected_done += s->b.n_rejected;
 	s->active = false;
 }
 
+/* The session's transport for vu_session_step(). */
+static int conn_recv(void *ctx, struct vu_msg *msg)
+{
+	struct uvm_session *s = ctx;
+
+	return uvm_chan_recv(&s->conn, &s->conn.front, msg);
+}
+
+static bool conn_can_reply(void *ctx)
+{
+	const struct uvm_session *s = ctx;
+
+	return uvm_chan_tx_room(&s->conn.front);
+}
+
+/* The front channel's failure ends the session; a backend channel's only
+ * fails its own requests (the library notices on its next send). */
+static int conn_flush(void *ctx)
+{
+	struct uvm_session *s = ctx;
+	int r = uvm_chan_flush(&s->conn, &s->conn.front);
+
+	for (unsigned i = 0; i < UVM_BACKEND_CHANS; i++)
+		if (s->conn.back[i].fd >= 0)
+			(void)uvm_chan_flush(&s->conn, &s->conn.back[i]);
+	return r;
+}
+
 static int session_start(struct uvm_session *s, struct uvm_listener *l, int fd, unsigned slot)
 {
 	const struct vu_device *desc;
-	void *dev;
+	int r;
 
 	s->l = l;
 	snprintf(s->tag, sizeof(s->tag), "vhost %" PRIu32 "#%u", l->cfg->port, slot);
 	uvm_vu_conn_init(&s->conn, s->h->vm->vs, fd, s->tag);
-	if (l->cfg->dev == UVM_DEV_BLK) {
-		int r = dev_blk_init(&s->dev.blk, &l->store, l->cfg->queues, l->serial);
-
-		if (r < 0)
-			return r;
-		/* uvhostd's blk declares none. */
-		dev_blk_declare_shmem(&s->dev.blk, l->shmem_size ? 1 : 0, &l->shmem_size);
-		desc = &s->dev.blk.dev;
-		dev = &s->dev.blk;
-	} else {
-		dev_rng_init(&s->dev.rng, rng_take, rng_level);
-		desc = &s->dev.rng.dev;
-		dev = &s->dev.rng;
-	}
+	r = l->cfg->kind->make(&s->dev, &l->params, &uvm_dev_env, &desc);
+	if (r < 0)
+		return r;
 	{
 		/* s<n>: what GET_MAX_MEM_SLOTS announces; the table stays static. */
 		const struct vu_backend_config cfg = {.max_mem_slots = l->cfg->slots};
 
-		vu_backend_init(&s->b, &s->conn.plat, desc, dev, &cfg);
+		vu_backend_init(&s->b, &s->conn.plat, desc, &s->dev, &cfg);
 	}
+	s->io = (struct vu_session_io){
+		.recv = conn_recv, .can_reply = conn_can_reply, .flush = conn_flush, .ctx = s};
+	vu_session_init(&s->step, &s->b, &s->io, &s->msg);
 	s->active = true;
 	k_info("%s: connected from cid %" PRIu64 " (%s)", s->tag, s->conn.peer_cid,
-	       dev_name(l->cfg->dev));
+	       l->cfg->kind->name);
 	return 0;
 }
 
@@ -135,46 +160,74 @@ static int listener_poll(void *ctx)
 static int session_poll(void *ctx)
 {
 	struct uvm_session *s = ctx;
-	int work = 0, r;
+	int r;
 
 	if (!s->active)
 		return 0;
-	r = uvm_chan_flush(&s->conn, &s->conn.front);
+	r = vu_session_step(&s->step);
 	if (r < 0) {
-		session_end(s, "send failed", r);
+		session_end(s, s->step.why, r);
 		return 1;
 	}
-	for (int n = 0; n < UVM_VHOST_MSGS_PER_POLL && uvm_chan_tx_room(&s->conn.front); n++) {
-		r = uvm_chan_recv(&s->conn, &s->conn.front, &s->msg);
-		if (r == -EAGAIN)
-			break;
-		if (r < 0) {
-			session_end(s,
-				    r == -ECONNRESET ? "end of stream"
-				    : r == -EMSGSIZE ? "header size over the limit"
-						     : "receive failed",
-				    r);
-			return work + 1;
-		}
-		work++;
-		r = vu_backend_handle(&s->b, &s->msg);
-		if (r < 0) {
-			session_end(s, "request refused", r);
-			return work;
-		}
+	return r;
+}
+
+/* A listener's RAM disk: it belongs to the listener and keeps its contents
+ * across connections. */
+static int ram_disk_setup(struct uvm *vm, struct uvm_listener *l,
+			  const struct uvm_listener_cfg *cfg)
+{
+	uint64_t size = (cfg->size ? cfg->size : UVM_VHOST_BLK_DEFAULT) & ~511ull;
+	/* Data the configuration asked for: not in the static budget. */
+	uint8_t *disk = size ? k_arena_take_data(vm->ram, "ram-disks", size, 4096) : NULL;
+
+	if (!disk) {
+		k_err("vhost %" PRIu32 ": no RAM for a %" PRIu64 "-byte disk (%" PRIu64 " free)",
+		      cfg->port, size, k_arena_free(vm->ram));
+		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < UVM_BACKEND_CHANS; i++)
-		if (s->conn.back[i].fd >= 0)
-			(void)uvm_chan_flush(&s->conn, &s->conn.back[i]);
-	work += vu_backend_handle_backend_reply(&s->b);
-	work += vu_backend_poll(&s->b, UVM_VHOST_RING_BUDGET);
-	return work;
+	memset(disk, 0, size);
+	dev_storage_ram(&l->store, disk, size, false);
+	l->disk = disk;
+	l->shmem_size = uvm_vhost_disk_region(disk, l->store.size, vm->ram_base);
+	snprintf(l->serial, sizeof(l->serial), "uvhost-vm-%" PRIu32, cfg->port);
+	l->params.store = &l->store;
+	l->params.serial = l->serial;
+	l->params.shmem_num = l->shmem_size ? 1 : 0;
+	l->params.shmem_sizes = &l->shmem_size;
+	return 0;
+}
+
+/* What the listener's device needs from the VM, as its row says. */
+static int device_setup(struct uvm *vm, struct uvm_listener *l, const struct uvm_listener_cfg *cfg)
+{
+	const struct dev_kind *k = cfg->kind;
+
+	memset(&l->params, 0, sizeof(l->params));
+	l->params.num_queues = cfg->queues;
+	if (k->instance_size > sizeof(((struct uvm_session *)0)->dev)) {
+		k_err("vhost %" PRIu32 ": %s needs %u bytes per session, the session has %u",
+		      cfg->port, k->name, (unsigned)k->instance_size,
+		      (unsigned)sizeof(((struct uvm_session *)0)->dev));
+		return -ENOSPC;
+	}
+	if ((k->flags & DEV_NEEDS_ENTROPY) && !k_virtio_rng_ready(vm->rng)) {
+		/* Never a made-up stream in place of entropy. */
+		k_err("vhost %" PRIu32 ": %s refused: no entropy source (no working virtio-rng "
+		      "device)",
+		      cfg->port, k->name);
+		return -ENODEV;
+	}
+	if (k->flags & DEV_NEEDS_STORAGE)
+		return ram_disk_setup(vm, l, cfg);
+	return 0;
 }
 
 static int listener_setup(struct uvm_vhost *h, struct uvm_listener *l,
 			  const struct uvm_listener_cfg *cfg)
 {
 	struct uvm *vm = h->vm;
+	int r;
 
 	l->h = h;
 	l->cfg = cfg;
@@ -184,31 +237,9 @@ static int listener_setup(struct uvm_vhost *h, struct uvm_listener *l,
 	l->shmem_size = 0;
 	snprintf(l->key_accepted, sizeof(l->key_accepted), "vhost_%" PRIu32 "_accepted", cfg->port);
 	snprintf(l->key_refused, sizeof(l->key_refused), "vhost_%" PRIu32 "_refused", cfg->port);
-	if (cfg->dev == UVM_DEV_BLK) {
-		uint64_t size = (cfg->size ? cfg->size : UVM_VHOST_BLK_DEFAULT) & ~511ull;
-		/* Data the configuration asked for: not in the static budget. */
-		uint8_t *disk = size ? k_arena_take_data(vm->ram, "ram-disks", size, 4096) : NULL;
-
-		if (!disk) {
-			k_err("vhost %" PRIu32 ": no RAM for a %" PRIu64 "-byte disk (%" PRIu64
-			      " free)",
-			      cfg->port, size, k_arena_free(vm->ram));
-			return -ENOMEM;
-		}
-		memset(disk, 0, size);
-		dev_storage_ram(&l->store, disk, size, false);
-		l->disk = disk;
-		l->shmem_size = uvm_vhost_disk_region(disk, l->store.size, vm->ram_base);
-		snprintf(l->serial, sizeof(l->serial), "uvhost-vm-%" PRIu32, cfg->port);
-	} else if (cfg->dev != UVM_DEV_RNG) {
-		return -EINVAL;
-	} else if (!k_virtio_rng_ready(vm->rng)) {
-		/* Never a made-up stream in place of entropy. */
-		k_err("vhost %" PRIu32 ": rng refused: no entropy source (no working virtio-rng "
-		      "device)",
-		      cfg->port);
-		return -ENODEV;
-	}
+	r = device_setup(vm, l, cfg);
+	if (r < 0)
+		return r;
 	l->lfd = k_vs_listen(vm->vs, cfg->port, UVM_VHOST_BACKLOG);
 	if (l->lfd < 0) {
 		k_err("vhost %" PRIu32 ": cannot listen (%d)", cfg->port, l->lfd);
@@ -218,14 +249,14 @@ static int listener_setup(struct uvm_vhost *h, struct uvm_listener *l,
 		k_vs_close(vm->vs, l->lfd);
 		return -ENOMEM;
 	}
-	if (cfg->dev == UVM_DEV_BLK)
-		k_info("vhost: blk on port %" PRIu32 ", %" PRIu64
+	if (l->disk)
+		k_info("vhost: %s on port %" PRIu32 ", %" PRIu64
 		       " KiB RAM disk, %u queue%s, %" PRIu32 " memory slots",
-		       cfg->port, l->store.size >> 10, (unsigned)cfg->queues,
+		       cfg->kind->name, cfg->port, l->store.size >> 10, (unsigned)cfg->queues,
 		       cfg->queues == 1 ? "" : "s", cfg->slots ? cfg->slots : VU_MAX_MEM_SLOTS);
 	else
-		k_info("vhost: %s on port %" PRIu32 ", %" PRIu32 " memory slots",
-		       dev_name(cfg->dev), cfg->port, cfg->slots ? cfg->slots : VU_MAX_MEM_SLOTS);
+		k_info("vhost: %s on port %" PRIu32 ", %" PRIu32 " memory slots", cfg->kind->name,
+		       cfg->port, cfg->slots ? cfg->slots : VU_MAX_MEM_SLOTS);
 	return 0;
 }
 
@@ -244,7 +275,8 @@ static int rng_stat(const struct uvm_vhost *h, unsigned i, const char **key, uin
 	if (i > 0)
 		return k_virtio_rng_stat(h->vm->rng, i - 1, key, val);
 	for (unsigned k = 0; k < h->nsessions; k++)
-		if (h->sessions[k].active && h->sessions[k].l->cfg->dev == UVM_DEV_RNG)
+		if (h->sessions[k].active &&
+		    (h->sessions[k].l->cfg->kind->flags & DEV_NEEDS_ENTROPY))
 			waiting += vu_ring_waiting(&h->sessions[k].b, 0);
 	*key = "rng_requests_waiting";
 	*val = waiting;
@@ -307,7 +339,7 @@ int uvm_vhost_view(const struct uvm_vhost *h, uint32_t port, struct uvm_vhost_vi
 			l = &h->listeners[i];
 	if (!l)
 		return -ENOENT;
-	v->dev = l->cfg->dev;
+	v->kind = l->cfg->kind;
 	v->disk_addr = (uint64_t)(uintptr_t)l->disk;
 	v->disk_offset = v->disk_addr - h->vm->ram_base;
 	v->shmem_size = l->shmem_size;

@@ -5,15 +5,14 @@
  * accepted connection takes a free session: a device instance (blk on the
  * listener's RAM disk, or rng fed by the virtio-rng pool, kern/virtio_rng.h)
  * behind its own struct vu_backend and vm_platform.h transport. Every
- * session is a poller: it reads at most UVM_VHOST_MSGS_PER_POLL requests
- * (only while a whole reply fits its transmit buffer), serves started rings
- * with a bounded budget, and ends on EOF, a socket error, a hostile header
- * size or a request the library refuses with an error; the slot is then free
- * for the next connection. Other sessions never notice.
- * Never: allocates after init (sessions and RAM disks come from the boot
- * arena), blocks, or trusts a byte from the front-end.
- * Used by: main.c, once after uvm_vsock_start() succeeded; it registers its
- * stats and the `vhost` commands with the control service (vm->ctl).
+ * session is a poller running one vu_session_step() (vu/session.h, the same
+ * turn and budgets as uvhostd's): a few requests, each only while a whole
+ * reply fits its transmit buffer, then the started rings; it ends on EOF, a socket error, a hostile
+ * header size or a request the library refuses with an error; the slot is then free for the next
+ * connection. Other sessions never notice. Never: allocates after init (sessions and RAM disks come
+ * from the boot arena), blocks, or trusts a byte from the front-end. Used by: main.c, once after
+ * uvm_vsock_start() succeeded; it registers its stats and the `vhost` commands with the control
+ * service (vm->ctl).
  *
  * A blk listener's RAM disk belongs to the listener: it keeps its contents
  * across connections, like a disk across front-end restarts. Two connections
@@ -29,14 +28,13 @@
 #ifndef UVM_VHOST_SERVICE_H
 #define UVM_VHOST_SERVICE_H
 
-#define UVM_VHOST_MSGS_PER_POLL 8
-#define UVM_VHOST_RING_BUDGET 32
 #define UVM_VHOST_BLK_DEFAULT (16u << 20)
 
 #include <stdint.h>
 
 #include "dev/blk.h"
 #include "dev/storage.h"
+#include "dev/table.h"
 #include "uvm.h"
 
 struct uvm_session;
@@ -46,6 +44,7 @@ struct uvm_listener {
 	struct uvm_vhost *h;
 	const struct uvm_listener_cfg *cfg;
 	int lfd;
+	struct dev_params params; /* what each session's device is made from */
 	struct dev_storage store; /* blk: the RAM disk, kept across connections */
 	uint8_t *disk;
 	uint64_t shmem_size; /* blk: shmid 0 = the RAM disk (vhost_commands.h); 0: none */
@@ -84,11 +83,11 @@ struct vu_backend;
  * listener whose RAM disk is whole pages declares it to its sessions as
  * VIRTIO shared memory region 0 (so they offer SHMEM); rng declares none. */
 struct uvm_vhost_view {
-	uint8_t dev;	      /* UVM_DEV_BLK or UVM_DEV_RNG */
-	uint64_t disk_addr;   /* blk: the RAM disk (RAM is identity-mapped) */
-	uint64_t disk_offset; /* ... and its offset in RAM (the SHMEM fd_offset) */
-	uint64_t shmem_size;  /* size of shmid 0; 0: no region declared */
-	unsigned nsessions;   /* the listener's active sessions */
+	const struct dev_kind *kind; /* the listener's row (dev/table.h) */
+	uint64_t disk_addr;	     /* blk: the RAM disk (RAM is identity-mapped) */
+	uint64_t disk_offset;	     /* ... and its offset in RAM (the SHMEM fd_offset) */
+	uint64_t shmem_size;	     /* size of shmid 0; 0: no region declared */
+	unsigned nsessions;	     /* the listener's active sessions */
 	struct vu_backend *sessions[UVM_SESSIONS_MAX];
 };
 

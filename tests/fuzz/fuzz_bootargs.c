@@ -56,12 +56,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (unsigned i = 0; i < a.n_vhost; i++) {
 		if (a.vhost[i].port == 0 || a.vhost[i].port == k->ctl_port ||
-		    (a.vhost[i].dev != UVM_DEV_BLK && a.vhost[i].dev != UVM_DEV_RNG))
+		    (a.vhost[i].kind != dev_table_find("blk", 3) &&
+		     a.vhost[i].kind != dev_table_find("rng", 3)))
 			abort();
 		if (a.vhost[i].slots > VU_MAX_MEM_SLOTS)
 			abort();
 		if (a.vhost[i].queues < 1 || a.vhost[i].queues > VU_MAX_QUEUES ||
-		    (a.vhost[i].dev == UVM_DEV_RNG && a.vhost[i].queues != 1))
+		    (a.vhost[i].kind == dev_table_find("rng", 3) && a.vhost[i].queues != 1))
 			abort();
 		for (unsigned j = 0; j < i; j++)
 			if (a.vhost[j].port == a.vhost[i].port)

@@ -73,9 +73,9 @@ static void every_key(void **state)
 	assert_true(b.k.crashtest);
 	assert_int_equal(b.n_vhost, 4);
 	assert_int_equal(b.vhost[0].port, 5000);
-	assert_int_equal(b.vhost[0].dev, UVM_DEV_BLK);
+	assert_int_equal(b.vhost[0].kind, dev_table_find("blk", 3));
 	assert_int_equal(b.vhost[0].size, 64ull << 20);
-	assert_int_equal(b.vhost[1].dev, UVM_DEV_RNG);
+	assert_int_equal(b.vhost[1].kind, dev_table_find("rng", 3));
 	assert_int_equal(b.vhost[1].size, 0);
 	assert_int_equal(b.vhost[2].size, 4096);
 	assert_int_equal(b.vhost[3].size, 2ull << 30);
@@ -114,6 +114,7 @@ static void rejected_words_warn_and_keep_defaults(void **state)
 		{"vhost=0:blk", "bad vhost port"},
 		{"vhost=5000:net", "unknown vhost device"},
 		{"vhost=5000:blkk", "unknown vhost device"},
+		{"vhost=5000:vsock", "unknown vhost device"}, /* hosted only */
 		{"vhost=5000:blk:", "bad vhost size"},
 		{"vhost=5000:blk:0", "bad vhost size"},
 		{"vhost=5000:blk:M", "bad vhost size"},
@@ -216,7 +217,7 @@ static void vhost_queue_counts(void **state)
 	assert_int_equal(b.vhost[0].queues, 16);
 	assert_int_equal(b.vhost[0].size, 16ull << 20);
 	assert_int_equal(b.vhost[1].queues, 1);
-	assert_int_equal(b.vhost[1].dev, UVM_DEV_RNG);
+	assert_int_equal(b.vhost[1].kind, dev_table_find("rng", 3));
 	assert_int_equal(b.vhost[2].queues, 3);
 	assert_int_equal(b.vhost[2].size, 0);
 	assert_int_equal(b.vhost[3].queues, 1);

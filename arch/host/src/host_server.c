@@ -1,5 +1,6 @@
 /* The serving loop: poll(2) readiness feeds the cooperative scheduler, which
- * runs the back-end's ring poller with a bounded budget per turn. */
+ * runs the session step (vu/session.h: messages, backend channel, rings,
+ * with the budgets the service VM uses too). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -10,12 +11,45 @@
 
 #include "uvh/host.h"
 
-#define RING_BUDGET 64
 #define IDLE_WAIT_MS 500
 
-static int ring_poller(void *ctx)
+/* vu_session_io.recv: the first message of a turn once poll(2) reported the
+ * socket readable; more in the same turn only if they are already there (a
+ * blocking read of a message that is not coming would stall the rings, and
+ * an idle turn costs no extra syscall). */
+static int front_recv(void *ctx, struct vu_msg *msg)
 {
-	return vu_backend_poll(ctx, RING_BUDGET);
+	struct uvh_server *s = ctx;
+
+	if (!s->readable) {
+		struct pollfd pfd = {.fd = s->conn_fd, .events = POLLIN};
+
+		if (!s->read_more || poll(&pfd, 1, 0) <= 0 ||
+		    !(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			return -EAGAIN;
+	}
+	s->readable = false;
+	s->read_more = true;
+	return uvh_recv_msg(s->conn_fd, msg);
+}
+
+static bool chan_ready(void *ctx)
+{
+	const struct uvh_server *s = ctx;
+
+	return s->chan_readable;
+}
+
+static int session_poller(void *ctx)
+{
+	struct uvh_server *s = ctx;
+	int rc = vu_session_step(&s->session);
+
+	if (rc < 0) {
+		s->step_err = rc;
+		return 0;
+	}
+	return rc;
 }
 
 int uvh_server_init(struct uvh_server *s, enum uvh_mode mode, const char *path, int fd,
@@ -32,6 +66,8 @@ int uvh_server_init(struct uvh_server *s, enum uvh_mode mode, const char *path, 
 	s->on_turn_ctx = NULL;
 	s->extra = NULL;
 	s->busy_poll_ns = UVH_BUSY_POLL_NS_DEFAULT;
+	s->io = (struct vu_session_io){.recv = front_recv, .backend_ready = chan_ready, .ctx = s};
+	vu_session_init(&s->session, backend, &s->io, &s->rx);
 	uvh_platform_init(&s->hp, verbose);
 	k_sched_init(&s->sched, uvh_now_ns);
 	if (mode == UVH_SERVER) {
@@ -57,7 +93,9 @@ static void attach(struct uvh_server *s, int fd)
 	s->conn_fd = fd;
 	s->hp.sock = fd;
 	s->connections++;
-	k_sched_add(&s->sched, "rings", ring_poller, s->backend);
+	s->readable = false;
+	s->step_err = 0;
+	k_sched_add(&s->sched, "session", session_poller, s);
 	snprintf(line, sizeof(line), "front-end connected (connection %llu)",
 		 (unsigned long long)s->connections);
 	say(s, line);
@@ -122,8 +160,8 @@ static bool any_polled_ring(const struct vu_backend *b)
 	return false;
 }
 
-/* One turn: kicks and backend-channel replies first (a message below may
- * close either fd), then at most one message, then the rings. */
+/* One turn: kicks first (a message may close their fds), then the session
+ * step. */
 static int serve_turn(struct uvh_server *s, int busy)
 {
 	struct pollfd pfd[2 + VU_MAX_QUEUES + UVH_MAX_EXTRA_FDS];
@@ -159,20 +197,18 @@ static int serve_turn(struct uvh_server *s, int busy)
 	for (int i = 1; i < n; i++)
 		if (i != chan_at && (pfd[i].revents & POLLIN) && drain_kick(pfd[i].fd))
 			vu_backend_kick(b, ring_of[i]);
-	if (chan_at > 0 && (pfd[chan_at].revents & (POLLIN | POLLHUP | POLLERR)))
-		work += vu_backend_handle_backend_reply(b);
-	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-		int rc = uvh_recv_msg(s->conn_fd, &s->rx);
-		if (rc == 0)
-			rc = vu_backend_handle(b, &s->rx);
-		if (rc < 0)
-			return rc;
-	}
+	s->readable = (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+	s->read_more = false;
+	/* A hang-up too: the library then closes the channel. */
+	s->chan_readable =
+		chan_at > 0 && (pfd[chan_at].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 	if (n_extra > 0)
 		work += s->extra->ready(s->extra->ctx, pfd + n, n_extra);
 	if (s->on_turn)
 		s->on_turn(s->on_turn_ctx);
 	work += k_sched_turn(&s->sched);
+	if (s->step_err < 0)
+		return s->step_err;
 	if (uvh_platform_poisoned(&s->hp)) {
 		say(s, "error: a memory region's file shrank under its mapping (SIGBUS absorbed); "
 		       "dropping the front-end");
@@ -183,8 +219,8 @@ static int serve_turn(struct uvh_server *s, int busy)
 
 int uvh_server_run(struct uvh_server *s)
 {
+	struct vu_busy_poll bp = {.window_ns = s->busy_poll_ns, .last_work_ns = 0};
 	int busy = 0;
-	uint64_t last_work = 0;
 
 	if (s->mode == UVH_FD && s->conn_fd >= 0)
 		attach(s, s->conn_fd);
@@ -198,12 +234,9 @@ int uvh_server_run(struct uvh_server *s)
 			busy = 0;
 			continue;
 		}
-		/* Adaptive busy-poll: right after work, the next kick usually
-		 * comes within microseconds; sleeping in poll(2) and being woken
-		 * costs more than spinning briefly (QEMU's aio poll does the same). */
-		if (rc > 0)
-			last_work = uvh_now_ns();
-		busy = rc > 0 || (s->busy_poll_ns && uvh_now_ns() - last_work < s->busy_poll_ns);
+		/* Adaptive busy-poll (vu/session.h): sleeping in poll(2) and
+		 * being woken costs more than spinning briefly. */
+		busy = vu_busy_poll_turn(&bp, rc, uvh_now_ns());
 	}
 	if (s->conn_fd >= 0)
 		detach(s, -ECONNRESET);

@@ -16,6 +16,7 @@
 #include "kern/sched.h"
 #include "vu/backend.h"
 #include "vu/platform.h"
+#include "vu/session.h"
 #include "vu/wire.h"
 
 /* Sockets. All return an fd or a negative errno. */
@@ -89,6 +90,14 @@ struct uvh_server {
 	void (*on_turn)(void *ctx);
 	void *on_turn_ctx;
 	const struct uvh_fd_source *extra; /* may be NULL */
+	/* The session step (vu/session.h), run as the scheduler's "session"
+	 * poller; its transport reads the front-end socket once poll(2) said
+	 * it is readable. */
+	struct vu_session session;
+	struct vu_session_io io;
+	bool readable, chan_readable; /* what this turn's poll(2) saw */
+	bool read_more;		      /* a message was read this turn: look for more */
+	int step_err;
 	struct vu_msg rx;
 };
 
