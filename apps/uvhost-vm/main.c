@@ -61,6 +61,7 @@
 #include "kern/virtio_rng.h"
 #include "uvm.h"
 #include "uvm_args.h"
+#include "vhost_commands.h"
 #include "vhost_service.h"
 #include "vsock_service.h"
 #include "vsock_wake.h"
@@ -283,8 +284,12 @@ int main(void)
 	 * pool first, so what it collects is there for the rng sessions in
 	 * the same turn. */
 	rng_start(&vm, rng);
-	if (uvm_vsock_start(&vsock, &vm) == 0)
+	if (uvm_vsock_start(&vsock, &vm) == 0) {
 		uvm_vhost_start(&vhost, &vm);
+		/* With no listener (none configured, or none could be set up)
+		 * every `vhost` command names the port it does not know. */
+		k_control_set_commands(vm.ctl, uvm_vhost_command, &vhost);
+	}
 	uvm_vsock_wake_init(&wake, vm.vvs, &fdt);
 	{
 		uint64_t bytes = budget_log(&arena);

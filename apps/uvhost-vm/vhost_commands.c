@@ -15,15 +15,6 @@
 #define PAGE 4096u
 #define SHMID 0u
 
-uint64_t uvm_vhost_disk_region(const void *disk, uint64_t size, uint64_t ram_base)
-{
-	uint64_t at = (uint64_t)(uintptr_t)disk;
-
-	if (!disk || !size || (at | size) % PAGE || at < ram_base)
-		return 0;
-	return size;
-}
-
 static bool has(const struct vu_backend *b, unsigned pf)
 {
 	return (b->pfeatures & VU_BIT(pf)) != 0;

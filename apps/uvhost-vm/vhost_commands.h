@@ -18,8 +18,8 @@
  * which the hypervisor must export as a shared file for the front-end to map.
  * Never: blocks, allocates, or sends on a session that did not negotiate
  * what the request needs (checked here, before the library would log it).
- * Used by: vsock_service.c (k_control_set_commands), vhost_service.c (the
- * region declaration).
+ * Used by: main.c, which registers it with the control service
+ * (k_control_set_commands) once the vhost service started.
  */
 #ifndef UVM_VHOST_COMMANDS_H
 #define UVM_VHOST_COMMANDS_H
@@ -31,11 +31,5 @@
 /* The k_control_cmd_fn of the `vhost` word (kern/control.h); ctx: struct
  * uvm_vhost. */
 bool uvm_vhost_command(void *ctx, const char *line, size_t len, char *reply, size_t cap);
-
-/* Size of the VIRTIO shared memory region a RAM disk of `size` bytes at
- * `disk` can back: `size` when it is whole 4 KiB pages at a page-aligned
- * address inside RAM (which starts at ram_base) (a front-end maps whole pages: anything less would
- * expose the VM memory next to it), else 0 and no region is declared. */
-uint64_t uvm_vhost_disk_region(const void *disk, uint64_t size, uint64_t ram_base);
 
 #endif

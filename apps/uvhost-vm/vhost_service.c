@@ -13,7 +13,6 @@
 #include "kern/log.h"
 #include "kern/virtio_rng.h"
 #include "kern/vsock_socket.h"
-#include "vhost_commands.h"
 #include "vm_platform.h"
 #include "vu/backend.h"
 #include "vu/session.h"
@@ -172,6 +171,20 @@ static int session_poll(void *ctx)
 	return r;
 }
 
+/* Size of the VIRTIO shared memory region a RAM disk of `size` bytes at
+ * `disk` can back: `size` when it is whole 4 KiB pages at a page-aligned
+ * address inside RAM (which starts at ram_base) (a front-end maps whole
+ * pages: anything less would expose the VM memory next to it), else 0 and
+ * no region is declared. */
+static uint64_t disk_region(const void *disk, uint64_t size, uint64_t ram_base)
+{
+	uint64_t at = (uint64_t)(uintptr_t)disk;
+
+	if (!disk || !size || (at | size) % 4096u || at < ram_base)
+		return 0;
+	return size;
+}
+
 /* A listener's RAM disk: it belongs to the listener and keeps its contents
  * across connections. */
 static int ram_disk_setup(struct uvm *vm, struct uvm_listener *l,
@@ -189,7 +202,7 @@ static int ram_disk_setup(struct uvm *vm, struct uvm_listener *l,
 	memset(disk, 0, size);
 	dev_storage_ram(&l->store, disk, size, false);
 	l->disk = disk;
-	l->shmem_size = uvm_vhost_disk_region(disk, l->store.size, vm->ram_base);
+	l->shmem_size = disk_region(disk, l->store.size, vm->ram_base);
 	snprintf(l->serial, sizeof(l->serial), "uvhost-vm-%" PRIu32, cfg->port);
 	l->params.store = &l->store;
 	l->params.serial = l->serial;
@@ -363,7 +376,6 @@ int uvm_vhost_start(struct uvm_vhost *h, struct uvm *vm)
 	/* Until the listeners exist these report nothing and refuse every
 	 * port; the control service runs them from its poller. */
 	k_control_set_extra(vm->ctl, uvm_vhost_stat, h);
-	k_control_set_commands(vm->ctl, uvm_vhost_command, h);
 	if (!a->n_vhost)
 		return 0;
 	h->sessions =

@@ -250,18 +250,23 @@ static void test_busy_poll_window(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-		T(test_messages_per_step_are_bounded),
-		T(test_no_read_without_room_for_a_reply),
-		T(test_flush_before_and_after_messages),
-		T(test_flush_failure_ends_before_reading),
-		T(test_end_of_stream_is_named),
-		T(test_oversized_header_is_named),
-		T(test_receive_error_is_named),
-		T(test_refused_request_ends_the_session),
-		T(test_backend_replies_only_when_ready),
-		T(test_busy_poll_window),
-#undef T
+		cmocka_unit_test_setup_teardown(test_messages_per_step_are_bounded, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_no_read_without_room_for_a_reply, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_before_and_after_messages, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_failure_ends_before_reading, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_end_of_stream_is_named, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_oversized_header_is_named, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_receive_error_is_named, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_request_ends_the_session, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_backend_replies_only_when_ready, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_busy_poll_window, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

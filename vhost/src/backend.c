@@ -1,5 +1,7 @@
-/* The back-end session: dispatch, reply rules, polling and teardown.
- * Handlers live in backend_{features,mem,vring,inflight}.c. */
+/* The back-end session: dispatch, reply rules and ring polling. Handlers
+ * live in backend_{features,mem,vring,inflight,reset,shmem}.c; what they all
+ * use in backend_core.c (replies, fds, log) and backend_notify.c (calls and
+ * ring errors), so no handler depends on this file. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,65 +41,6 @@ static const vu_handler_fn handlers[VU_REQ_MAX] = {
 	[VU_REQ_GET_STATUS] = vu_h_get_status,
 	[VU_REQ_GET_SHMEM_CONFIG] = vu_h_get_shmem_config,
 };
-
-void vu_logf(const struct vu_backend *b, enum vu_log_level lvl, const char *fmt, ...)
-{
-	char line[256];
-	va_list ap;
-
-	if (!b->plat->log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	b->plat->log(b->plat->ctx, lvl, line);
-}
-
-int vu_reply(struct vu_backend *b, const struct vu_msg *req, const void *payload, uint32_t size,
-	     const int *fds, uint32_t nfds)
-{
-	struct vu_msg *out = &b->scratch_reply;
-
-	if (size > VU_MAX_PAYLOAD || nfds > VU_MAX_FDS)
-		return -EINVAL;
-	out->hdr.request = req->hdr.request;
-	out->hdr.flags = VU_REPLY_FLAGS;
-	out->hdr.size = size;
-	if (size)
-		memmove(out->p.raw, payload, size);
-	out->nfds = nfds;
-	for (uint32_t i = 0; i < nfds; i++)
-		out->fds[i] = fds[i];
-	return b->plat->send(b->plat->ctx, out);
-}
-
-int vu_reply_u64(struct vu_backend *b, const struct vu_msg *req, uint64_t value)
-{
-	return vu_reply(b, req, &value, sizeof(value), NULL, 0);
-}
-
-int vu_take_fd(struct vu_msg *msg, uint32_t i)
-{
-	int fd = msg->fds[i];
-	msg->fds[i] = -1;
-	return fd;
-}
-
-void vu_close_fd(struct vu_backend *b, int fd)
-{
-	if (fd >= 0)
-		b->plat->close_fd(b->plat->ctx, fd);
-}
-
-struct vu_vq *vu_ring_of(struct vu_backend *b, uint32_t index, const char *what)
-{
-	if (index >= b->dev->num_queues) {
-		vu_logf(b, VU_LOG_ERR, "%s: ring index %u out of range (device has %u)", what,
-			index, b->dev->num_queues);
-		return NULL;
-	}
-	return &b->vq[index];
-}
 
 uint64_t vu_backend_offered_features(const struct vu_backend *b)
 {
@@ -269,105 +212,6 @@ int vu_backend_handle(struct vu_backend *b, struct vu_msg *msg)
 	return conclude(b, msg, rule, rc);
 }
 
-/* fd-less transport with INBAND_NOTIFICATIONS and a backend channel: ring
- * events go in-band. The fd transport never does this, even when asked:
- * there the eventfds are the only notification QEMU listens to. */
-static bool inband_up(const struct vu_backend *b)
-{
-	return !b->plat->has_fds && b->backend_chan >= 0 &&
-	       (b->pfeatures & VU_BIT(VU_PF_INBAND_NOTIFICATIONS)) &&
-	       (b->pfeatures & VU_BIT(VU_PF_BACKEND_REQ));
-}
-
-/* No NEED_REPLY: a call per completion batch must never stall the loop,
- * and the spec gives num no meaning yet (reserved, 0). */
-static int send_inband(struct vu_backend *b, uint32_t request, const struct vu_vq *vq)
-{
-	struct vu_msg m;
-	int rc;
-
-	memset(&m, 0, sizeof(m));
-	m.hdr.request = request;
-	m.hdr.flags = VU_VERSION;
-	m.hdr.size = sizeof(struct vu_vring_state);
-	m.p.state.index = vq->index;
-	m.p.state.num = 0;
-	rc = b->plat->backend_send(b->plat->ctx, b->backend_chan, &m, NULL);
-	if (rc < 0) {
-		b->n_inband_fail++;
-		vu_logf(b, VU_LOG_WARN, "ring %u: in-band %s not sent (%d)", vq->index,
-			vu_backend_request_name(request), rc);
-	}
-	return rc;
-}
-
-void vu_ring_error(struct vu_backend *b, struct vu_vq *vq, int rc)
-{
-	const char *why = vq->err_why ? vq->err_why : "device refused the chain";
-
-	if (vq->err_head != VU_NO_HEAD && vq->err_why)
-		vu_logf(b, VU_LOG_ERR, "ring %u: %s (head %u, addr 0x%llx, %d); ring stopped",
-			vq->index, why, vq->err_head, (unsigned long long)vq->err_addr, rc);
-	else
-		vu_logf(b, VU_LOG_ERR, "ring %u: %s (%d); ring stopped", vq->index, why, rc);
-	if (vq->err_fd >= 0)
-		b->plat->signal(b->plat->ctx, vq->err_fd);
-	else if (inband_up(b) && send_inband(b, VU_BREQ_VRING_ERR, vq) == 0)
-		b->n_inband_errs++;
-}
-
-static void owe_call(struct vu_backend *b, struct vu_vq *vq)
-{
-	if (!vq->call_owed)
-		b->n_calls_owed++;
-	vq->call_owed = true;
-}
-
-void vu_ring_notify(struct vu_backend *b, struct vu_vq *vq)
-{
-	if (!vu_vq_should_notify(vq, &b->mem))
-		return;
-	if (vq->call_fd >= 0)
-		b->plat->signal(b->plat->ctx, vq->call_fd);
-	else if (inband_up(b)) {
-		/* The decision was made (EVENT_IDX has recorded it): if the send
-		 * fails, the call is owed, not re-decided. */
-		if (send_inband(b, VU_BREQ_VRING_CALL, vq) == 0)
-			b->n_inband_calls++;
-		else
-			owe_call(b, vq);
-	}
-}
-
-/* Calls that could not be sent on an earlier turn. Cold: only while a ring
- * owes one, so the idle poll pays one load for it. */
-/* Calls that could not be sent on an earlier turn. Cold: only while a ring
- * owes one, so the idle poll pays one load for it. The count is recounted
- * here, so a ring reset (which clears its flag) needs no bookkeeping. */
-__attribute__((noinline)) static void pay_owed_calls(struct vu_backend *b)
-{
-	uint32_t left = 0;
-
-	for (uint32_t i = 0; i < b->dev->num_queues; i++) {
-		struct vu_vq *vq = &b->vq[i];
-
-		if (!vq->call_owed)
-			continue;
-		if (!inband_up(b) || !vq->started) {
-			vq->call_owed = false; /* nobody to call any more */
-			continue;
-		}
-		if (send_inband(b, VU_BREQ_VRING_CALL, vq) < 0) {
-			left++;
-			continue;
-		}
-		b->n_inband_calls++;
-		b->n_calls_retried++;
-		vq->call_owed = false;
-	}
-	b->n_calls_owed = left;
-}
-
 static bool ring_runnable(const struct vu_vq *vq)
 {
 	return vq->started && vq->enabled && !vq->broken && (vq->kicked || vq->kick_fd < 0);
@@ -455,7 +299,7 @@ __attribute__((aligned(64))) int vu_backend_poll(struct vu_backend *b, int budge
 	if (b->rings_gated)
 		return 0;
 	if (b->n_calls_owed)
-		pay_owed_calls(b);
+		vu_pay_owed_calls(b);
 	for (uint32_t i = 0; i < nq; i++) {
 		struct vu_vq *vq = &b->vq[i];
 		if (ring_runnable(vq))
@@ -468,35 +312,4 @@ void vu_backend_kick(struct vu_backend *b, uint32_t index)
 {
 	if (index < b->dev->num_queues)
 		b->vq[index].kicked = true;
-}
-
-int vu_backend_config_changed(struct vu_backend *b)
-{
-	struct vu_msg m;
-
-	if (b->backend_chan < 0 || !(b->pfeatures & VU_BIT(VU_PF_BACKEND_REQ)))
-		return -ENOTCONN;
-	memset(&m, 0, sizeof(m));
-	m.hdr.request = VU_BREQ_CONFIG_CHANGE_MSG;
-	/* No NEED_REPLY: QEMU answers a config change with GET_CONFIG on the
-	 * main channel, so waiting here for its reply would deadlock both. */
-	m.hdr.flags = VU_VERSION;
-	return b->plat->backend_send(b->plat->ctx, b->backend_chan, &m, NULL);
-}
-
-void vu_ring_stop(struct vu_backend *b, struct vu_vq *vq)
-{
-	vq->started = false;
-	vq->kicked = false;
-	vu_close_fd(b, vq->kick_fd);
-	vq->kick_fd = -1;
-}
-
-void vu_rings_memory_changed(struct vu_backend *b)
-{
-	/* vu_vq_map() compares generations; nothing to do eagerly except make
-	 * polled rings look again, so a ring that lost its memory reports it. */
-	for (uint32_t i = 0; i < b->dev->num_queues; i++)
-		if (b->vq[i].started)
-			b->vq[i].kicked = true;
 }

@@ -1,4 +1,8 @@
-/* backend_internal.h - shared by the back-end's handler files only.
+/* backend_internal.h - shared by the back-end's files only.
+ *
+ * Layers, so no file depends on one that depends on it: backend_core.c (log,
+ * replies, fds) and backend_notify.c (calls, errors) at the bottom; the
+ * handler files above them; backend.c (dispatch and polling) on top.
  *
  * Handlers get a message whose envelope already passed vu_msg_check(). They
  * return 0 or a negative errno; the dispatcher turns that into a REPLY_ACK
@@ -35,6 +39,8 @@ void vu_ring_stop(struct vu_backend *b, struct vu_vq *vq);
 void vu_ring_error(struct vu_backend *b, struct vu_vq *vq, int rc);
 /* Interrupt the driver if it wants one (call fd, or in-band VRING_CALL). */
 void vu_ring_notify(struct vu_backend *b, struct vu_vq *vq);
+/* Send the in-band calls an earlier turn could not (b->n_calls_owed). */
+void vu_pay_owed_calls(struct vu_backend *b);
 /* Send the GET_VRING_BASE reply of a stopped ring: {index, next avail}. */
 int vu_ring_base_reply(struct vu_backend *b, struct vu_vq *vq);
 /* Recompute b->rings_gated from status and negotiated features. */

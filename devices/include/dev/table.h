@@ -73,7 +73,7 @@ struct dev_option {
 
 struct dev_kind {
 	const char *name;
-	uint32_t flags; /* DEV_NEEDS_*, DEV_HAS_* */
+	uint32_t flags;			  /* DEV_NEEDS_*, DEV_HAS_* */
 	const char *caps_type;		  /* the JSON "type" */
 	const char *const *features;	  /* the JSON "features", NULL-terminated */
 	const struct dev_option *options; /* {NULL} ends the list */
