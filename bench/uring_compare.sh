@@ -8,10 +8,17 @@
 #   qemu-storage-daemon file,aio=io_uring,cache.direct=on (same front-end)
 #   fio --ioengine=io_uring --direct=1 on the file itself, numjobs = queues,
 #       iodepth = qd: the same number of requests outstanding, no vhost-user.
-# 4 KiB randread and randwrite, qd 1 and 32 per queue, 1 and 4 queues.
+# 4 KiB randread and randwrite, qd 1 and 32 per queue, 1 and 4 queues. The
+# three are measured point by point, one after the other, so a drift in the
+# machine's load hits all three alike.
+# --fe-poll: the front-end spins on the used rings instead of sleeping on the
+# call eventfds (uvhost-bench --poll, like a guest with poll queues or a DPDK
+# virtio-user front-end): what remains over fio is the back-end's own cost.
+# qemu-storage-daemon 7.2 does not serve NOFD rings: its column is ERR then.
 # Prints a markdown table (also bench/out/uring_compare.md). Not in ctest.
 #
 # usage: bench/uring_compare.sh [--time SEC] [--dir DIR] [--size MIB] [--build DIR] [--no-pin]
+#                               [--fe-poll]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +27,7 @@ DIR=/var/tmp
 SIZE_MIB=512
 BUILD=$ROOT/build/host
 PIN=1
+FE_POLL=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--time) TIME=$2; shift 2 ;;
@@ -27,7 +35,8 @@ while [ $# -gt 0 ]; do
 	--size) SIZE_MIB=$2; shift 2 ;;
 	--build) BUILD=$2; shift 2 ;;
 	--no-pin) PIN=0; shift ;;
-	-h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+	--fe-poll) FE_POLL=(--poll); shift ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) echo "uring_compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -101,8 +110,10 @@ start_backend() {
 # vhost RW QD QUEUES -> "iops p50 p99" (or ERR)
 vhost_point() {
 	local j
-	if ! j=$("${FE_PIN[@]}" "$BENCH" --socket "$SOCK" --rw "$1" --bs 4096 --qd "$2" \
-		--num-queues "$3" --time "$TIME" --size $DISK_BYTES --json --quiet); then
+	# A back-end that cannot serve the mode (qsd with --fe-poll: no NOFD
+	# kicks) stalls the front-end: a bounded wait, then ERR.
+	if ! j=$(timeout $((TIME + 30)) "${FE_PIN[@]}" "$BENCH" --socket "$SOCK" --rw "$1" --bs 4096 --qd "$2" \
+		--num-queues "$3" --time "$TIME" --size $DISK_BYTES --json --quiet "${FE_POLL[@]}"); then
 		echo "ERR"
 		return
 	fi
@@ -133,18 +144,17 @@ declare -A RES
 for p in "${POINTS[@]}"; do
 	RES["fio $p"]=$(fio_point $p)
 	echo "  fio $p: ${RES["fio $p"]}" >&2
-done
-for be in uvhostd qsd; do
-	start_backend $be
-	for p in "${POINTS[@]}"; do
+	for be in uvhostd qsd; do
+		start_backend $be
 		RES["$be $p"]=$(vhost_point $p)
 		echo "  $be $p: ${RES["$be $p"]}" >&2
+		stop_backend
 	done
-	stop_backend
 done
 
 {
 	echo "4 KiB, ${TIME} s per point, qd per queue (fio: iodepth per job, one job per queue);"
+	echo "front-end: uvhost-bench ${FE_POLL[*]:-sleeping on the call eventfds}; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
 	echo "IOPS and latency p50 / p99 in µs (fio: completion latency). File: $SIZE_MIB MiB on $(df --output=fstype "$DIR" | tail -1) ($DIR), O_DIRECT for all three."
 	echo
 	echo "| rw | qd | queues | fio IOPS | fio p50/p99 | uvhostd IOPS | uvhostd p50/p99 | qsd IOPS | qsd p50/p99 | uvhostd / fio | uvhostd / qsd |"

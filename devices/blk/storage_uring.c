@@ -298,7 +298,14 @@ static int queue_init(struct ur_queue *q)
 		q->free[i] = (uint16_t)(DEV_URING_DEPTH - 1 - i);
 		q->req[i].iov = q->iov_pool + (size_t)i * MAX_IOV;
 	}
-	rc = io_uring_queue_init(DEV_URING_DEPTH, &q->ring, 0);
+	/* One thread submits and reaps (SINGLE_ISSUER: the kernel skips its
+	 * locking), and completions wait for that thread's next syscall
+	 * instead of interrupting it (COOP_TASKRUN); the serving loop makes
+	 * one every turn. Kernels before 6.0 refuse the flags: then none. */
+	rc = io_uring_queue_init(DEV_URING_DEPTH, &q->ring,
+				 IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN);
+	if (rc == -EINVAL)
+		rc = io_uring_queue_init(DEV_URING_DEPTH, &q->ring, 0);
 	if (rc < 0)
 		return rc;
 	q->ring_ok = true;
