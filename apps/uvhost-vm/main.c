@@ -63,6 +63,7 @@
 #include "uvm_args.h"
 #include "vhost_service.h"
 #include "vsock_service.h"
+#include "doorbell.h"
 #include "vsock_wake.h"
 
 #include "uvm_version.h" /* generated: UVHOST_VERSION */
@@ -282,6 +283,8 @@ int main(void)
 	 * pool first, so what it collects is there for the rng sessions in
 	 * the same turn. */
 	rng_start(&vm, rng);
+	/* Before the vhost sessions: its poller takes the turn's doorbells. */
+	uvm_doorbell_start(&vm, &fdt);
 	if (uvm_vsock_start(&vsock, &vm) == 0)
 		uvm_vhost_start(&vhost, &vm);
 	uvm_vsock_wake_init(&wake, vm.vvs, &fdt);

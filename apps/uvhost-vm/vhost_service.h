@@ -62,6 +62,7 @@ struct uvm_vhost {
 	unsigned nsessions;
 	/* Messages and refusals of sessions that ended; live ones add their own. */
 	uint64_t msgs_done, rejected_done;
+	uint64_t inband_calls_done, inband_kicks_done; /* of sessions that ended */
 };
 
 /* Open the listeners and register the pollers. Returns the number of
