@@ -53,6 +53,7 @@ static int send_msg(int sock, int64_t v, int fd)
 static void forget(struct gw_ivs *s)
 {
 	s->own_used = 0;
+	s->next_peer = GW_IVS_VM_ID + 1;
 	memset(s->call_peer, 0, sizeof(s->call_peer));
 	memset(s->call_prev, 0, sizeof(s->call_prev));
 }
@@ -85,6 +86,7 @@ int gw_ivs_init(struct gw_ivs *s, uint32_t own_max)
 	memset(s, 0, sizeof(*s));
 	s->lfd = s->cfd = -1;
 	s->own_max = own_max > GW_IVS_OWN_MAX ? GW_IVS_OWN_MAX : own_max;
+	forget(s);
 	s->shm_fd = memfd_create("uvhost-gw-ivshmem", MFD_CLOEXEC);
 	if (s->shm_fd < 0)
 		return -errno;
@@ -136,35 +138,36 @@ int gw_ivs_kick(struct gw_ivs *s, int fd, uint32_t *vector)
 	return rc;
 }
 
-static uint16_t peer_id(uint32_t ring, unsigned alt)
-{
-	return (uint16_t)(GW_IVS_VM_ID + 1u + 2u * ring + alt);
-}
-
 int gw_ivs_call(struct gw_ivs *s, uint32_t ring, int fd, uint32_t *peer)
 {
 	uint16_t p;
-	int rc;
+	int rc = 0;
 
 	if (ring >= VU_MAX_QUEUES)
 		return -ERANGE;
 	pthread_mutex_lock(&s->lock);
-	/* The other ID of the pair; one left over from an uncommitted
-	 * switch is disconnected first, so it starts again at vector 0. */
-	p = s->call_peer[ring] == peer_id(ring, 0) ? peer_id(ring, 1) : peer_id(ring, 0);
-	rc = 0;
-	if (s->call_prev[ring] == p) {
-		rc = send_locked(s, p, -1);
-		if (rc == 0)
-			s->st.discons++;
-		s->call_prev[ring] = 0;
+	if (s->cfd < 0) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOTCONN;
 	}
-	if (rc == 0)
+	if (s->next_peer > GW_IVS_PEER_MAX) {
+		s->st.peers_full++;
+		pthread_mutex_unlock(&s->lock);
+		return -ENOSPC;
+	}
+	/* A switch that was never committed: its old peer goes now. */
+	if (s->call_prev[ring] && send_locked(s, s->call_prev[ring], -1) == 0)
+		s->st.discons++;
+	s->call_prev[ring] = 0;
+	p = (uint16_t)s->next_peer;
+	if (s->cfd >= 0)
 		rc = send_locked(s, p, fd);
+	else
+		rc = -ENOTCONN;
 	if (rc == 0) {
+		s->next_peer++;
 		s->st.connects++;
-		if (s->call_peer[ring])
-			s->call_prev[ring] = s->call_peer[ring];
+		s->call_prev[ring] = s->call_peer[ring];
 		s->call_peer[ring] = p;
 		*peer = p;
 	}

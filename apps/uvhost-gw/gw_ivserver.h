@@ -15,9 +15,12 @@
  *     falls back to in-band kicks).
  *   - calls: the VMM's call eventfd becomes vector 0 of a fake peer whose
  *     doorbell the VM rings; QEMU writes it straight into the eventfd.
- *     Peers can be disconnected and reconnected, so a new call eventfd
- *     goes to the ring's other peer ID (1 + 2 * ring + 0/1), and the old
- *     ID is disconnected once the VM rings the new one (gw_ivs_call_commit).
+ *     A new call eventfd gets a new peer ID, and the old ID is
+ *     disconnected once the VM rings the new one (gw_ivs_call_commit).
+ *     An ID is never used again: QEMU 7.2 frees a disconnected peer's
+ *     vector table and would write a reconnect into freed memory (found
+ *     by the first gateway run: the service VM's QEMU died). IDs run to
+ *     65535 per client, then -ENOSPC (in-band calls).
  * Messages go out under a lock: the accept thread (gw_ivs_open) and the
  * relay both send.
  * Never: reads anything from the client (the protocol is one-way), keeps
@@ -37,6 +40,7 @@
 #define GW_IVS_VM_ID 0u
 #define GW_IVS_OWN_MAX 64u /* the service VM wires at most 64 vectors */
 #define GW_IVS_SHM_BYTES 4096u
+#define GW_IVS_PEER_MAX 0xffffu /* the Doorbell register's 16 bits */
 
 struct gw_ivs_stats {
 	uint64_t clients;   /* connections served */
@@ -44,6 +48,7 @@ struct gw_ivs_stats {
 	uint64_t own_full;  /* kicks refused: no own vector left */
 	uint64_t connects;  /* peer vectors sent (call eventfds) */
 	uint64_t discons;   /* peer disconnects sent */
+	uint64_t peers_full; /* calls refused: every peer ID used */
 	uint64_t send_errs; /* a message that could not be sent: client dropped */
 };
 
@@ -51,6 +56,7 @@ struct gw_ivs {
 	pthread_mutex_t lock;
 	int lfd, cfd, shm_fd;
 	uint32_t own_used, own_max;
+	uint32_t next_peer; /* the next unused peer ID */
 	uint16_t call_peer[VU_MAX_QUEUES]; /* 0: none */
 	uint16_t call_prev[VU_MAX_QUEUES]; /* connected, to disconnect at commit */
 	struct gw_ivs_stats st;
@@ -80,8 +86,9 @@ int gw_ivs_client(struct gw_ivs *s, int fd);
  * (no client), -ENOSPC (all own_max used), or a send error. */
 int gw_ivs_kick(struct gw_ivs *s, int fd, uint32_t *vector);
 
-/* Connect `fd` as vector 0 of ring `ring`'s next call peer: 0 with *peer,
- * -ENOTCONN, -ERANGE (ring), or a send error. */
+/* Connect `fd` as vector 0 of a new peer for ring `ring`'s call: 0 with
+ * *peer, -ENOTCONN, -ERANGE (ring), -ENOSPC (no ID left), or a send
+ * error. */
 int gw_ivs_call(struct gw_ivs *s, uint32_t ring, int fd, uint32_t *peer);
 
 /* The VM now rings the ring's new peer: disconnect the one before. */
