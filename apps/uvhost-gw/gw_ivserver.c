@@ -230,7 +230,8 @@ static void *ivs_thread(void *arg)
 		if (fd < 0)
 			continue;
 		if (gw_ivs_client(s, fd) == 0)
-			fprintf(stderr, "uvhost-gw: doorbell: ivshmem client %llu connected (id %u)\n",
+			fprintf(stderr,
+				"uvhost-gw: doorbell: ivshmem client %llu connected (id %u)\n",
 				(unsigned long long)s->st.clients, GW_IVS_VM_ID);
 		else
 			fprintf(stderr, "uvhost-gw: doorbell: ivshmem client set-up failed\n");

@@ -43,20 +43,20 @@
 #define GW_IVS_PEER_MAX 0xffffu /* the Doorbell register's 16 bits */
 
 struct gw_ivs_stats {
-	uint64_t clients;   /* connections served */
-	uint64_t own;	    /* own vectors sent (kick eventfds) */
-	uint64_t own_full;  /* kicks refused: no own vector left */
-	uint64_t connects;  /* peer vectors sent (call eventfds) */
-	uint64_t discons;   /* peer disconnects sent */
+	uint64_t clients;    /* connections served */
+	uint64_t own;	     /* own vectors sent (kick eventfds) */
+	uint64_t own_full;   /* kicks refused: no own vector left */
+	uint64_t connects;   /* peer vectors sent (call eventfds) */
+	uint64_t discons;    /* peer disconnects sent */
 	uint64_t peers_full; /* calls refused: every peer ID used */
-	uint64_t send_errs; /* a message that could not be sent: client dropped */
+	uint64_t send_errs;  /* a message that could not be sent: client dropped */
 };
 
 struct gw_ivs {
 	pthread_mutex_t lock;
 	int lfd, cfd, shm_fd;
 	uint32_t own_used, own_max;
-	uint32_t next_peer; /* the next unused peer ID */
+	uint32_t next_peer;		   /* the next unused peer ID */
 	uint16_t call_peer[VU_MAX_QUEUES]; /* 0: none */
 	uint16_t call_prev[VU_MAX_QUEUES]; /* connected, to disconnect at commit */
 	struct gw_ivs_stats st;

@@ -58,8 +58,7 @@ unsigned k_msix_pending_words(uint32_t first_intid, unsigned nvec)
 	return (first_intid + nvec - 1u) / 32u - first_intid / 32u + 1u;
 }
 
-uint64_t k_msix_pending(const uint32_t *pend, unsigned nwords, uint32_t first_intid,
-			unsigned nvec)
+uint64_t k_msix_pending(const uint32_t *pend, unsigned nwords, uint32_t first_intid, unsigned nvec)
 {
 	uint64_t m = 0;
 

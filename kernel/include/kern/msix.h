@@ -49,8 +49,7 @@ void k_msix_entry(uint64_t addr, uint32_t data, uint32_t out[4]);
  * GICD_ISPENDR words from index first_intid / 32 on (`nwords` of them):
  * the mask of pending vectors (bit v). nvec is at most 64; words missing
  * from `pend` count as not pending. */
-uint64_t k_msix_pending(const uint32_t *pend, unsigned nwords, uint32_t first_intid,
-			unsigned nvec);
+uint64_t k_msix_pending(const uint32_t *pend, unsigned nwords, uint32_t first_intid, unsigned nvec);
 
 /* How many ISPENDR words cover ids [first_intid, first_intid + nvec). */
 unsigned k_msix_pending_words(uint32_t first_intid, unsigned nvec);
