@@ -41,8 +41,10 @@ static int client_recv(int sock, int64_t *v, int *fd)
 	} u;
 	uint8_t le[8];
 	struct iovec iov = {.iov_base = le, .iov_len = sizeof(le)};
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *c;
 	uint64_t x = 0;
 	ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT);
@@ -93,9 +95,9 @@ static void connect_client(struct fx *f)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	f->peer = sv[1];
 	assert_int_equal(gw_ivs_client(&f->s, sv[0]), 0);
-	expect(f, 0, false, NULL);	       /* protocol version */
+	expect(f, 0, false, NULL);	      /* protocol version */
 	expect(f, GW_IVS_VM_ID, false, NULL); /* its ID */
-	expect(f, -1, true, &shm);	       /* the shared memory */
+	expect(f, -1, true, &shm);	      /* the shared memory */
 	assert_int_equal(fstat(shm, &st), 0);
 	assert_int_equal(st.st_size, GW_IVS_SHM_BYTES);
 	close(shm);

@@ -53,13 +53,13 @@ static void locate_refusals(void **state)
 
 	(void)state;
 	bars_with_bar1(bars, 0x1000);
-	assert_int_equal(k_msix_locate(0, 6, bars, &t), -EINVAL);	/* BIR 6 */
-	assert_int_equal(k_msix_locate(0, 7, bars, &t), -EINVAL);	/* BIR 7 */
-	assert_int_equal(k_msix_locate(0, 0, bars, &t), -EINVAL);	/* BAR0 absent */
-	assert_int_equal(k_msix_locate(0, 4, bars, &t), -EINVAL);	/* an I/O BAR */
-	assert_int_equal(k_msix_locate(0, 5, bars, &t), -EINVAL);	/* not assigned */
-	assert_int_equal(k_msix_locate(256, 1, bars, &t), -EINVAL);	/* 257 entries */
-	assert_int_equal(k_msix_locate(0, 0xff9, bars, &t), -EINVAL); /* ends past */
+	assert_int_equal(k_msix_locate(0, 6, bars, &t), -EINVAL);      /* BIR 6 */
+	assert_int_equal(k_msix_locate(0, 7, bars, &t), -EINVAL);      /* BIR 7 */
+	assert_int_equal(k_msix_locate(0, 0, bars, &t), -EINVAL);      /* BAR0 absent */
+	assert_int_equal(k_msix_locate(0, 4, bars, &t), -EINVAL);      /* an I/O BAR */
+	assert_int_equal(k_msix_locate(0, 5, bars, &t), -EINVAL);      /* not assigned */
+	assert_int_equal(k_msix_locate(256, 1, bars, &t), -EINVAL);    /* 257 entries */
+	assert_int_equal(k_msix_locate(0, 0xff9, bars, &t), -EINVAL);  /* ends past */
 	assert_int_equal(k_msix_locate(0, 0x1001, bars, &t), -EINVAL); /* starts past */
 	assert_int_equal(k_msix_locate(0x7ff, 0xfffffff9u, bars, &t), -EINVAL);
 	assert_int_equal(t.entries, 0); /* never filled on a refusal */
@@ -75,8 +75,8 @@ static void gicv2m_range(void **state)
 	assert_int_equal(first, 80);
 	assert_int_equal(n, 64);
 	assert_int_equal(k_gicv2m_range(1019u << 16 | 1u, &first, &n), 0);
-	assert_int_equal(k_gicv2m_range(80u << 16, &first, &n), -EINVAL);	  /* none */
-	assert_int_equal(k_gicv2m_range(31u << 16 | 4u, &first, &n), -EINVAL);  /* a PPI */
+	assert_int_equal(k_gicv2m_range(80u << 16, &first, &n), -EINVAL);	 /* none */
+	assert_int_equal(k_gicv2m_range(31u << 16 | 4u, &first, &n), -EINVAL);	 /* a PPI */
 	assert_int_equal(k_gicv2m_range(1019u << 16 | 2u, &first, &n), -EINVAL); /* past 1019 */
 	assert_int_equal(k_gicv2m_range(1000u << 16 | 0x3ffu, &first, &n), -EINVAL);
 }
@@ -106,8 +106,8 @@ static void pending_vectors(void **state)
 	assert_int_equal(k_msix_pending_words(64, 32), 1);
 	assert_int_equal(k_msix_pending_words(80, 0), 0);
 	pend[0] = 1u << (80 % 32) | 1u << 15; /* id 80 (vector 0); id 79 is not ours */
-	pend[1] = 1u << 0;		       /* id 96: vector 16 */
-	pend[2] = 1u << (143 % 32);	       /* id 143: vector 63 */
+	pend[1] = 1u << 0;		      /* id 96: vector 16 */
+	pend[2] = 1u << (143 % 32);	      /* id 143: vector 63 */
 	assert_int_equal(k_msix_pending(pend, 3, 80, 64), 1ull | 1ull << 16 | 1ull << 63);
 	/* Fewer vectors: ids past them do not count. */
 	assert_int_equal(k_msix_pending(pend, 3, 80, 16), 1ull);
