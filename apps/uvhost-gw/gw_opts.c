@@ -27,6 +27,9 @@ void gw_usage(FILE *out)
 		"  --doorbell SOCK        be the ivshmem server of the service VM's\n"
 		"                         ivshmem-doorbell (-chardev socket,path=SOCK):\n"
 		"                         kicks and calls become doorbell interrupts\n"
+		"  --poll-kicks           relay no kick: the service VM finds requests by\n"
+		"                         polling its rings (the polling baseline of\n"
+		"                         bench/notify.sh; calls stay in-band)\n"
 		"  --print-capabilities   print the device's JSON capabilities and exit\n"
 		"  -v, --verbose          log every relayed message\n"
 		"  -h, --help             this text\n",
@@ -74,10 +77,12 @@ static int parse_vsock(struct gw_opts *o, const char *arg, FILE *err)
 	return 0;
 }
 
-enum { O_SOCK = 256, O_FD, O_VSOCK, O_WINDOW, O_BPORT, O_CAPS, O_DOORBELL };
+enum { O_SOCK = 256, O_FD, O_VSOCK, O_WINDOW, O_BPORT, O_CAPS, O_DOORBELL, O_POLL_KICKS };
 
 static int check(struct gw_opts *o, FILE *err)
 {
+	if (o->poll_kicks && o->doorbell_path)
+		return bad(err, "%s", "--poll-kicks and --doorbell exclude each other");
 	if (o->help || o->print_caps) {
 		if (o->print_caps && !o->uds_path)
 			return bad(err, "%s",
@@ -114,6 +119,7 @@ int gw_opts_parse(struct gw_opts *o, int argc, char **argv, FILE *err)
 		{"window", required_argument, 0, O_WINDOW},
 		{"backend-port", required_argument, 0, O_BPORT},
 		{"doorbell", required_argument, 0, O_DOORBELL},
+		{"poll-kicks", no_argument, 0, O_POLL_KICKS},
 		{"print-capabilities", no_argument, 0, O_CAPS},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
@@ -154,6 +160,7 @@ int gw_opts_parse(struct gw_opts *o, int argc, char **argv, FILE *err)
 					   optarg);
 			o->doorbell_path = optarg;
 			break;
+		case O_POLL_KICKS: o->poll_kicks = true; break;
 		case O_CAPS: o->print_caps = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': o->help = true; break;

@@ -23,6 +23,7 @@ struct gw_opts {
 	uint32_t port;
 	uint32_t backend_port;	   /* 0: port + GW_BACKEND_PORT_OFFSET */
 	const char *doorbell_path; /* --doorbell SOCK: the ivshmem server, or NULL */
+	bool poll_kicks;	   /* --poll-kicks: no kick relayed, the VM polls */
 	bool print_caps;
 	bool verbose;
 	bool help;

@@ -264,7 +264,7 @@ static enum end serve_turn(struct gw *g)
 	}
 	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
 		/* A doorbell kick is read by the VM's QEMU, never here. */
-		if (g->relay.ring[i].kick < 0 || g->relay.ring[i].kick_db)
+		if (g->relay.ring[i].kick < 0 || g->relay.ring[i].kick_db || g->o->poll_kicks)
 			continue;
 		ring_of[n] = i;
 		p[n++] = (struct pollfd){.fd = g->relay.ring[i].kick, .events = POLLIN};
