@@ -129,6 +129,30 @@ class GatewayRig(ri.Rig):
                     "; ".join(w.strip() for w in wins[:3]) or "no window lines"))
         self.procs.append(self.vm.proc)
 
+    # ------------------------------------------------------ idle sample --
+    def on_wait(self, tag):
+        """notify.sh's idle spell: the service VM's loop over it."""
+        if tag not in ("idle-start", "idle-end"):
+            return super().on_wait(tag)
+        c = LineClient(self.vsockdev.connect(rs.CTL_PORT))
+        try:
+            st = c.stats()
+        finally:
+            c.close()
+        now = time.monotonic()
+        if tag == "idle-start":
+            self.idle0 = (now, st)
+            return None
+        t0, s0 = self.idle0
+        wall = now - t0
+        turns = st["sched_turns"] - s0["sched_turns"]
+        busy_ns = st["sched_turn_ns_total"] - s0["sched_turn_ns_total"]
+        irqs = st["vhost_doorbell_irqs"] - s0["vhost_doorbell_irqs"]
+        ri.story("svm", "idle %.1f s: %.0f turns/s, %.1f%% of the time outside turns (WFI), "
+                 "%d doorbell interrupts" % (wall, turns / wall, 100.0 - busy_ns / (wall * 1e7),
+                                              irqs))
+        return None
+
     # ---------------------------------------------------------- gateway --
     def backend_argv(self):
         port, _ = self.listener()
@@ -138,6 +162,8 @@ class GatewayRig(ri.Rig):
             argv += ["--window", "%d=%s" % (i, path)]
         if self.db_path:
             argv += ["--doorbell", self.db_path]
+        if self.args.poll_kicks:
+            argv.append("--poll-kicks")
         if not self.args.no_trace:
             argv.append("-v")
         return argv

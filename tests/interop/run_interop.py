@@ -51,6 +51,8 @@ SCENARIOS = {
     # name: guest script, device kind, queues, extra behaviour
     "blk": dict(guest="blk", device="blk", num_queues=4, smp=4,
                 desc="4-queue O_DIRECT write/read-back, parallel jobs"),
+    "notify": dict(guest="notify", device="blk", num_queues=4, smp=4, bench_only=True,
+                   desc="notification cost: qd 1 latency, qd 32 IOPS, idle (bench/notify.sh)"),
     "blk_nomemslots": dict(guest="blk", device="blk", num_queues=4, smp=4,
                            no_mem_slots=True,
                            desc="as blk, back-end without CONFIGURE_MEM_SLOTS"),
@@ -1544,6 +1546,8 @@ def main():
     ap.add_argument("--no-trace", action="store_true", help="do not pass -v to uvhostd")
     ap.add_argument("--doorbell", action="store_true",
                     help="gateway: kicks and calls through an ivshmem-doorbell")
+    ap.add_argument("--poll-kicks", action="store_true",
+                    help="gateway: relay no kick, the service VM polls (bench/notify.sh)")
     ap.add_argument("--aio", choices=("io_uring", "sync"), default=None,
                     help="uvhostd --aio (blk); checked in uvhostd's log")
     ap.add_argument("--direct", action="store_true",
