@@ -333,6 +333,20 @@ int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val)
 	return 0;
 }
 
+bool uvm_vhost_polls(const struct uvm_vhost *h)
+{
+	for (unsigned k = 0; k < h->nsessions; k++) {
+		const struct vu_backend *b = &h->sessions[k].b;
+
+		if (!h->sessions[k].active)
+			continue;
+		for (uint32_t i = 0; i < vu_backend_num_queues(b); i++)
+			if (vu_ring_started(b, i) && vu_ring_kick_fd(b, i) < 0)
+				return true;
+	}
+	return false;
+}
+
 int uvm_vhost_view(const struct uvm_vhost *h, uint32_t port, struct uvm_vhost_view *v)
 {
 	const struct uvm_listener *l = NULL;
