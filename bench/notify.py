@@ -18,7 +18,8 @@ outside the loop's turns (the VM is in WFI then).
 
     bench/notify.py [--runs 2] [--build build]
 
-Prints a Markdown table for bench/RESULTS.md. By hand only; nothing is asserted.
+Runs the modes interleaved, prints each run and the load, then a Markdown table of medians
+for bench/RESULTS.md. By hand only; nothing is asserted.
 """
 import argparse
 import os
@@ -74,11 +75,18 @@ def main():
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     a = ap.parse_args()
+    # Interleaved (doorbell, inband, polling, doorbell, ...): on a shared
+    # machine the load drifts, and it should not favour one mode.
+    got = {name: [] for name, _, _ in MODES}
+    for i in range(a.runs):
+        for name, flags, svm in MODES:
+            r = run(name, flags, svm, a.build)
+            print("%s run %d: %s (load %.1f)" % (name, i + 1, r, os.getloadavg()[0]),
+                  file=sys.stderr)
+            got[name].append(r)
     rows = []
-    for name, flags, svm in MODES:
-        rs = [run(name, flags, svm, a.build) for _ in range(a.runs)]
-        for i, r in enumerate(rs):
-            print("%s run %d: %s" % (name, i + 1, r), file=sys.stderr)
+    for name, _, _ in MODES:
+        rs = got[name]
         c = rs[-1]["counters"] or (0, 0, 0, 0)
         rows.append((name, med(r["qd1_us"] for r in rs), med(r["qd32_iops"] for r in rs),
                      med(r["idle_turns"] for r in rs), med(r["idle_wfi"] for r in rs), c))
