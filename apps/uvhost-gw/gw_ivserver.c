@@ -216,9 +216,16 @@ static void *ivs_thread(void *arg)
 		if (poll(p, 2, IVS_POLL_MS) <= 0)
 			continue;
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = 1;
 			char c;
+
 			pthread_mutex_lock(&s->lock);
-			if (s->cfd == p[1].fd && recv(s->cfd, &c, 1, MSG_DONTWAIT) <= 0) {
+			if (s->cfd == p[1].fd)
+				n = recv(s->cfd, &c, 1, MSG_DONTWAIT);
+
+			/* QEMU never writes: readable means end of file or an
+			 * error; a stray byte is read and ignored. */
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 				fprintf(stderr, "uvhost-gw: doorbell: ivshmem client gone\n");
 				drop_client(s);
 			}
