@@ -11,7 +11,7 @@ void gw_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: uvhost-gw (--socket-path SOCK | --fd N) --vsock UDS:PORT --window N=FILE "
-		"[--window N=FILE ...] [-v]\n"
+		"[--window N=FILE ...] [--doorbell SOCK] [-v]\n"
 		"       uvhost-gw --print-capabilities --vsock UDS:PORT\n"
 		"\n"
 		"Serves one vhost-user front-end (an unmodified VMM such as QEMU) with the device\n"
@@ -24,6 +24,12 @@ void gw_usage(FILE *out)
 		"  --window N=FILE        FILE is the service VM's window N (ivshmem order)\n"
 		"  --backend-port P       host vsock port for the VM's backend channel\n"
 		"                         (default PORT + %u; uvhostd routes it to UDS_P)\n"
+		"  --doorbell SOCK        be the ivshmem server of the service VM's\n"
+		"                         ivshmem-doorbell (-chardev socket,path=SOCK):\n"
+		"                         kicks and calls become doorbell interrupts\n"
+		"  --poll-kicks           relay no kick: the service VM finds requests by\n"
+		"                         polling its rings (the polling baseline of\n"
+		"                         bench/notify.sh; calls stay in-band)\n"
 		"  --print-capabilities   print the device's JSON capabilities and exit\n"
 		"  -v, --verbose          log every relayed message\n"
 		"  -h, --help             this text\n",
@@ -71,10 +77,12 @@ static int parse_vsock(struct gw_opts *o, const char *arg, FILE *err)
 	return 0;
 }
 
-enum { O_SOCK = 256, O_FD, O_VSOCK, O_WINDOW, O_BPORT, O_CAPS };
+enum { O_SOCK = 256, O_FD, O_VSOCK, O_WINDOW, O_BPORT, O_CAPS, O_DOORBELL, O_POLL_KICKS };
 
 static int check(struct gw_opts *o, FILE *err)
 {
+	if (o->poll_kicks && o->doorbell_path)
+		return bad(err, "%s", "--poll-kicks and --doorbell exclude each other");
 	if (o->help || o->print_caps) {
 		if (o->print_caps && !o->uds_path)
 			return bad(err, "%s",
@@ -110,6 +118,8 @@ int gw_opts_parse(struct gw_opts *o, int argc, char **argv, FILE *err)
 		{"vsock", required_argument, 0, O_VSOCK},
 		{"window", required_argument, 0, O_WINDOW},
 		{"backend-port", required_argument, 0, O_BPORT},
+		{"doorbell", required_argument, 0, O_DOORBELL},
+		{"poll-kicks", no_argument, 0, O_POLL_KICKS},
 		{"print-capabilities", no_argument, 0, O_CAPS},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
@@ -144,6 +154,13 @@ int gw_opts_parse(struct gw_opts *o, int argc, char **argv, FILE *err)
 			if (!parse_u32(optarg, 0xfffffffeu, &o->backend_port) || !o->backend_port)
 				return bad(err, "--backend-port %s: must be 1..4294967294", optarg);
 			break;
+		case O_DOORBELL:
+			if (!optarg[0] || strlen(optarg) >= 108)
+				return bad(err, "--doorbell %s: not a usable Unix socket path",
+					   optarg);
+			o->doorbell_path = optarg;
+			break;
+		case O_POLL_KICKS: o->poll_kicks = true; break;
 		case O_CAPS: o->print_caps = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': o->help = true; break;

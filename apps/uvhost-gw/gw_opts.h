@@ -21,7 +21,9 @@ struct gw_opts {
 	const char *uds_path; /* points into uds_buf */
 	char uds_buf[108];    /* sizeof(sun_path): longer paths cannot be connected to */
 	uint32_t port;
-	uint32_t backend_port; /* 0: port + GW_BACKEND_PORT_OFFSET */
+	uint32_t backend_port;	   /* 0: port + GW_BACKEND_PORT_OFFSET */
+	const char *doorbell_path; /* --doorbell SOCK: the ivshmem server, or NULL */
+	bool poll_kicks;	   /* --poll-kicks: no kick relayed, the VM polls */
 	bool print_caps;
 	bool verbose;
 	bool help;

@@ -47,6 +47,9 @@ void gw_relay_init(struct gw_relay *r, const struct vu_fe_transport *vm,
 void gw_relay_reset(struct gw_relay *r)
 {
 	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
+		if (r->ring[i].call_db && r->io->db_call_drop)
+			r->io->db_call_drop(r->io->ctx, i);
+		r->ring[i].kick_db = r->ring[i].call_db = false;
 		close_fd(r, &r->ring[i].kick);
 		close_fd(r, &r->ring[i].call);
 		close_fd(r, &r->ring[i].err);
@@ -275,6 +278,9 @@ static int set_protocol_features(struct gw_relay *r, const struct vu_msg *msg)
 			      "the service VM lacks WINDOW_ADDR, INBAND_NOTIFICATIONS, "
 			      "BACKEND_REQ or REPLY_ACK");
 	to_vm = want | GW_PF_VM_REQUIRED;
+	r->db = r->io->db_kick && r->io->db_call && (r->vm_pf & VU_BIT(VU_PF_DOORBELL));
+	if (r->db)
+		to_vm |= VU_BIT(VU_PF_DOORBELL);
 	r->fe_pf = want;
 	r->fe_pf_set = true;
 	out.p.u64 = to_vm;
@@ -349,7 +355,61 @@ static int rem_region(struct gw_relay *r, struct vu_msg *msg)
 	return forward(r, msg, &out);
 }
 
-/* KICK/CALL/ERR: the eventfd stays with the gateway, the VM gets NOFD. */
+/* A kick or call eventfd as a doorbell: lent to the ivshmem server, the VM
+ * told its vector (with NEED_REPLY: a VM that refuses it gets the NOFD form,
+ * and the ring stays in-band). */
+static int ring_doorbell(struct gw_relay *r, const struct vu_msg *msg, struct vu_msg *out,
+			 uint32_t index, int fd)
+{
+	bool call = msg->hdr.request == VU_REQ_SET_VRING_CALL;
+	uint32_t vec = 0, peer = 0;
+	struct vu_msg rep;
+	int rc = call ? r->io->db_call(r->io->ctx, index, fd, &peer)
+		      : r->io->db_kick(r->io->ctx, index, fd, &vec);
+
+	if (rc < 0) {
+		r->st.db_fallbacks++;
+		logf_(r, GW_LOG_INFO, "ring %" PRIu32 ": no doorbell for its %s (%d): in-band",
+		      index, call ? "call" : "kick", rc);
+		return forward(r, msg, out);
+	}
+	out->p.u64 = index | VU_VRING_NOFD | VU_VRING_DOORBELL |
+		     (uint64_t)vec << VU_VRING_DB_VECTOR_SHIFT |
+		     (uint64_t)peer << VU_VRING_DB_PEER_SHIFT |
+		     (uint64_t)GW_DB_DEVICE << VU_VRING_DB_DEVICE_SHIFT;
+	out->hdr.flags |= VU_FLAG_NEED_REPLY;
+	out->nfds = 0;
+	rc = vm_call(r, out, true, &rep);
+	if (rc < 0)
+		return rc;
+	if (rep.p.u64 != 0) {
+		r->st.db_fallbacks++;
+		logf_(r, GW_LOG_WARN,
+		      "ring %" PRIu32 ": the service VM refused %s doorbell (%" PRIu64 "): in-band",
+		      index, call ? "a call" : "a kick", rep.p.u64);
+		if (call)
+			r->io->db_call_drop(r->io->ctx, index);
+		out->p.u64 = index | VU_VRING_NOFD;
+		out->hdr.flags = msg->hdr.flags;
+		return forward(r, msg, out);
+	}
+	if (call) {
+		r->io->db_call_commit(r->io->ctx, index);
+		r->ring[index].call_db = true;
+		r->st.db_calls++;
+	} else {
+		r->ring[index].kick_db = true;
+		r->st.db_kicks++;
+	}
+	logf_(r, GW_LOG_INFO, "ring %" PRIu32 ": %s -> doorbell %s %" PRIu32, index,
+	      call ? "call" : "kick", call ? "peer" : "vector", call ? peer : vec);
+	if ((msg->hdr.flags & VU_FLAG_NEED_REPLY) && fe_acks(r))
+		return fe_ack(r, msg, 0) < 0 ? -EPIPE : 0;
+	return 0;
+}
+
+/* KICK/CALL/ERR: the eventfd stays with the gateway, the VM gets NOFD, or
+ * with doorbells the vector the eventfd became. */
 static int ring_fd(struct gw_relay *r, struct vu_msg *msg)
 {
 	uint64_t v = msg->p.u64;
@@ -367,11 +427,17 @@ static int ring_fd(struct gw_relay *r, struct vu_msg *msg)
 	       : msg->hdr.request == VU_REQ_SET_VRING_CALL ? &r->ring[index].call
 							   : &r->ring[index].err;
 	close_fd(r, slot);
+	if (msg->hdr.request == VU_REQ_SET_VRING_KICK)
+		r->ring[index].kick_db = false;
+	else if (msg->hdr.request == VU_REQ_SET_VRING_CALL)
+		r->ring[index].call_db = false;
 	if (msg->nfds == 1) {
 		*slot = msg->fds[0];
 		msg->fds[0] = -1; /* kept */
 	}
 	out.p.u64 = index | VU_VRING_NOFD;
+	if (r->db && *slot >= 0 && msg->hdr.request != VU_REQ_SET_VRING_ERR)
+		return ring_doorbell(r, msg, &out, index, *slot);
 	return forward(r, msg, &out);
 }
 
@@ -437,13 +503,17 @@ static void after(struct gw_relay *r, const struct vu_msg *msg)
 		break;
 	case VU_REQ_GET_VRING_BASE:
 		/* The ring stopped: its kick fd is stale (QEMU sends a new one). */
-		if (index < VU_MAX_QUEUES)
+		if (index < VU_MAX_QUEUES) {
 			close_fd(r, &r->ring[index].kick);
+			r->ring[index].kick_db = false;
+		}
 		break;
 	case VU_REQ_RESET_DEVICE:
 	case VU_REQ_RESET_OWNER:
-		for (uint32_t i = 0; i < VU_MAX_QUEUES; i++)
+		for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
 			close_fd(r, &r->ring[i].kick);
+			r->ring[i].kick_db = false;
+		}
 		break;
 	default: break;
 	}

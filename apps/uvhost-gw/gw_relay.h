@@ -15,6 +15,9 @@
  * call/err eventfd, a CONFIG_CHANGE_MSG goes to the VMM's channel, and a
  * ring that is enabled to resume (non-zero base) gets one call (completions the VM made while no
  * gateway could relay their calls must not leave the guest waiting).
+ * With doorbells (io->db_*, docs/vsock-transport.md §4.1) the kick and call
+ * eventfds are lent to the ivshmem server and the VM is told their vectors;
+ * a ring that gets no vector, or that the VM refuses, stays in-band.
  * What the VMM is offered is what the VM offers minus what cannot be
  * carried (fd-only and fd-less-only features, SHMEM).
  * Never: maps guest memory or touches a guest byte; trusts either side:
@@ -26,6 +29,9 @@
  */
 #ifndef GW_RELAY_H
 #define GW_RELAY_H
+
+/* The service VM's ivshmem-doorbell the gateway serves: its first. */
+#define GW_DB_DEVICE 0u
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -62,11 +68,21 @@ struct gw_relay_io {
 	/* Listen for the VM's backend channel; store the port to announce. */
 	int (*vm_backend_listen)(void *ctx, uint32_t *port);
 	void (*log)(void *ctx, enum gw_log_level level, const char *line);
+	/* Doorbells (--doorbell, gw_ivserver.h): the VMM's kick eventfd as
+	 * one of the VM's own vectors, its call eventfd as a peer's vector
+	 * the VM rings. All NULL: kicks and calls stay in-band. The relay
+	 * keeps its fds; these only lend them. */
+	int (*db_kick)(void *ctx, uint32_t ring, int fd, uint32_t *vector);
+	int (*db_call)(void *ctx, uint32_t ring, int fd, uint32_t *peer);
+	void (*db_call_commit)(void *ctx, uint32_t ring); /* the VM rings the new peer */
+	void (*db_call_drop)(void *ctx, uint32_t ring);	  /* the ring's peer is unused */
 };
 
 struct gw_ring_fds {
 	int kick, call, err; /* the VMM's eventfds, -1 when none */
 	uint32_t base;	     /* the last SET_VRING_BASE: non-zero when a ring resumes */
+	bool kick_db;	     /* kick is a doorbell vector: the VM's QEMU reads it, not us */
+	bool call_db;	     /* call is a doorbell peer the VM rings */
 };
 
 struct gw_stats {
@@ -82,6 +98,9 @@ struct gw_stats {
 	uint64_t config;       /* CONFIG_CHANGE_MSGs passed to the VMM */
 	uint64_t vm_requests;  /* back-end requests from the VM */
 	uint64_t vm_refused;   /* of those, refused */
+	uint64_t db_kicks;     /* kick eventfds wired as doorbell vectors */
+	uint64_t db_calls;     /* call eventfds wired as doorbell peers */
+	uint64_t db_fallbacks; /* rings left in-band: no vector, or the VM said no */
 	uint64_t relay_ns_max; /* slowest request/reply round trip through the VM */
 	uint64_t relay_ns_sum; /* sum over `replies` round trips */
 	uint64_t replies;
@@ -100,6 +119,7 @@ struct gw_relay {
 	bool fe_pf_set;
 	bool owner;
 	bool vm_chan; /* the VM's backend channel is set up */
+	bool db;      /* DOORBELL agreed with the VM (and io has the db_ ops) */
 	int fe_chan;  /* the VMM's backend channel, -1 when none */
 	struct gw_ring_fds ring[VU_MAX_QUEUES];
 	/* The VM's side failed (send, receive, or a reply that does not match):

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gw_ivserver.h"
 #include "uvh/fe_vsock.h"
 #include "uvh/host.h"
 
@@ -29,6 +30,7 @@ struct gw {
 	struct vu_msg msg;
 	bool waiting_said;
 	uint64_t vmm_sessions, vm_drops;
+	struct gw_ivs ivs; /* --doorbell: the ivshmem server */
 };
 
 /* How a wait ended. In serve_turn, END_STOP means "nothing ended: go on". */
@@ -83,6 +85,32 @@ static int io_vm_backend_listen(void *ctx, uint32_t *port)
 
 	*port = g->o->backend_port;
 	return uvh_fe_vsock_backend_listen(&g->vm, g->o->uds_path, *port);
+}
+
+static int io_db_kick(void *ctx, uint32_t ring, int fd, uint32_t *vector)
+{
+	struct gw *g = ctx;
+
+	(void)ring;
+	return gw_ivs_kick(&g->ivs, fd, vector);
+}
+
+static int io_db_call(void *ctx, uint32_t ring, int fd, uint32_t *peer)
+{
+	struct gw *g = ctx;
+	return gw_ivs_call(&g->ivs, ring, fd, peer);
+}
+
+static void io_db_call_commit(void *ctx, uint32_t ring)
+{
+	struct gw *g = ctx;
+	gw_ivs_call_commit(&g->ivs, ring);
+}
+
+static void io_db_call_drop(void *ctx, uint32_t ring)
+{
+	struct gw *g = ctx;
+	gw_ivs_call_drop(&g->ivs, ring);
 }
 
 static void io_log(void *ctx, enum gw_log_level level, const char *line)
@@ -235,7 +263,8 @@ static enum end serve_turn(struct gw *g)
 		p[n++] = (struct pollfd){.fd = g->relay.fe_chan, .events = POLLIN};
 	}
 	for (uint32_t i = 0; i < VU_MAX_QUEUES; i++) {
-		if (g->relay.ring[i].kick < 0)
+		/* A doorbell kick is read by the VM's QEMU, never here. */
+		if (g->relay.ring[i].kick < 0 || g->relay.ring[i].kick_db || g->o->poll_kicks)
 			continue;
 		ring_of[n] = i;
 		p[n++] = (struct pollfd){.fd = g->relay.ring[i].kick, .events = POLLIN};
@@ -286,13 +315,15 @@ static void summary(struct gw *g, enum end why)
 
 	say("session %" PRIu64 " ended (%s): %" PRIu64 " messages from the VMM, %" PRIu64
 	    " relayed, %" PRIu64 " refused, %" PRIu64 " regions as windows, %" PRIu64
-	    " kicks, %" PRIu64 " calls, %" PRIu64 " errs, %" PRIu64
-	    " config changes; relay round trip mean %" PRIu64 " us max %" PRIu64 " us",
+	    " kicks, %" PRIu64 " calls, %" PRIu64 " errs, %" PRIu64 " config changes, %" PRIu64
+	    " doorbell kicks, %" PRIu64 " doorbell calls, %" PRIu64
+	    " in-band fallbacks; relay round trip mean %" PRIu64 " us max %" PRIu64 " us",
 	    g->vmm_sessions,
 	    why == END_VM_GONE	  ? "service VM gone"
 	    : why == END_VMM_GONE ? "VMM gone"
 				  : "stopped",
 	    s->fe_msgs, s->relayed, s->refused, s->regions, s->kicks, s->calls, s->errs, s->config,
+	    s->db_kicks, s->db_calls, s->db_fallbacks,
 	    s->replies ? s->relay_ns_sum / s->replies / 1000 : 0, s->relay_ns_max / 1000);
 }
 
@@ -328,6 +359,20 @@ int gw_serve(const struct gw_opts *o, volatile sig_atomic_t *stop)
 				    .close_fd = io_close,
 				    .vm_backend_listen = io_vm_backend_listen,
 				    .log = io_log};
+	/* First: the service VM's QEMU waits for this server at start-up. */
+	if (o->doorbell_path) {
+		int rc = gw_ivs_open(&g.ivs, o->doorbell_path);
+
+		if (rc < 0) {
+			say("error: doorbell server on %s: %s", o->doorbell_path, strerror(-rc));
+			return 1;
+		}
+		say("doorbell: ivshmem server on %s", o->doorbell_path);
+		g.io.db_kick = io_db_kick;
+		g.io.db_call = io_db_call;
+		g.io.db_call_commit = io_db_call_commit;
+		g.io.db_call_drop = io_db_call_drop;
+	}
 	while (!*stop) {
 		enum end why;
 
@@ -359,6 +404,8 @@ int gw_serve(const struct gw_opts *o, volatile sig_atomic_t *stop)
 	if (g.fe >= 0 && o->fd < 0)
 		close(g.fe);
 	unlisten_vmm(&g);
+	if (o->doorbell_path)
+		gw_ivs_close(&g.ivs);
 	return status;
 }
 

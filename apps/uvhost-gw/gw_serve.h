@@ -2,7 +2,9 @@
  * joined to one service-VM session, with reconnection on either side.
  *
  * Owns: the sockets (the VMM listener, the VMM connection, the hybrid-vsock
- * connection to the VM and its backend-channel listener), the poll(2) loop
+ * connection to the VM and its backend-channel listener; with --doorbell the
+ * ivshmem server, gw_ivserver.h, started before anything else because the
+ * VM's QEMU waits for it), the poll(2) loop
  * that feeds gw_relay, and the order of things when a side goes away:
  *   - VMM disconnects: its fds are closed, the VM session is closed too
  *     (its state belongs to that VMM), a fresh one is opened, and the next

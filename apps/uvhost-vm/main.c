@@ -64,12 +64,15 @@
 #include "vhost_commands.h"
 #include "vhost_service.h"
 #include "vsock_service.h"
+#include "doorbell.h"
+#include "kern/ivshmem_db.h"
 #include "vsock_wake.h"
 #include "vu/session.h"
 
 #include "uvm_version.h" /* generated: UVHOST_VERSION */
 
 #define HEARTBEAT_US (60ull * 1000 * 1000)
+#define IDLE_LONG_NS (100ull * 1000 * 1000)
 
 static void bootarg_warn(void *ctx, const char *word, size_t wlen, const char *why)
 {
@@ -231,6 +234,19 @@ static void rng_start(struct uvm *vm, struct k_virtio_rng *rng)
 	vm->rng = rng;
 }
 
+/* How long one sleep may last. idle_us while a ring is found only by
+ * polling; with doorbells (every started ring kicked by an interrupt) and
+ * vsock traffic waking the loop too, up to IDLE_LONG_NS: an idle VM then
+ * runs a few turns a second instead of one per idle_us. Timed pollers'
+ * deadlines still end the sleep on time (k_sched_sleep_ns). */
+static uint64_t idle_bound_ns(const struct uvm_wake *w, const struct uvm_vhost *h, uint32_t idle_us)
+{
+	/* Only a VM with doorbells: without them every ring is polled. */
+	if (w->drv && k_ivshmem_db_count() && !uvm_vhost_polls(h))
+		return IDLE_LONG_NS;
+	return (uint64_t)idle_us * 1000;
+}
+
 int main(void)
 {
 	/* The context and every service's state: here, and only here. */
@@ -284,6 +300,8 @@ int main(void)
 	 * pool first, so what it collects is there for the rng sessions in
 	 * the same turn. */
 	rng_start(&vm, rng);
+	/* Before the vhost sessions: its poller takes the turn's doorbells. */
+	uvm_doorbell_start(&vm, &fdt);
 	if (uvm_vsock_start(&vsock, &vm) == 0) {
 		uvm_vhost_start(&vhost, &vm);
 		/* With no listener (none configured, or none could be set up)
@@ -305,13 +323,15 @@ int main(void)
 		 * a completion; vu/session.h, as uvhostd) and only then sleep.
 		 * A vsock packet ends the sleep early (vsock_wake.c); the
 		 * next timed poller's deadline ends it on time, and idle_us
-		 * bounds it for the rings nothing signals. */
+		 * bounds it for the rings nothing signals. Doorbell rings do
+		 * signal (doorbell.c): with only those, a sleep lasts longer. */
 		struct vu_busy_poll bp = {.window_ns = (uint64_t)args.k.poll_us * 1000};
 
 		for (;;)
 			if (!vu_busy_poll_turn(&bp, k_sched_turn(&sched), k_now_ns()) &&
 			    uvm_vsock_idle_prepare(&wake) == 0)
-				k_idle(k_sched_sleep_ns(&sched, k_now_ns(),
-							(uint64_t)args.k.idle_us * 1000));
+				k_idle(k_sched_sleep_ns(
+					&sched, k_now_ns(),
+					idle_bound_ns(&wake, &vhost, args.k.idle_us)));
 	}
 }

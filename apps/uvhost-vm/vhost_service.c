@@ -9,6 +9,7 @@
 
 #include "dev/rng.h"
 #include "dev/table.h"
+#include "doorbell.h"
 #include "kern/control.h"
 #include "kern/log.h"
 #include "kern/virtio_rng.h"
@@ -65,6 +66,8 @@ static void session_end(struct uvm_session *s, const char *why, int err)
 	uvm_vu_conn_close(&s->conn);
 	s->h->msgs_done += s->b.n_msgs;
 	s->h->rejected_done += s->b.n_rejected;
+	s->h->inband_calls_done += s->b.n_inband_calls;
+	s->h->inband_kicks_done += s->b.n_inband_kicks;
 	s->active = false;
 }
 
@@ -163,6 +166,8 @@ static int session_poll(void *ctx)
 
 	if (!s->active)
 		return 0;
+	/* Rings whose doorbell rang this turn (doorbell.c) are kicked. */
+	uvm_doorbell_kick_rings(&s->b);
 	r = vu_session_step(&s->step);
 	if (r < 0) {
 		session_end(s, s->step.why, r);
@@ -280,8 +285,8 @@ static int rng_stat(const struct uvm_vhost *h, unsigned i, const char **key, uin
 {
 	uint64_t waiting = 0;
 
-	/* After the 4 session-pool entries and 2 per listener: all must fit. */
-	_Static_assert(4 + 2 * UVM_LISTENERS_MAX + 1 + K_VRNG_NSTATS <= K_CONTROL_MAX_EXTRA,
+	/* After the 8 fixed entries and 2 per listener: all must fit. */
+	_Static_assert(8 + 2 * UVM_LISTENERS_MAX + 1 + K_VRNG_NSTATS <= K_CONTROL_MAX_EXTRA,
 		       "every stats entry fits the control service's extra block");
 	if (!k_virtio_rng_ready(h->vm->rng))
 		return -ENOENT;
@@ -298,9 +303,20 @@ static int rng_stat(const struct uvm_vhost *h, unsigned i, const char **key, uin
 
 int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val)
 {
-	enum { SESSIONS_USED, SESSIONS_MAX, MESSAGES, REJECTED, FIXED };
+	enum {
+		SESSIONS_USED,
+		SESSIONS_MAX,
+		MESSAGES,
+		REJECTED,
+		DB_IRQS,
+		DB_RINGS,
+		INBAND_CALLS,
+		INBAND_KICKS,
+		FIXED
+	};
 	const struct uvm_vhost *h = ctx;
 	uint64_t used = 0, msgs = h->msgs_done, rej = h->rejected_done;
+	uint64_t calls = h->inband_calls_done, kicks = h->inband_kicks_done;
 
 	if (!h->nlisteners)
 		return -ENOENT;
@@ -321,6 +337,8 @@ int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val)
 		used++;
 		msgs += h->sessions[k].b.n_msgs;
 		rej += h->sessions[k].b.n_rejected;
+		calls += h->sessions[k].b.n_inband_calls;
+		kicks += h->sessions[k].b.n_inband_kicks;
 	}
 	switch (i) {
 	case SESSIONS_USED:
@@ -335,12 +353,44 @@ int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val)
 		*key = "vhost_messages";
 		*val = msgs;
 		break;
-	default:
+	case REJECTED:
 		*key = "vhost_rejected";
 		*val = rej;
 		break;
+	/* Notifications (docs/vsock-transport.md §4): interrupts taken and
+	 * doorbells written, in-band calls sent and kicks received. */
+	case DB_IRQS:
+		*key = "vhost_doorbell_irqs";
+		*val = uvm_doorbell_irqs();
+		break;
+	case DB_RINGS:
+		*key = "vhost_doorbell_rings";
+		*val = uvm_doorbell_rings();
+		break;
+	case INBAND_CALLS:
+		*key = "vhost_inband_calls";
+		*val = calls;
+		break;
+	default:
+		*key = "vhost_inband_kicks";
+		*val = kicks;
+		break;
 	}
 	return 0;
+}
+
+bool uvm_vhost_polls(const struct uvm_vhost *h)
+{
+	for (unsigned k = 0; k < h->nsessions; k++) {
+		const struct vu_backend *b = &h->sessions[k].b;
+
+		if (!h->sessions[k].active)
+			continue;
+		for (uint32_t i = 0; i < vu_backend_num_queues(b); i++)
+			if (vu_ring_started(b, i) && vu_ring_kick_fd(b, i) < 0)
+				return true;
+	}
+	return false;
 }
 
 int uvm_vhost_view(const struct uvm_vhost *h, uint32_t port, struct uvm_vhost_view *v)

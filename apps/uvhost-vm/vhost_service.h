@@ -30,6 +30,7 @@
 
 #define UVM_VHOST_BLK_DEFAULT (16u << 20)
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dev/blk.h"
@@ -61,12 +62,18 @@ struct uvm_vhost {
 	unsigned nsessions;
 	/* Messages and refusals of sessions that ended; live ones add their own. */
 	uint64_t msgs_done, rejected_done;
+	uint64_t inband_calls_done, inband_kicks_done; /* of sessions that ended */
 };
 
 /* Open the listeners and register the pollers. Returns the number of
  * listeners opened (>= 0; a listener that cannot be set up is logged and
  * skipped), or -ENODEV without a vsock core (vm->vs). */
 int uvm_vhost_start(struct uvm_vhost *h, struct uvm *vm);
+
+/* Some started ring is found only by polling (a NOFD kick): the idle loop
+ * must wake every idle_us. False when every started ring has a doorbell
+ * kick (or none is started): an interrupt ends the sleep. */
+bool uvm_vhost_polls(const struct uvm_vhost *h);
 
 /* The control service's extra `stats` entries (k_control_extra_fn): the
  * session pool (pool_vhost_sessions_used/max), messages handled and

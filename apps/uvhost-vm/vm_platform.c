@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "doorbell.h"
 #include "kern/ivshmem.h"
 #include "kern/log.h"
 #include "kern/vsock_socket.h"
@@ -177,17 +178,28 @@ static int plat_alloc_shared(void *ctx, uint64_t len, int *fd, void **host, void
 	return -EOPNOTSUPP; /* inflight regions need an fd to hand over */
 }
 
+/* No eventfds here: a call is a doorbell handle, or nothing. */
 static int plat_signal(void *ctx, int fd)
 {
 	(void)ctx;
-	(void)fd;
-	return -EBADF; /* NOFD rings only: there is no eventfd to write */
+	return uvm_doorbell_signal(fd);
+}
+
+static int plat_doorbell(void *ctx, bool call, uint32_t device, uint32_t peer, uint32_t vector,
+			 int *fd)
+{
+	(void)ctx;
+	return uvm_doorbell_handle(call, device, peer, vector, fd);
 }
 
 static void plat_close_fd(void *ctx, int fd)
 {
 	struct uvm_vu_conn *c = ctx;
-	struct uvm_chan *ch = back_chan(c, fd);
+	struct uvm_chan *ch;
+
+	if (uvm_doorbell_is_handle(fd))
+		return; /* a name, nothing to release */
+	ch = back_chan(c, fd);
 
 	if (!ch)
 		return;
@@ -250,6 +262,7 @@ void uvm_vu_conn_init(struct uvm_vu_conn *c, struct k_vsock_core *vs, int fd, co
 		.has_fds = false,
 		.window_size = plat_window_size,
 		.backend_connect = plat_backend_connect,
+		.doorbell = plat_doorbell,
 		.log = plat_log,
 	};
 }

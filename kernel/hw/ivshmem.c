@@ -25,6 +25,10 @@ int k_windows_init(void)
 
 		if (p->vendor != K_IVSHMEM_VENDOR || p->device != K_IVSHMEM_DEVICE)
 			continue;
+		/* ivshmem-doorbell (MSI-X): a notifier, not a window
+		 * (kern/ivshmem_db.h); the windows keep their numbers. */
+		if (k_pci_find_cap(p, K_PCI_CAP_MSIX))
+			continue;
 		if (k_nwindows == K_MAX_WINDOWS) {
 			k_warn("ivshmem %02x:%02x.%x ignored: %d windows at most", p->bus, p->dev,
 			       p->fn, K_MAX_WINDOWS);

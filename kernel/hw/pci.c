@@ -289,6 +289,21 @@ uint8_t k_pci_intx_pin(const struct k_pci_func *p)
 	return pin >= 1 && pin <= 4 ? pin : 0;
 }
 
+uint32_t k_pci_find_cap(const struct k_pci_func *p, uint8_t cap_id)
+{
+	uint32_t pos;
+
+	if (!(k_pci_cfg_r16(p, PCI_STATUS) & PCI_STATUS_CAP_LIST))
+		return 0;
+	pos = k_pci_cfg_r8(p, PCI_CAP_PTR) & 0xfcu;
+	for (int n = 0; pos >= 0x40 && n < PCI_CAP_MAX; n++) {
+		if (k_pci_cfg_r8(p, pos) == cap_id)
+			return pos;
+		pos = k_pci_cfg_r8(p, pos + 1) & 0xfcu;
+	}
+	return 0;
+}
+
 /* Clear the enable bit of every MSI and MSI-X capability: while one is set
  * the function never raises INTx. */
 static void msi_off(const struct k_pci_func *p)

@@ -19,7 +19,11 @@
  * fdspec: bits 0-3 fds attached (at most VU_MAX_FDS), each a fresh zeroed
  *   fake file of 4 KiB << (bits 4-7 % 5) bytes, so maps succeed sometimes.
  * The fd-less transport (config bit 0) has two 64 KiB windows instead, which
- *   regions reach with mmap_offset = window << 40 | offset (WINDOW_ADDR).
+ *   regions reach with mmap_offset = window << 40 | offset (WINDOW_ADDR),
+ *   and doorbells (DOORBELL, docs/vsock-transport.md §4.1): one device with
+ *   16 own vectors, as the service VM has. Each doorbell handle is a fresh
+ *   fake file, so the invariant below also proves that every handle the
+ *   back-end got for a kick or call is released exactly once.
  * Harness requests (never sent to the back-end) let the driver side act:
  *   FUZZ_POKE       write the payload at offset `flags` into target
  *                   fdspec % (windows + files + 1): the windows first, then
@@ -137,6 +141,25 @@ static void poke(uint32_t offset, uint8_t which, const uint8_t *src, size_t len)
 	memcpy(ff->data + offset, src, len);
 }
 
+/* The service VM's checks (apps/uvhost-vm/doorbell.c): device 0, a kick
+ * names one of 16 own vectors and no peer, a call any peer and vector <= 255. */
+static int fuzz_doorbell(void *ctx, bool call, uint32_t dev, uint32_t peer, uint32_t vector,
+			 int *fd)
+{
+	int h;
+
+	(void)ctx;
+	if (dev != 0)
+		return -19; /* ENODEV */
+	if (call ? (peer > 0xffffu || vector > 255u) : (peer != 0 || vector >= 16u))
+		return -22; /* EINVAL */
+	h = fake_file_new(&g_fp, 8);
+	if (h < 0)
+		return h;
+	*fd = h;
+	return 0;
+}
+
 static void setup(uint8_t cfg_byte)
 {
 	struct vu_backend_config cfg = {
@@ -147,10 +170,12 @@ static void setup(uint8_t cfg_byte)
 	};
 
 	fake_platform_init(&g_fp, !(cfg_byte & 1));
-	if (cfg_byte & 1)
+	if (cfg_byte & 1) {
 		for (int i = 0; i < NOFD_WINDOWS; i++)
 			if (fake_window_new(&g_fp, WINDOW_BYTES) != i)
 				abort();
+		g_fp.plat.doorbell = fuzz_doorbell;
+	}
 	memset(g_disk, 0, sizeof(g_disk));
 	dev_storage_ram(&g_store, g_disk, sizeof(g_disk), false);
 	if (dev_blk_init(&g_blk, &g_store, 2, "fuzz") != 0)

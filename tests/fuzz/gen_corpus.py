@@ -31,12 +31,14 @@ FUZZ_POKE, FUZZ_KICK, FUZZ_CONFIG, FUZZ_DISCONNECT = 0xF0000001, 0xF0000002, 0xF
 
 VERSION, NEED_REPLY = 0x1, 0x8
 NOFD = 1 << 8
+DOORBELL = 1 << 9  # with PF_DOORBELL: vector in bits 16-31, peer 32-47, device 48-55
 
 F_EVENT_IDX, F_INDIRECT, F_PROTOCOL, F_VERSION_1 = 1 << 29, 1 << 28, 1 << 30, 1 << 32
 PF_MQ, PF_REPLY_ACK, PF_BACKEND_REQ, PF_CONFIG = 1 << 0, 1 << 3, 1 << 5, 1 << 9
 PF_INFLIGHT, PF_RESET_DEVICE, PF_INBAND, PF_MEM_SLOTS, PF_STATUS = 1 << 12, 1 << 13, 1 << 14, 1 << 15, 1 << 16
 PF_FDS = PF_MQ | PF_REPLY_ACK | PF_BACKEND_REQ | PF_CONFIG | PF_INFLIGHT | PF_RESET_DEVICE | PF_MEM_SLOTS | PF_STATUS
 PF_NOFDS = PF_MQ | PF_REPLY_ACK | PF_BACKEND_REQ | PF_CONFIG | PF_RESET_DEVICE | PF_MEM_SLOTS | PF_STATUS | PF_INBAND
+PF_DOORBELL, PF_WINDOW_ADDR = 1 << 62, 1 << 63
 FEATURES = F_VERSION_1 | F_PROTOCOL | F_INDIRECT
 
 # fdspec: one 64 KiB file (size class 4), or n of them.
@@ -286,6 +288,33 @@ def seeds():
     x.blk_req(0, 4, IN, 1, 512, write_data=False, at=0x2000).avail(0, 2, [4])
     x.state(VRING_KICK, 0, 0)
     s["nofds_inband"] = x
+
+    # fd-less with doorbells (docs/vsock-transport.md §4.1): window memory,
+    # ring 0 kicked by own vector 3 and calling peer 7 vector 0, then the
+    # forms a VM must refuse, then back to in-band.
+    x = Seed(cfg=0x01)
+    x.empty(GET_FEATURES).empty(GET_PROTOCOL_FEATURES)
+    x.u64(SET_PROTOCOL_FEATURES, PF_NOFDS | PF_WINDOW_ADDR | PF_DOORBELL)
+    x.empty(SET_OWNER).u64(SET_FEATURES, FEATURES | F_EVENT_IDX)
+    x.region(ADD_MEM_REG, MEM_GPA, MEM_SIZE, MEM_UADDR, off=0, fdspec=0, flags=VERSION | NEED_REPLY)
+    d, a, u = RING[0]
+    x.state(SET_VRING_NUM, 0, QSZ).state(SET_VRING_BASE, 0, 0)
+    x.addr(0, MEM_UADDR + d, MEM_UADDR + a, MEM_UADDR + u)
+    x.u64(SET_VRING_CALL, 0 | NOFD | DOORBELL | 7 << 32, flags=VERSION | NEED_REPLY)
+    x.u64(SET_VRING_KICK, 0 | NOFD | DOORBELL | 3 << 16, flags=VERSION | NEED_REPLY)
+    x.state(SET_VRING_ENABLE, 0, 1)
+    x.blk_req(0, 0, OUT, 1, 512).avail(0, 1, [0])
+    x.rec(FUZZ_KICK, flags=0)
+    for bad in (0 | NOFD | DOORBELL | 16 << 16, 0 | NOFD | DOORBELL | 3 << 16 | 1 << 32,
+                0 | DOORBELL | 3 << 16, 0 | NOFD | DOORBELL | 1 << 48):
+        x.u64(SET_VRING_KICK, bad, flags=VERSION | NEED_REPLY)
+    x.u64(SET_VRING_CALL, 0 | NOFD | DOORBELL | 256 << 16, flags=VERSION | NEED_REPLY)
+    x.u64(SET_VRING_ERR, 0 | NOFD | DOORBELL, flags=VERSION | NEED_REPLY)
+    x.u64(SET_VRING_CALL, 0 | NOFD | DOORBELL | 9 << 32 | 2 << 16, flags=VERSION | NEED_REPLY)
+    x.u64(SET_VRING_CALL, 0 | NOFD, flags=VERSION | NEED_REPLY)
+    x.state(VRING_KICK, 0, 0)
+    x.rec(FUZZ_DISCONNECT)
+    s["nofds_doorbell"] = x
 
     x = Seed(cfg=0x02)  # trace on
     x.handshake().u64(SET_FEATURES, FEATURES)

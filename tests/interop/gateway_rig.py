@@ -15,6 +15,11 @@ The guest's QEMU gets `memory-backend-file,mem-path=<window 0 file>,share=on`, s
 service VM reads and writes the guest's rings and buffers directly; the gateway relays the
 control plane and the notifications only.
 
+With --doorbell the service VM also gets an ivshmem-doorbell whose server is the gateway
+(`uvhost-gw --doorbell SOCK`, started first: QEMU waits for the server), kicks and calls
+go through doorbell vectors (docs/vsock-transport.md §4.1), and the VM's control `stats`
+must show doorbell interrupts and rings and no in-band kick or call.
+
 The disk is the service VM's RAM disk: it is checked by the guest's own read-back
 (every guest script verifies what it wrote), not on the host. `reconnect` kills and
 restarts the gateway (the service VM, and so the disk, stays up); a service-VM reboot
@@ -34,7 +39,7 @@ import run_interop as ri
 
 sys.path.insert(0, os.path.join(ri.ROOT, "tests", "system"))
 import run_system as rs  # noqa: E402
-from vsock_host import VsockDevice  # noqa: E402
+from vsock_host import LineClient, VsockDevice  # noqa: E402
 
 BLK_PORT, RNG_PORT = 5000, 5001
 VM_MEMORY = "256M"
@@ -52,6 +57,8 @@ class GatewayRig(ri.Rig):
         self.vm = None
         self.vsockdev = None
         self.gw_log = self.backend_log
+        self.db_path = os.path.join(self.workdir, "doorbell.sock") if args.doorbell else None
+        self.db_vectors = 16
 
     # ------------------------------------------------------------ checks --
     def preflight(self):
@@ -102,6 +109,11 @@ class GatewayRig(ri.Rig):
                       "-device", "ivshmem-plain,memdev=gw%d" % i]
         if self.sc["device"] == "rng":
             extra += ["-device", "virtio-rng-pci,disable-legacy=on"]
+        if self.db_path:
+            # After the windows: a doorbell is not a window, and the
+            # windows keep their numbers either way.
+            extra += ["-chardev", "socket,id=db0,path=%s" % self.db_path,
+                      "-device", "ivshmem-doorbell,chardev=db0,vectors=%d" % self.db_vectors]
         append = "log=info ctl=%d vhost=%s %s" % (rs.CTL_PORT, entry, os.environ.get("UVTEST_SVM_ARGS", ""))
         self.vm = rs.UvhostVM(self.args.vm_image, append, extra, memory=VM_MEMORY,
                               echo=self.args.console)
@@ -117,6 +129,30 @@ class GatewayRig(ri.Rig):
                     "; ".join(w.strip() for w in wins[:3]) or "no window lines"))
         self.procs.append(self.vm.proc)
 
+    # ------------------------------------------------------ idle sample --
+    def on_wait(self, tag):
+        """notify.sh's idle spell: the service VM's loop over it."""
+        if tag not in ("idle-start", "idle-end"):
+            return super().on_wait(tag)
+        c = LineClient(self.vsockdev.connect(rs.CTL_PORT))
+        try:
+            st = c.stats()
+        finally:
+            c.close()
+        now = time.monotonic()
+        if tag == "idle-start":
+            self.idle0 = (now, st)
+            return None
+        t0, s0 = self.idle0
+        wall = now - t0
+        turns = st["sched_turns"] - s0["sched_turns"]
+        busy_ns = st["sched_turn_ns_total"] - s0["sched_turn_ns_total"]
+        irqs = st["vhost_doorbell_irqs"] - s0["vhost_doorbell_irqs"]
+        ri.story("svm", "idle %.1f s: %.0f turns/s, %.1f%% of the time outside turns (WFI), "
+                 "%d doorbell interrupts" % (wall, turns / wall, 100.0 - busy_ns / (wall * 1e7),
+                                              irqs))
+        return None
+
     # ---------------------------------------------------------- gateway --
     def backend_argv(self):
         port, _ = self.listener()
@@ -124,14 +160,45 @@ class GatewayRig(ri.Rig):
                 "--vsock", "%s:%d" % (self.vsockdev.uds_path, port)]
         for i, path, _ in self.windows():
             argv += ["--window", "%d=%s" % (i, path)]
+        if self.db_path:
+            argv += ["--doorbell", self.db_path]
+        if self.args.poll_kicks:
+            argv.append("--poll-kicks")
         if not self.args.no_trace:
             argv.append("-v")
         return argv
 
     def start_backend(self):
-        if self.vm is None:
+        if self.vm is not None:
+            super().start_backend()
+            return
+        if not self.db_path:
             self.start_service_vm()
+            super().start_backend()
+            return
+        # Doorbells: the gateway is the ivshmem server the VM's QEMU waits
+        # for, so it starts first; it listens for the VMM once the VM is up
+        # (backend_spawned boots the VM in between).
+        for _, path, size in self.windows():
+            with open(path, "wb") as f:
+                f.truncate(size)
+            self.shm_files.append(path)
+        self.vsockdev = VsockDevice(self.args.uvhostd, self.workdir, cid=rs.VSOCK_CID)
+        self.vsockdev.start()
+        self.procs.append(self.vsockdev.proc)
         super().start_backend()
+
+    def backend_spawned(self):
+        if not self.db_path or self.vm is not None:
+            return
+        deadline = time.monotonic() + 15
+        while not os.path.exists(self.db_path) and time.monotonic() < deadline:
+            if self.backend.poll() is not None:
+                break
+            time.sleep(0.02)
+        if not os.path.exists(self.db_path):
+            raise ri.Fail("uvhost-gw did not create its doorbell socket %s" % self.db_path)
+        self.boot_service_vm()
 
     # ------------------------------------------------------------- qemu --
     def qemu_argv(self):
@@ -169,7 +236,7 @@ class GatewayRig(ri.Rig):
                              r"(\S+) -> (window \d+ offset \S+)", text):
             out.append("    %s %s at file offset %s  ->  %s" % m.groups())
         for m in re.finditer(r"session \d+ ended \(([^)]*)\): .*?(\d+) kicks, (\d+) calls, "
-                             r"(\d+) errs, (\d+) config changes; relay round trip mean "
+                             r"(\d+) errs, (\d+) config changes.*?; relay round trip mean "
                              r"(\d+) us max (\d+) us", text):
             out.append("    notifications: %s kicks in-band to the VM, %s calls back to QEMU's "
                        "eventfds; control round trip through the VM: mean %s us, max %s us"
@@ -201,8 +268,14 @@ class GatewayRig(ri.Rig):
         for s in sessions:
             ri.story("host", "uvhost-gw session: %s messages from QEMU, %s relayed, %s refused, "
                      "%s regions as windows, %s kicks, %s calls" % s)
+        db_calls = [int(n) for n in re.findall(r"(\d+) doorbell calls", text)]
         if not sessions:
             self.host_failures.append("uvhost-gw logged no session summary")
+        elif self.db_path:
+            # Calls go from the VM's doorbell straight to QEMU's call
+            # eventfd: the gateway only wired them.
+            if not any(db_calls):
+                self.host_failures.append("no call eventfd was wired as a doorbell")
         elif not any(int(s[5]) > 0 for s in sessions):
             self.host_failures.append("no call went through the gateway")
         if self.vm is not None:
@@ -213,6 +286,38 @@ class GatewayRig(ri.Rig):
                 ri.story("svm", ln.strip())
             if errs:
                 self.host_failures.append("service VM errors: %s" % errs[:3])
+            self.check_notifications()
+
+    def check_notifications(self):
+        """The VM's own counters: doorbells used, and nothing in-band, with
+        --doorbell; in-band and no doorbell without."""
+        try:
+            c = LineClient(self.vsockdev.connect(rs.CTL_PORT))
+            try:
+                st = c.stats()
+            finally:
+                c.close()
+        except Exception as e:  # a VM that cannot answer is a failure
+            self.host_failures.append("service VM control stats: %s" % e)
+            return
+        keys = ("vhost_doorbell_irqs", "vhost_doorbell_rings", "vhost_inband_kicks",
+                "vhost_inband_calls")
+        missing = [k for k in keys if k not in st]
+        if missing:
+            self.host_failures.append("service VM stats lack %s" % missing)
+            return
+        ri.story("svm", "notifications: " + ", ".join("%s %d" % (k, st[k]) for k in keys))
+        self.vm_stats = st
+        if self.db_path:
+            for k in ("vhost_doorbell_irqs", "vhost_doorbell_rings"):
+                if st[k] <= 0:
+                    self.host_failures.append("doorbells on, but %s = %d" % (k, st[k]))
+            for k in ("vhost_inband_kicks", "vhost_inband_calls"):
+                if st[k] != 0:
+                    self.host_failures.append("doorbells on, but %s = %d" % (k, st[k]))
+        elif st["vhost_doorbell_rings"] != 0:
+            self.host_failures.append("no doorbell device, but vhost_doorbell_rings = %d"
+                                      % st["vhost_doorbell_rings"])
 
     def cleanup(self, success):
         if not success and self.vm is not None:

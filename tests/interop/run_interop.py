@@ -51,6 +51,8 @@ SCENARIOS = {
     # name: guest script, device kind, queues, extra behaviour
     "blk": dict(guest="blk", device="blk", num_queues=4, smp=4,
                 desc="4-queue O_DIRECT write/read-back, parallel jobs"),
+    "notify": dict(guest="notify", device="blk", num_queues=4, smp=4, bench_only=True,
+                   desc="notification cost: qd 1 latency, qd 32 IOPS, idle (bench/notify.sh)"),
     "blk_nomemslots": dict(guest="blk", device="blk", num_queues=4, smp=4,
                            no_mem_slots=True,
                            desc="as blk, back-end without CONFIGURE_MEM_SLOTS"),
@@ -558,6 +560,9 @@ class Rig:
                     % (self.sock, sc["num_queues"])]
         return None
 
+    def backend_spawned(self):
+        """Hook: the back-end runs, its socket may not exist yet."""
+
     def start_backend(self):
         argv = self.backend_argv()
         if argv is None:
@@ -574,6 +579,7 @@ class Rig:
                                             stderr=subprocess.STDOUT,
                                             preexec_fn=_pdeathsig)
         self.procs.append(self.backend)
+        self.backend_spawned()
         deadline = time.monotonic() + 15
         while True:
             if self.backend.poll() is not None:
@@ -585,7 +591,7 @@ class Rig:
             except FileNotFoundError:
                 pass
             if time.monotonic() > deadline:
-                raise Fail("back-end did not create %s within 15 s" % self.sock)
+                raise Fail("back-end did not create %s in time" % self.sock)
             time.sleep(0.02)
 
     def stop_backend(self, sig=signal.SIGTERM, timeout=5.0):
@@ -1538,6 +1544,10 @@ def main():
     ap.add_argument("--append", action="append", default=[],
                     help="extra kernel command line word (repeatable)")
     ap.add_argument("--no-trace", action="store_true", help="do not pass -v to uvhostd")
+    ap.add_argument("--doorbell", action="store_true",
+                    help="gateway: kicks and calls through an ivshmem-doorbell")
+    ap.add_argument("--poll-kicks", action="store_true",
+                    help="gateway: relay no kick, the service VM polls (bench/notify.sh)")
     ap.add_argument("--aio", choices=("io_uring", "sync"), default=None,
                     help="uvhostd --aio (blk); checked in uvhostd's log")
     ap.add_argument("--direct", action="store_true",

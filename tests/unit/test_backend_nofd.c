@@ -1028,6 +1028,215 @@ static void test_disconnect_releases_everything(void **state)
 	expect_table(f, 1);
 }
 
+/* ---- doorbells (docs/vsock-transport.md §4.1) ---------------------------- */
+
+/* The platform's doorbell op, recorded: handles are 500 + n, outside the
+ * fake files' numbers, and the last arguments are kept. */
+static struct {
+	int calls, fail;
+	bool call;
+	uint32_t dev, peer, vector;
+} db;
+
+#define DB_HANDLE0 500
+#define DB_VECTORS 8u
+
+static int fake_db(void *ctx, bool call, uint32_t dev, uint32_t peer, uint32_t vector, int *fd)
+{
+	(void)ctx;
+	if (db.fail)
+		return -db.fail;
+	/* As the service VM: one device, 8 own vectors, peers' up to 255. */
+	if (dev != 0 || (call ? vector > 255 : vector >= DB_VECTORS))
+		return -EINVAL;
+	db.call = call;
+	db.dev = dev;
+	db.peer = peer;
+	db.vector = vector;
+	*fd = DB_HANDLE0 + db.calls++;
+	return 0;
+}
+
+#define PF_DB (PF_ALL_NOFD | VU_BIT(VU_PF_DOORBELL))
+#define DB_KICK(q, vec) ((q) | VU_VRING_NOFD | VU_VRING_DOORBELL | (uint64_t)(vec) << 16)
+#define DB_CALL(q, peer, vec) (DB_KICK(q, vec) | (uint64_t)(peer) << 32)
+
+/* The backend again, now with a platform that has doorbells. */
+static void with_doorbells(struct fx *f)
+{
+	memset(&db, 0, sizeof(db));
+	f->fp.plat.doorbell = fake_db;
+	vu_backend_init(&f->b, &f->fp.plat, &f->dev.desc, &f->dev, NULL);
+}
+
+/* Ring q set up with doorbell kick vector `kv` and call peer 3 vector `cv`. */
+static void ring_up_db(struct fx *f, uint32_t q, uint32_t kv, uint32_t cv)
+{
+	struct vu_vring_addr a;
+
+	assert_int_equal(send_state(f, VU_REQ_SET_VRING_NUM, q, QSZ), 0);
+	test_ring_addr(&f->ring, q, &a);
+	mk(f, VU_REQ_SET_VRING_ADDR, sizeof(a))->p.addr = a;
+	assert_int_equal(handle(f), 0);
+	assert_int_equal(send_u64(f, VU_REQ_SET_VRING_CALL, DB_CALL(q, 3, cv)), 0);
+	assert_true(db.call);
+	assert_int_equal(db.peer, 3);
+	assert_int_equal(db.vector, cv);
+	assert_int_equal(send_u64(f, VU_REQ_SET_VRING_KICK, DB_KICK(q, kv)), 0);
+	assert_false(db.call);
+	assert_int_equal(db.vector, kv);
+	assert_int_equal(send_state(f, VU_REQ_SET_VRING_ENABLE, q, 1), 0);
+	assert_true(f->b.vq[q].started);
+}
+
+static void test_doorbell_offered_only_with_platform_op(void **state)
+{
+	struct fx *f = *state;
+
+	assert_false(vu_backend_offered_protocol_features(&f->b) & VU_BIT(VU_PF_DOORBELL));
+	with_doorbells(f);
+	assert_int_equal(vu_backend_offered_protocol_features(&f->b), PF_DB);
+}
+
+/* A doorbell kick ring runs only when kicked (never polled), and its calls
+ * are the doorbell handle signalled, not in-band messages. */
+static void test_doorbell_kick_and_call(void **state)
+{
+	struct fx *f = *state;
+	uint16_t head;
+
+	with_doorbells(f);
+	negotiate(f, F_DEFAULT, PF_DB);
+	add_ring_memory(f);
+	connect_channel(f, PORT);
+	ring_up_db(f, 0, 5, 7);
+	assert_int_equal(vu_ring_kick_fd(&f->b, 0), DB_HANDLE0 + 1);
+	/* Started: one look, then the ring waits for its doorbell. */
+	assert_int_equal(vu_backend_poll(&f->b, 8), 0);
+	head = add_echo(f, "db");
+	assert_int_equal(vu_backend_poll(&f->b, 8), 0);
+	vu_backend_kick(&f->b, 0);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
+	expect_used(f, head, 2);
+	assert_int_equal(f->fp.signals, 1);
+	assert_int_equal(f->fp.signalled_fd[0], DB_HANDLE0);
+	assert_int_equal(f->b.n_inband_calls, 0);
+	assert_int_equal(calls_sent(f, VU_BREQ_VRING_CALL, 0), 0);
+}
+
+/* NO_INTERRUPT and EVENT_IDX decide doorbell calls as they do the others. */
+static void test_doorbell_call_honours_no_interrupt_and_event_idx(void **state)
+{
+	struct fx *f = *state;
+
+	with_doorbells(f);
+	negotiate(f, F_DEFAULT | VU_BIT(VU_F_RING_EVENT_IDX), PF_DB);
+	add_ring_memory(f);
+	connect_channel(f, PORT);
+	ring_up_db(f, 0, 1, 0);
+	*used_event(f) = 0;
+	add_echo(f, "a");
+	vu_backend_kick(&f->b, 0);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
+	assert_int_equal(f->fp.signals, 1);
+	*used_event(f) = 5; /* not before used idx 6 */
+	add_echo(f, "b");
+	vu_backend_kick(&f->b, 0);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
+	assert_int_equal(f->fp.signals, 1);
+	f->b.vq[0].event_idx = false;
+	test_ring_avail(&f->ring)->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	add_echo(f, "c");
+	vu_backend_kick(&f->b, 0);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
+	assert_int_equal(f->fp.signals, 1);
+	test_ring_avail(&f->ring)->flags = 0;
+	add_echo(f, "d");
+	vu_backend_kick(&f->b, 0);
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
+	assert_int_equal(f->fp.signals, 2);
+}
+
+/* Every malformed doorbell form is refused, with REPLY_ACK an error and the
+ * connection kept, and the ring keeps what it had. */
+static void test_doorbell_forms_refused(void **state)
+{
+	struct fx *f = *state;
+	const struct {
+		uint32_t req;
+		uint64_t v;
+	} bad[] = {
+		/* not negotiated is checked below; here: */
+		{VU_REQ_SET_VRING_KICK, DB_CALL(0, 1, 0)},	     /* a kick names no peer */
+		{VU_REQ_SET_VRING_KICK, DB_KICK(0, DB_VECTORS)},     /* no such own vector */
+		{VU_REQ_SET_VRING_CALL, DB_CALL(0, 1, 256)},	     /* vector past 255 */
+		{VU_REQ_SET_VRING_KICK, DB_KICK(0, 1) | 1ull << 48}, /* no such device */
+		{VU_REQ_SET_VRING_KICK, DB_KICK(0, 1) & ~(uint64_t)VU_VRING_NOFD}, /* no NOFD */
+		{VU_REQ_SET_VRING_ERR, DB_KICK(0, 1)},		     /* errors: in-band only */
+		{VU_REQ_SET_VRING_KICK, DB_KICK(NQ, 1)},	     /* ring out of range */
+		{VU_REQ_SET_VRING_KICK, DB_KICK(0, 1) | 1ull << 12}, /* reserved bit */
+		{VU_REQ_SET_VRING_KICK, VU_VRING_NOFD | 5ull << 16}, /* vector without bit 9 */
+	};
+
+	with_doorbells(f);
+	negotiate(f, F_DEFAULT, PF_DB);
+	add_ring_memory(f);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f->fp.nsent = 0;
+		mk(f, bad[i].req, 8)->p.u64 = bad[i].v;
+		assert_int_equal(handle_need_reply(f), 0);
+		assert_int_equal(f->fp.nsent, 1);
+		assert_int_not_equal(f->fp.sent[0].p.u64, 0);
+	}
+	assert_int_equal(db.calls, 0);
+	assert_false(f->b.vq[0].started);
+	assert_int_equal(f->b.vq[0].call_fd, -1);
+	/* A platform that refuses (device gone) is refused too. */
+	db.fail = ENODEV;
+	f->fp.nsent = 0;
+	mk(f, VU_REQ_SET_VRING_CALL, 8)->p.u64 = DB_CALL(0, 1, 0);
+	assert_int_equal(handle_need_reply(f), 0);
+	assert_int_not_equal(f->fp.sent[0].p.u64, 0);
+	assert_int_equal(f->b.vq[0].call_fd, -1);
+}
+
+/* Without DOORBELL negotiated, bit 9 is a reserved bit. */
+static void test_doorbell_needs_negotiation(void **state)
+{
+	struct fx *f = *state;
+
+	with_doorbells(f);
+	negotiate(f, F_DEFAULT, PF_ALL_NOFD);
+	add_ring_memory(f);
+	assert_true(send_u64(f, VU_REQ_SET_VRING_KICK, DB_KICK(0, 1)) < 0);
+	assert_true(send_u64(f, VU_REQ_SET_VRING_CALL, DB_CALL(0, 1, 0)) < 0);
+	assert_int_equal(db.calls, 0);
+	assert_false(f->b.vq[0].started);
+}
+
+/* A doorbell ring goes back to in-band and polling with the plain forms,
+ * and VRING_KICKs received are counted. */
+static void test_doorbell_then_inband(void **state)
+{
+	struct fx *f = *state;
+	uint16_t head;
+
+	with_doorbells(f);
+	negotiate(f, F_DEFAULT, PF_DB);
+	add_ring_memory(f);
+	connect_channel(f, PORT);
+	ring_up_db(f, 0, 2, 2);
+	assert_int_equal(send_u64(f, VU_REQ_SET_VRING_CALL, 0 | VU_VRING_NOFD), 0);
+	assert_int_equal(f->b.vq[0].call_fd, -1);
+	assert_int_equal(send_state(f, VU_REQ_VRING_KICK, 0, 0), 0);
+	assert_int_equal(f->b.n_inband_kicks, 1);
+	head = add_echo(f, "ib");
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
+	expect_used(f, head, 2);
+	assert_int_equal(calls_sent(f, VU_BREQ_VRING_CALL, 0), 1);
+	assert_int_equal(f->fp.signals, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1073,6 +1282,12 @@ int main(void)
 		T(test_backend_req_needs_backend_req_feature),
 		T(test_config_status_reset_work),
 		T(test_disconnect_releases_everything),
+		T(test_doorbell_offered_only_with_platform_op),
+		T(test_doorbell_kick_and_call),
+		T(test_doorbell_call_honours_no_interrupt_and_event_idx),
+		T(test_doorbell_forms_refused),
+		T(test_doorbell_needs_negotiation),
+		T(test_doorbell_then_inband),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

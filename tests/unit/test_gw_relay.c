@@ -61,6 +61,14 @@ struct fx {
 	int n_signalled;
 	int closes;
 	struct vu_msg m;
+	/* doorbells (io->db_*) */
+	uint64_t vm_pf_extra;  /* added to the VM's protocol features */
+	uint64_t vm_refuse_db; /* REPLY_ACK value for a doorbell KICK/CALL */
+	int db_kick_err;       /* db_kick fails with this (negative) */
+	uint32_t db_next_vec, db_next_peer;
+	int db_kick_fd[MAXLOG], n_db_kick;
+	int db_call_fd[MAXLOG], n_db_call;
+	int db_commits, db_drops;
 };
 
 /* ---- the scripted service VM ---------------------------------------------- */
@@ -85,7 +93,7 @@ static int vm_send(void *ctx, const struct vu_msg *msg)
 	rep->hdr.size = 8;
 	switch (msg->hdr.request) {
 	case VU_REQ_GET_FEATURES: rep->p.u64 = VM_FEATURES; break;
-	case VU_REQ_GET_PROTOCOL_FEATURES: rep->p.u64 = VM_PF; break;
+	case VU_REQ_GET_PROTOCOL_FEATURES: rep->p.u64 = VM_PF | f->vm_pf_extra; break;
 	case VU_REQ_GET_QUEUE_NUM: rep->p.u64 = 4; break;
 	case VU_REQ_GET_VRING_BASE:
 		rep->p.state.index = msg->p.state.index;
@@ -95,6 +103,10 @@ static int vm_send(void *ctx, const struct vu_msg *msg)
 		rep->hdr.size = msg->hdr.size;
 		memcpy(rep->p.raw, msg->p.raw, msg->hdr.size);
 		rep->p.config.data[0] = 0xab;
+		break;
+	case VU_REQ_SET_VRING_KICK:
+	case VU_REQ_SET_VRING_CALL:
+		rep->p.u64 = (msg->p.u64 & VU_VRING_DOORBELL) ? f->vm_refuse_db : 0;
 		break;
 	default: rep->p.u64 = 0; break;
 	}
@@ -173,6 +185,42 @@ static int backend_listen(void *ctx, uint32_t *port)
 	(void)ctx;
 	*port = 105000;
 	return 0;
+}
+
+static int db_kick(void *ctx, uint32_t ring, int fd, uint32_t *vector)
+{
+	struct fx *f = ctx;
+
+	(void)ring;
+	if (f->db_kick_err)
+		return f->db_kick_err;
+	f->db_kick_fd[f->n_db_kick++] = fd;
+	*vector = f->db_next_vec++;
+	return 0;
+}
+
+static int db_call(void *ctx, uint32_t ring, int fd, uint32_t *peer)
+{
+	struct fx *f = ctx;
+
+	(void)ring;
+	f->db_call_fd[f->n_db_call++] = fd;
+	*peer = ++f->db_next_peer;
+	return 0;
+}
+
+static void db_commit(void *ctx, uint32_t ring)
+{
+	struct fx *f = ctx;
+	(void)ring;
+	f->db_commits++;
+}
+
+static void db_drop(void *ctx, uint32_t ring)
+{
+	struct fx *f = ctx;
+	(void)ring;
+	f->db_drops++;
 }
 
 static int setup(void **state)
@@ -706,9 +754,124 @@ static void get_vring_base_answers_and_forgets_the_kick(void **state)
 	assert_int_equal(last_to_fe(f)->p.config.data[0], 0xab);
 }
 
+/* ---- doorbells (docs/vsock-transport.md §4.1) ------------------------------- */
+
+static void with_doorbells(struct fx *f)
+{
+	f->io.db_kick = db_kick;
+	f->io.db_call = db_call;
+	f->io.db_call_commit = db_commit;
+	f->io.db_call_drop = db_drop;
+	f->vm_pf_extra = VU_BIT(VU_PF_DOORBELL);
+}
+
+/* The VM is asked for DOORBELL only when the gateway has an ivshmem server
+ * and the VM offers it; the VMM is never offered it. */
+static void doorbell_negotiated_only_when_both_can(void **state)
+{
+	struct fx *f = *state;
+
+	f->vm_pf_extra = VU_BIT(VU_PF_DOORBELL); /* VM offers, no server */
+	handshake(f, FE_PF);
+	assert_false(f->r.db);
+	assert_false(f->to_vm[2].p.u64 & VU_BIT(VU_PF_DOORBELL));
+	assert_false(f->to_fe[1].p.u64 & VU_BIT(VU_PF_DOORBELL));
+}
+
+static void kick_and_call_become_doorbells(void **state)
+{
+	struct fx *f = *state;
+	int kick = eventfd(0, EFD_CLOEXEC), call = eventfd(0, EFD_CLOEXEC);
+	const struct vu_msg *m;
+
+	with_doorbells(f);
+	f->db_next_vec = 3;
+	handshake(f, FE_PF);
+	assert_true(f->r.db);
+	assert_true(f->to_vm[2].p.u64 & VU_BIT(VU_PF_DOORBELL));
+	assert_int_equal(ring_fd_msg(f, VU_REQ_SET_VRING_CALL, 1, call), 0);
+	m = last_to_vm(f);
+	assert_int_equal(m->p.u64, 1 | VU_VRING_NOFD | VU_VRING_DOORBELL | 1ull << 32);
+	assert_true(m->hdr.flags & VU_FLAG_NEED_REPLY);
+	assert_int_equal(f->db_call_fd[0], call);
+	assert_int_equal(f->db_commits, 1);
+	assert_true(f->r.ring[1].call_db);
+	assert_int_equal(ring_fd_msg(f, VU_REQ_SET_VRING_KICK, 1, kick), 0);
+	m = last_to_vm(f);
+	assert_int_equal(m->p.u64, 1 | VU_VRING_NOFD | VU_VRING_DOORBELL | 3ull << 16);
+	assert_int_equal(f->db_kick_fd[0], kick);
+	/* The fds stay the relay's; its loop no longer reads the kick. */
+	assert_int_equal(f->r.ring[1].kick, kick);
+	assert_true(f->r.ring[1].kick_db);
+	assert_int_equal(f->r.st.db_kicks, 1);
+	assert_int_equal(f->r.st.db_calls, 1);
+	/* The ring stops: the kick fd is stale, and no longer a doorbell. */
+	mk(f, VU_REQ_GET_VRING_BASE, 8)->p.state.index = 1;
+	assert_int_equal(gw_relay_fe_msg(&f->r, &f->m), 0);
+	assert_int_equal(f->r.ring[1].kick, -1);
+	assert_false(f->r.ring[1].kick_db);
+	/* The VMM goes: its call peer is released. */
+	gw_relay_reset(&f->r);
+	assert_int_equal(f->db_drops, 1);
+	assert_false(f->r.ring[1].call_db);
+}
+
+/* No own vector left (QEMU appends, never replaces): the ring stays in-band. */
+static void kick_without_vector_stays_inband(void **state)
+{
+	struct fx *f = *state;
+	int kick = eventfd(0, EFD_CLOEXEC);
+
+	with_doorbells(f);
+	f->db_kick_err = -ENOSPC;
+	handshake(f, FE_PF);
+	assert_int_equal(ring_fd_msg(f, VU_REQ_SET_VRING_KICK, 0, kick), 0);
+	assert_int_equal(last_to_vm(f)->p.u64, 0 | VU_VRING_NOFD);
+	assert_false(f->r.ring[0].kick_db);
+	assert_int_equal(f->r.st.db_fallbacks, 1);
+	assert_int_equal(gw_relay_kick(&f->r, 0), 0);
+	assert_int_equal(last_to_vm(f)->hdr.request, VU_REQ_VRING_KICK);
+}
+
+/* A VM that refuses the doorbell form gets the NOFD form next, and the
+ * call's new peer is dropped again. */
+static void vm_refusing_doorbell_gets_nofd(void **state)
+{
+	struct fx *f = *state;
+	int call = eventfd(0, EFD_CLOEXEC);
+
+	with_doorbells(f);
+	f->vm_refuse_db = EINVAL;
+	handshake(f, FE_PF);
+	assert_int_equal(ring_fd_msg(f, VU_REQ_SET_VRING_CALL, 0, call), 0);
+	assert_int_equal(f->to_vm[f->n_to_vm - 2].p.u64 & VU_VRING_DOORBELL, VU_VRING_DOORBELL);
+	assert_int_equal(last_to_vm(f)->p.u64, 0 | VU_VRING_NOFD);
+	assert_int_equal(f->db_drops, 1);
+	assert_int_equal(f->db_commits, 0);
+	assert_false(f->r.ring[0].call_db);
+	assert_int_equal(f->r.st.db_fallbacks, 1);
+	/* In-band calls still reach the eventfd. */
+	assert_int_equal(f->r.ring[0].call, call);
+}
+
+/* Errors are never doorbells: they stay in-band. */
+static void err_fd_is_never_a_doorbell(void **state)
+{
+	struct fx *f = *state;
+	int err = eventfd(0, EFD_CLOEXEC);
+
+	with_doorbells(f);
+	handshake(f, FE_PF);
+	assert_int_equal(ring_fd_msg(f, VU_REQ_SET_VRING_ERR, 0, err), 0);
+	assert_int_equal(last_to_vm(f)->p.u64, 0 | VU_VRING_NOFD);
+	assert_int_equal(f->n_db_kick + f->n_db_call, 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
 	const struct CMUnitTest tests[] = {
 		T(vmm_is_offered_only_what_can_be_carried),
 		T(vm_gets_window_addr_inband_and_its_own_channel),
@@ -731,6 +894,11 @@ int main(void)
 		T(a_vm_that_is_gone_drops_both),
 		T(fds_on_requests_that_take_none_are_refused),
 		T(get_vring_base_answers_and_forgets_the_kick),
+		T(doorbell_negotiated_only_when_both_can),
+		T(kick_and_call_become_doorbells),
+		T(kick_without_vector_stays_inband),
+		T(vm_refusing_doorbell_gets_nofd),
+		T(err_fd_is_never_a_doorbell),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

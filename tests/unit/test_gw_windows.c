@@ -250,6 +250,47 @@ static void command_lines(void **state)
 	assert_int_equal(parse(same_port, 8), 2);
 }
 
+/* --doorbell SOCK and --poll-kicks (issue 13): parsed, kept, and refused
+ * together or with an unusable path. */
+static void doorbell_command_lines(void **state)
+{
+	struct fx *f = *state;
+	char win[160], longp[200];
+	const char *db[] = {"--socket-path", "/tmp/s", "--vsock",    "/tmp/v:5000",
+			    "--window",	     win,      "--doorbell", "/tmp/db.sock"};
+	const char *both[] = {"--socket-path", "/tmp/s",       "--vsock",
+			      "/tmp/v:5000",   "--window",     win,
+			      "--doorbell",    "/tmp/db.sock", "--poll-kicks"};
+	const char *empty[] = {"--socket-path", "/tmp/s", "--vsock",	"/tmp/v:5000",
+			       "--window",	win,	  "--doorbell", ""};
+	const char *too_long[] = {"--socket-path", "/tmp/s", "--vsock",	   "/tmp/v:5000",
+				  "--window",	   win,	     "--doorbell", longp};
+	const char *none[] = {"--socket-path", "/tmp/s", "--vsock",   "/tmp/v:5000",
+			      "--window",      win,	 "--doorbell"};
+	struct gw_opts o;
+	char *argv[16];
+
+	snprintf(win, sizeof(win), "0=%s", f->a);
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	assert_int_equal(parse(db, 8), 0);
+	assert_int_equal(parse(both, 9), 2);
+	assert_int_equal(parse(empty, 8), 2);
+	assert_int_equal(parse(too_long, 8), 2);
+	assert_int_equal(parse(none, 7), 2);
+	argv[0] = "uvhost-gw";
+	for (int i = 0; i < 8; i++)
+		argv[i + 1] = (char *)db[i];
+	assert_int_equal(gw_opts_parse(&o, 9, argv, stderr), 0);
+	assert_string_equal(o.doorbell_path, "/tmp/db.sock");
+	assert_false(o.poll_kicks);
+	argv[7] = "--poll-kicks"; /* in place of --doorbell SOCK */
+	assert_int_equal(gw_opts_parse(&o, 8, argv, stderr), 0);
+	assert_true(o.poll_kicks);
+	assert_null(o.doorbell_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +305,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(window_arguments_are_parsed_strictly, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(command_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(doorbell_command_lines, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,6 +63,8 @@ uint64_t vu_backend_offered_protocol_features(const struct vu_backend *b)
 		pf |= VU_BIT(VU_PF_INFLIGHT_SHMFD);
 	if (!b->plat->has_fds)
 		pf |= VU_BIT(VU_PF_INBAND_NOTIFICATIONS) | VU_BIT(VU_PF_WINDOW_ADDR);
+	if (!b->plat->has_fds && b->plat->doorbell)
+		pf |= VU_BIT(VU_PF_DOORBELL);
 	/* SHMEM rides on the REPLY_ACK and BACKEND_REQ offered above, and on a
 	 * platform that can read replies without stalling its loop. */
 	if (vu_shmem_offered(b->dev) && b->plat->backend_recv)

@@ -111,13 +111,39 @@ int vu_h_get_vring_base(struct vu_backend *b, struct vu_msg *msg)
 	return vu_ring_base_reply(b, vq);
 }
 
-/* The fd (or NOFD) for a KICK/CALL/ERR message, validated. */
+/* DOORBELL form of a KICK or CALL (NOFD | VU_VRING_DOORBELL): the platform
+ * turns the named vector into a handle. A kick names no peer. */
+static int ring_doorbell_arg(struct vu_backend *b, uint64_t v, bool call, const char *what, int *fd)
+{
+	uint32_t peer = VU_VRING_DB_PEER(v), vector = VU_VRING_DB_VECTOR(v);
+	uint32_t dev = VU_VRING_DB_DEVICE(v);
+	int rc;
+
+	if (!call && peer) {
+		vu_logf(b, VU_LOG_ERR, "%s: a kick doorbell names no peer (0x%llx)", what,
+			(unsigned long long)v);
+		return -EINVAL;
+	}
+	rc = b->plat->doorbell(b->plat->ctx, call, dev, peer, vector, fd);
+	if (rc < 0)
+		vu_logf(b, VU_LOG_ERR, "%s: doorbell device %u vector %u peer %u refused (%d)",
+			what, dev, vector, peer, rc);
+	return rc;
+}
+
+/* The fd (or NOFD, or a doorbell) for a KICK/CALL/ERR message, validated. */
 static int ring_fd_arg(struct vu_backend *b, struct vu_msg *msg, const char *what,
 		       struct vu_vq **vq, int *fd)
 {
-	uint64_t v = msg->p.u64;
+	uint64_t v = msg->p.u64, allowed = VU_VRING_IDX_MASK | VU_VRING_NOFD;
+	uint32_t req = msg->hdr.request;
+	bool db_ok = !b->plat->has_fds && b->plat->doorbell &&
+		     (b->pfeatures & VU_BIT(VU_PF_DOORBELL)) &&
+		     (req == VU_REQ_SET_VRING_KICK || req == VU_REQ_SET_VRING_CALL);
 
-	if (v & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD)) {
+	if (db_ok && (v & VU_VRING_DOORBELL))
+		allowed |= VU_VRING_DB_BITS;
+	if (v & ~allowed) {
 		vu_logf(b, VU_LOG_ERR, "%s: reserved bits set in 0x%llx", what,
 			(unsigned long long)v);
 		return -EINVAL;
@@ -137,6 +163,8 @@ static int ring_fd_arg(struct vu_backend *b, struct vu_msg *msg, const char *wha
 		vu_logf(b, VU_LOG_ERR, "%s: no fd and no NOFD flag", what);
 		return -EINVAL;
 	}
+	if (v & VU_VRING_DOORBELL)
+		return ring_doorbell_arg(b, v, req == VU_REQ_SET_VRING_CALL, what, fd);
 	*fd = msg->nfds ? vu_take_fd(msg, 0) : -1;
 	return 0;
 }
@@ -202,6 +230,7 @@ int vu_h_vring_kick(struct vu_backend *b, struct vu_msg *msg)
 
 	if (!vq)
 		return -EINVAL;
+	b->n_inband_kicks++;
 	if (!vq->started)
 		return vu_ring_start(b, vq);
 	vq->kicked = true;

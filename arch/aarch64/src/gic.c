@@ -34,6 +34,16 @@ bool k_gic_ready(void)
 	return k_gicd != 0;
 }
 
+uintptr_t k_gic_dist(void)
+{
+	return k_gicd;
+}
+
+uint32_t k_gic_nlines(void)
+{
+	return k_gic_lines;
+}
+
 /* The virtual timer's interrupt id: third entry of the timer node's
  * "interrupts" (secure, non-secure, virtual, hypervisor), a PPI. */
 static uint32_t vtimer_intid(const struct k_fdt *f)

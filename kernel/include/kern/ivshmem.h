@@ -1,6 +1,7 @@
 /* kern/ivshmem.h - inter-VM shared memory windows (ivshmem-plain BAR2).
  *
- * Owns: the table of windows: every ivshmem-plain function (1af4:1110), in
+ * Owns: the table of windows: every ivshmem-plain function (1af4:1110; an
+ * ivshmem-doorbell, which has MSI-X, is kern/ivshmem_db.h's), in
  * PCI order, becomes window i = its BAR2 (mapped Normal, cacheable), with
  * bounds-checked access to it.
  * Never: interprets the contents, or hands out a pointer to a range that is

@@ -21,6 +21,7 @@
 
 #define K_PCI_MAX_FUNCS 32
 #define K_PCI_BARS 6
+#define K_PCI_CAP_MSIX 0x11
 
 struct k_pci_range {
 	uint64_t pci_base, cpu_base, size;
@@ -85,6 +86,10 @@ uint8_t k_pci_intx_pin(const struct k_pci_func *p);
  * disabled, the command register's INTx-disable bit clear), or forbid it
  * (INTx-disable set; MSI and MSI-X untouched). */
 void k_pci_intx_set(const struct k_pci_func *p, bool on);
+
+/* Config-space offset of the function's first capability `cap_id` (0x11:
+ * MSI-X), or 0 when it has none. The walk is bounded (a looping list ends). */
+uint32_t k_pci_find_cap(const struct k_pci_func *p, uint8_t cap_id);
 
 /* Map BAR `i` (assigned, memory) with attribute `normal` ? Normal : Device.
  * Returns 0, -EINVAL (no such assigned memory BAR) or the MMU's error. */

@@ -94,6 +94,7 @@ struct vu_backend {
 	 * goes out, because a driver waiting for it would wait forever
 	 * (n_calls_owed rings owe one now, n_calls_retried went out late). */
 	uint64_t n_inband_calls;
+	uint64_t n_inband_kicks; /* VRING_KICKs received */
 	uint64_t n_inband_errs;
 	uint64_t n_inband_fail;
 	uint32_t n_calls_owed;

@@ -81,6 +81,15 @@ struct vu_platform {
 	 * up as errors from backend_send/backend_recv. NULL: SET_BACKEND_REQ_FD
 	 * is refused. */
 	int (*backend_connect)(void *ctx, uint32_t port, int *chan);
+	/* DOORBELL (docs/vsock-transport.md §4.1): a handle for a ring's kick
+	 * (`call` false: the interrupt of own `vector` of doorbell device
+	 * `device`; peer is 0) or call (`call` true: ring `peer`'s `vector`).
+	 * The handle is used like an eventfd: signal() rings a call,
+	 * vu_backend_kick() is how a kick arrives, close_fd() releases it.
+	 * 0 with *fd set, or a negative errno (no such device, a vector it
+	 * does not have). NULL: DOORBELL is not offered. */
+	int (*doorbell)(void *ctx, bool call, uint32_t device, uint32_t peer, uint32_t vector,
+			int *fd);
 
 	/* One line, without a trailing newline. May be NULL. */
 	void (*log)(void *ctx, enum vu_log_level level, const char *line);

@@ -30,6 +30,21 @@
 /* KICK/CALL/ERR payload: ring index in bits 0-7, "no fd" in bit 8. */
 #define VU_VRING_IDX_MASK 0xffu
 #define VU_VRING_NOFD (1u << 8)
+/* uvhost's DOORBELL protocol feature (docs/vsock-transport.md §4.1): with
+ * NOFD, bit 9 says the ring's kick (or call) is a doorbell vector of the
+ * service VM's ivshmem-doorbell device number `device`: a kick is the
+ * interrupt of the VM's own `vector`; a call is a write of
+ * `peer << 16 | vector` to the device's doorbell register. */
+#define VU_VRING_DOORBELL (1u << 9)
+#define VU_VRING_DB_VECTOR_SHIFT 16u
+#define VU_VRING_DB_PEER_SHIFT 32u
+#define VU_VRING_DB_DEVICE_SHIFT 48u
+#define VU_VRING_DB_BITS                                                                           \
+	(VU_VRING_DOORBELL | 0xffffull << VU_VRING_DB_VECTOR_SHIFT |                               \
+	 0xffffull << VU_VRING_DB_PEER_SHIFT | 0xffull << VU_VRING_DB_DEVICE_SHIFT)
+#define VU_VRING_DB_VECTOR(v) ((uint32_t)((v) >> VU_VRING_DB_VECTOR_SHIFT) & 0xffffu)
+#define VU_VRING_DB_PEER(v) ((uint32_t)((v) >> VU_VRING_DB_PEER_SHIFT) & 0xffffu)
+#define VU_VRING_DB_DEVICE(v) ((uint32_t)((v) >> VU_VRING_DB_DEVICE_SHIFT) & 0xffu)
 
 enum vu_request {
 	VU_REQ_NONE = 0,
@@ -134,6 +149,10 @@ enum vu_protocol_feature {
 	 * mmap_offset is window-addressed. The top bit keeps out of the way of
 	 * the spec's own assignments, which grow from 0. */
 	VU_PF_WINDOW_ADDR = 63,
+	/* uvhost's fd-less transport: kicks and calls may name doorbell
+	 * vectors (VU_VRING_DOORBELL). Next to WINDOW_ADDR, for the same
+	 * reason. */
+	VU_PF_DOORBELL = 62,
 };
 
 /* WINDOW_ADDR: mmap_offset = window << VU_WINDOW_SHIFT | byte offset. */

@@ -39,6 +39,18 @@ int k_board_wake_spi(int gic_node, uint32_t intid);
 /* Stop `intid` waking k_idle() (a device that can no longer be served). */
 void k_board_wake_spi_off(uint32_t intid);
 
+/* MSIs through the GICv2m frame (gic_msi.c), for MSI-X functions. Take
+ * `n` consecutive SPIs of the frame the DTB describes ("arm,gic-v2m-frame"
+ * under the GIC): 0 with the address an MSI writes (*addr, its data is the
+ * interrupt id) and the first id, -ENODEV (no GIC or no frame) or -ENOSPC.
+ * Each taken SPI is made an edge-triggered wake-up source for k_idle(),
+ * CPU 0, enabled, never taken: its pending bit is consumed with
+ * k_board_msi_take(). SPIs are never given back (boot-time only). */
+int k_board_msi_alloc(const struct k_fdt *f, unsigned n, uint64_t *addr, uint32_t *first_intid);
+/* Clear and return the pending bits of ids [first_intid, first_intid + n),
+ * n <= 64: bit v for id first_intid + v. Bounded: at most 3 words read. */
+uint64_t k_board_msi_take(uint32_t first_intid, unsigned n);
+
 /* Sleep at most `max_ns`: WFI until the virtual timer fires or a wake-up
  * source (the timer, or an SPI of k_board_wake_spi) is pending, which
  * may be at once. Never longer. Without a GIC it spins for `max_ns`. */
