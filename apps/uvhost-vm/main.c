@@ -30,7 +30,8 @@
  * Boot: banner, DTB, console from the DTB, command line (uvm_args.h), RAM
  * (the boot arena: everything past the image), GIC (idle wake-up), PCI
  * enumeration and BAR assignment, virtio-pci probing (and the virtio-rng
- * entropy pool's first fill when present, kern/virtio_rng.h), ivshmem
+ * entropy pool's first fill when present, kern/virtio_rng.h), the
+ * virtio-blk disks (vdisk_service.c), ivshmem
  * windows with CRC-32, the vsock device and the control service
  * (vsock_service.c), the vhost-user listeners of `vhost=` (vhost_service.c;
  * sessions and blk RAM disks come from the arena), the vsock interrupt as
@@ -61,6 +62,7 @@
 #include "kern/virtio_rng.h"
 #include "uvm.h"
 #include "uvm_args.h"
+#include "vdisk_service.h"
 #include "vhost_service.h"
 #include "vsock_service.h"
 #include "vsock_wake.h"
@@ -240,7 +242,8 @@ int main(void)
 	static struct uvm_vsock vsock;
 	static struct uvm_vhost vhost;
 	static struct uvm_wake wake;
-	static struct uvm vm = {.args = &args, .sched = &sched, .ram = &arena};
+	static struct uvm_vdisks disks;
+	static struct uvm vm = {.args = &args, .sched = &sched, .ram = &arena, .disks = &disks};
 	struct k_virtio_rng *rng;
 	const char *line = "";
 	size_t alen = 0;
@@ -268,6 +271,7 @@ int main(void)
 	pci_from_dtb(&fdt);
 	virtio_probe_all(&vm, vdevs);
 	rng = rng_init(&vm);
+	uvm_vdisks_init(&disks, &vm);
 	windows_log();
 	k_info("mmu: %u of %u page tables", k_mmu_tables_used(), k_mmu_tables_total());
 
@@ -282,9 +286,11 @@ int main(void)
 	 * pool first, so what it collects is there for the rng sessions in
 	 * the same turn. */
 	rng_start(&vm, rng);
+	uvm_vdisks_start(&disks, &vm);
 	if (uvm_vsock_start(&vsock, &vm) == 0)
 		uvm_vhost_start(&vhost, &vm);
 	uvm_vsock_wake_init(&wake, vm.vvs, &fdt);
+	uvm_vdisks_wire(&disks, &fdt);
 	{
 		uint64_t bytes = budget_log(&arena);
 
@@ -303,7 +309,7 @@ int main(void)
 		if (k_sched_turn(&sched) != 0)
 			last_work = k_now_ns();
 		else if (k_now_ns() - last_work >= (uint64_t)args.k.poll_us * 1000 &&
-			 uvm_vsock_idle_prepare(&wake) == 0)
+			 uvm_vsock_idle_prepare(&wake) == 0 && uvm_vdisks_idle_prepare(&disks) == 0)
 			k_idle(k_sched_sleep_ns(&sched, k_now_ns(),
 						(uint64_t)args.k.idle_us * 1000));
 	}

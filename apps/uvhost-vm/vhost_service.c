@@ -12,6 +12,9 @@
 #include "kern/log.h"
 #include "kern/virtio_rng.h"
 #include "kern/vsock_socket.h"
+#include "kern/time.h"
+#include "vdisk_service.h"
+#include "vdisk_storage.h"
 #include "vhost_commands.h"
 #include "vm_platform.h"
 #include "vu/backend.h"
@@ -30,6 +33,10 @@ struct uvm_session {
 		struct dev_rng rng;
 	} dev;
 	struct vu_backend b;
+	/* Sessions of a vd<N> listener (NULL without one): the asynchronous
+	 * storage on the disk and what dev_blk needs for it. */
+	struct uvm_vdisk_store *vstore;
+	struct dev_blk_async *async;
 };
 
 /* dev_rng_source and dev_rng_level take no context (dev/rng.h): the one
@@ -73,7 +80,15 @@ static int session_start(struct uvm_session *s, struct uvm_listener *l, int fd, 
 	snprintf(s->tag, sizeof(s->tag), "vhost %" PRIu32 "#%u", l->cfg->port, slot);
 	uvm_vu_conn_init(&s->conn, s->h->vm->vs, fd, s->tag);
 	if (l->cfg->dev == UVM_DEV_BLK) {
-		int r = dev_blk_init(&s->dev.blk, &l->store, l->cfg->queues, l->serial);
+		int r;
+
+		if (l->vdisk) {
+			uvm_vdisk_store_init(s->vstore, l->vdisk, l->cfg->queues, k_now_ns);
+			r = dev_blk_init_async(&s->dev.blk, &s->vstore->s, l->cfg->queues,
+					       l->serial, s->async);
+		} else {
+			r = dev_blk_init(&s->dev.blk, &l->store, l->cfg->queues, l->serial);
+		}
 
 		if (r < 0)
 			return r;
@@ -167,6 +182,8 @@ static int session_poll(void *ctx)
 		if (s->conn.back[i].fd >= 0)
 			(void)uvm_chan_flush(&s->conn, &s->conn.back[i]);
 	work += vu_backend_handle_backend_reply(&s->b);
+	if (s->l->vdisk)
+		work += dev_blk_poll(&s->dev.blk, &s->b, UVM_VHOST_RING_BUDGET);
 	work += vu_backend_poll(&s->b, UVM_VHOST_RING_BUDGET);
 	return work;
 }
@@ -181,10 +198,24 @@ static int listener_setup(struct uvm_vhost *h, struct uvm_listener *l,
 	l->lfd = -1;
 	/* The slot of a listener that failed is reused by the next one. */
 	l->disk = NULL;
+	l->vdisk = NULL;
 	l->shmem_size = 0;
 	snprintf(l->key_accepted, sizeof(l->key_accepted), "vhost_%" PRIu32 "_accepted", cfg->port);
 	snprintf(l->key_refused, sizeof(l->key_refused), "vhost_%" PRIu32 "_refused", cfg->port);
-	if (cfg->dev == UVM_DEV_BLK) {
+	if (cfg->dev == UVM_DEV_BLK && cfg->disk >= 0) {
+		const char *why = NULL;
+
+		l->vdisk = uvm_vdisk_get(vm->disks, cfg->disk, &why);
+		if (!l->vdisk || !h->sessions[0].vstore) {
+			k_err("vhost %" PRIu32 ": disk vd%d refused: %s (%u virtio-blk disk(s) "
+			      "found)",
+			      cfg->port, cfg->disk, why ? why : "no room for its sessions",
+			      vm->disks ? vm->disks->n : 0);
+			l->vdisk = NULL;
+			return -ENODEV;
+		}
+		snprintf(l->serial, sizeof(l->serial), "uvhost-vd%d", cfg->disk);
+	} else if (cfg->dev == UVM_DEV_BLK) {
 		uint64_t size = (cfg->size ? cfg->size : UVM_VHOST_BLK_DEFAULT) & ~511ull;
 		/* Data the configuration asked for: not in the static budget. */
 		uint8_t *disk = size ? k_arena_take_data(vm->ram, "ram-disks", size, 4096) : NULL;
@@ -218,7 +249,13 @@ static int listener_setup(struct uvm_vhost *h, struct uvm_listener *l,
 		k_vs_close(vm->vs, l->lfd);
 		return -ENOMEM;
 	}
-	if (cfg->dev == UVM_DEV_BLK)
+	if (l->vdisk)
+		k_info("vhost: blk on port %" PRIu32 ", disk %s (%" PRIu64
+		       " KiB%s), %u queue%s, %" PRIu32 " memory slots",
+		       cfg->port, l->vdisk->name, (l->vdisk->g.capacity * K_VBLK_SECTOR) >> 10,
+		       l->vdisk->read_only ? ", read-only" : "", (unsigned)cfg->queues,
+		       cfg->queues == 1 ? "" : "s", cfg->slots ? cfg->slots : VU_MAX_MEM_SLOTS);
+	else if (cfg->dev == UVM_DEV_BLK)
 		k_info("vhost: blk on port %" PRIu32 ", %" PRIu64
 		       " KiB RAM disk, %u queue%s, %" PRIu32 " memory slots",
 		       cfg->port, l->store.size >> 10, (unsigned)cfg->queues,
@@ -230,17 +267,23 @@ static int listener_setup(struct uvm_vhost *h, struct uvm_listener *l,
 }
 
 /* rng_requests_waiting (chains rng sessions leave in their rings until the
- * pool refills), then the pool's own entries; none without an entropy
- * source. */
+ * pool refills), then the pool's own entries (none without an entropy
+ * source), then the virtio-blk disks' (vdisk_service.h). */
 static int rng_stat(const struct uvm_vhost *h, unsigned i, const char **key, uint64_t *val)
 {
 	uint64_t waiting = 0;
 
-	/* After the 4 session-pool entries and 2 per listener: all must fit. */
-	_Static_assert(4 + 2 * UVM_LISTENERS_MAX + 1 + K_VRNG_NSTATS <= K_CONTROL_MAX_EXTRA,
+	/* After the 4 session-pool entries and 2 per listener, then the
+	 * disks': all must fit. */
+	_Static_assert(4 + 2 * UVM_LISTENERS_MAX + 1 + K_VRNG_NSTATS +
+				       UVM_DISK_MAX * K_VBLK_NSTATS <=
+			       K_CONTROL_MAX_EXTRA,
 		       "every stats entry fits the control service's extra block");
 	if (!k_virtio_rng_ready(h->vm->rng))
-		return -ENOENT;
+		return h->vm->disks ? uvm_vdisks_stat(h->vm->disks, i, key, val) : -ENOENT;
+	if (i > K_VRNG_NSTATS)
+		return h->vm->disks ? uvm_vdisks_stat(h->vm->disks, i - 1 - K_VRNG_NSTATS, key, val)
+				    : -ENOENT;
 	if (i > 0)
 		return k_virtio_rng_stat(h->vm->rng, i - 1, key, val);
 	for (unsigned k = 0; k < h->nsessions; k++)
@@ -258,7 +301,7 @@ int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val)
 	uint64_t used = 0, msgs = h->msgs_done, rej = h->rejected_done;
 
 	if (!h->nlisteners)
-		return -ENOENT;
+		return h->vm->disks ? uvm_vdisks_stat(h->vm->disks, i, key, val) : -ENOENT;
 	if (i >= FIXED) {
 		const struct uvm_listener *l;
 
@@ -318,6 +361,33 @@ int uvm_vhost_view(const struct uvm_vhost *h, uint32_t port, struct uvm_vhost_vi
 	return 0;
 }
 
+static bool sessions_need_disks(const struct uvm_args *a)
+{
+	for (unsigned i = 0; i < a->n_vhost; i++)
+		if (a->vhost[i].dev == UVM_DEV_BLK && a->vhost[i].disk >= 0)
+			return true;
+	return false;
+}
+
+/* Every session may serve a disk listener: each gets its storage and
+ * request slots (counted in the budget as vdisk-sessions). */
+static int vdisk_areas(struct uvm *vm, struct uvm_vhost *h)
+{
+	struct uvm_vdisk_store *st =
+		uvm_alloc(vm, "vdisk-sessions", (uint64_t)h->nsessions * sizeof(*st), 64);
+	struct dev_blk_async *as =
+		st ? uvm_alloc(vm, "vdisk-sessions", (uint64_t)h->nsessions * sizeof(*as), 64)
+		   : NULL;
+
+	if (!as)
+		return -ENOMEM;
+	for (unsigned i = 0; i < h->nsessions; i++) {
+		h->sessions[i].vstore = &st[i];
+		h->sessions[i].async = &as[i];
+	}
+	return 0;
+}
+
 int uvm_vhost_start(struct uvm_vhost *h, struct uvm *vm)
 {
 	const struct uvm_args *a = vm->args;
@@ -339,6 +409,8 @@ int uvm_vhost_start(struct uvm_vhost *h, struct uvm *vm)
 	if (!h->sessions)
 		return -ENOMEM;
 	h->nsessions = a->sessions;
+	if (sessions_need_disks(a) && vdisk_areas(vm, h) < 0)
+		k_err("vhost: no RAM for the disk sessions: vd<N> listeners refused");
 	for (unsigned i = 0; i < h->nsessions; i++) {
 		h->sessions[i].h = h;
 		if (uvm_add_poller(vm, "vhost-session", session_poll, &h->sessions[i]) < 0)
