@@ -86,7 +86,7 @@ static void every_key(void **state)
 	assert_int_equal(b.k.log_level, K_LOG_WARN);
 }
 
-#define ORDER "vhost fields are [:<size>][:q<n>][:s<n>], in that order"
+#define ORDER "vhost fields are [:<size>|:vd<N>][:q<n>][:s<n>], in that order"
 
 static void rejected_words_warn_and_keep_defaults(void **state)
 {
@@ -247,11 +247,11 @@ static void vhost_disks(void **state)
 		{"vhost=5000:blk:vd99999999999", "vhost disks are vd0..vd3"},
 		{"vhost=5000:rng:vd0", "only blk serves a disk (vd<N>)"},
 		{"vhost=5000:blk:vd0:vd1",
-		 "vhost fields are [:<size>|:vd<N>][:q<n>][:s<n>], in that order"},
+		 ORDER},
 		{"vhost=5000:blk:16M:vd0",
-		 "vhost fields are [:<size>|:vd<N>][:q<n>][:s<n>], in that order"},
+		 ORDER},
 		{"vhost=5000:blk:q2:vd0",
-		 "vhost fields are [:<size>|:vd<N>][:q<n>][:s<n>], in that order"},
+		 ORDER},
 	};
 	struct uvm_args b;
 	struct warns w;
