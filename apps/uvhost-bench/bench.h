@@ -47,7 +47,7 @@ struct bench_opts {
 	enum bench_rw rw;
 	uint32_t bs, qd, num_queues, slots;
 	double time_s, churn_hz, half_churn_hz;
-	uint64_t size; /* 0: capacity */
+	uint64_t size;		/* 0: capacity */
 	bool check_only, flush; /* --check-only, --flush */
 	bool verify, json, poll, no_event_idx, quiet, no_mem_slots, no_inband, inband_kick;
 };

@@ -83,7 +83,8 @@ static int submit(struct bench *b, struct bench_queue *q)
 		r->version = 0;
 		if (b->phase == PHASE_FLUSH) {
 			/* No data: header and status byte (used length 1). */
-			struct virtq_buf fb[2] = {{r->hdr_gpa, 16, false}, {r->hdr_gpa + 16, 1, true}};
+			struct virtq_buf fb[2] = {{r->hdr_gpa, 16, false},
+						  {r->hdr_gpa + 16, 1, true}};
 
 			type = BLK_T_FLUSH;
 			memset(r->hdr, 0, 16);

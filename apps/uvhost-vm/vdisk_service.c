@@ -100,8 +100,8 @@ void uvm_vdisks_start(struct uvm_vdisks *d, struct uvm *vm)
 	if (!up)
 		return;
 	if (uvm_add_poller(vm, "vdisk", vdisks_poll, d) < 0 ||
-	    uvm_add_timed_poller(vm, "vdisk-timeout", vdisks_timeout_poll, d,
-				 UVM_VDISK_TIMER_US) < 0) {
+	    uvm_add_timed_poller(vm, "vdisk-timeout", vdisks_timeout_poll, d, UVM_VDISK_TIMER_US) <
+		    0) {
 		/* Nobody would collect the answers: no disk is served. */
 		k_err("virtio-blk: no room for the pollers: disks not served");
 		for (unsigned i = 0; i < d->n; i++)

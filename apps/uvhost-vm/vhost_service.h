@@ -56,7 +56,7 @@ struct uvm_listener {
 	struct dev_storage store; /* blk: the RAM disk, kept across connections */
 	uint8_t *disk;
 	struct k_virtio_blk *vdisk; /* vd<N>: the disk served instead (NULL: RAM) */
-	uint64_t shmem_size; /* blk: shmid 0 = the RAM disk (vhost_commands.h); 0: none */
+	uint64_t shmem_size;	    /* blk: shmid 0 = the RAM disk (vhost_commands.h); 0: none */
 	char serial[DEV_BLK_ID_BYTES + 1];
 	uint64_t accepted, refused;
 	char key_accepted[32], key_refused[32]; /* stats keys, made at set-up */

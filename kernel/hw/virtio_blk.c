@@ -64,7 +64,8 @@ int k_virtio_blk_init(struct k_virtio_blk *b, struct virtio_pci_dev *d, unsigned
 	b->broken = true; /* until it is up */
 	e = virtio_pci_reset(d);
 	if (e == 0)
-		e = virtio_pci_negotiate(d, (1ull << VIRTIO_F_VERSION_1) | k_vblk_wanted_features());
+		e = virtio_pci_negotiate(d,
+					 (1ull << VIRTIO_F_VERSION_1) | k_vblk_wanted_features());
 	if (e == 0)
 		e = virtio_pci_config_read(d, 0, cfg, len);
 	if (e) {

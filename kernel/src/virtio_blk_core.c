@@ -55,8 +55,8 @@ uint64_t k_vblk_wanted_features(void)
 	       (1ull << VIRTIO_BLK_F_DISCARD) | (1ull << VIRTIO_BLK_F_WRITE_ZEROES);
 }
 
-int k_vblk_geometry(struct k_vblk_geometry *g, const uint8_t *cfg, uint32_t len,
-		    uint64_t features, uint16_t device_queues)
+int k_vblk_geometry(struct k_vblk_geometry *g, const uint8_t *cfg, uint32_t len, uint64_t features,
+		    uint16_t device_queues)
 {
 	memset(g, 0, sizeof(*g));
 	if (len < CFG_LEN_MIN) {
@@ -205,14 +205,12 @@ static int check_io(const struct k_virtio_blk *b, const struct k_vblk_io *io)
 	if (b->broken)
 		return -EIO;
 	switch (io->kind) {
-	case K_VBLK_READ:
-		break;
+	case K_VBLK_READ: break;
 	case K_VBLK_WRITE:
 		if (b->read_only)
 			return -EROFS;
 		break;
-	case K_VBLK_FLUSH:
-		return has(b->features, VIRTIO_BLK_F_FLUSH) ? 0 : -EOPNOTSUPP;
+	case K_VBLK_FLUSH: return has(b->features, VIRTIO_BLK_F_FLUSH) ? 0 : -EOPNOTSUPP;
 	case K_VBLK_DISCARD:
 	case K_VBLK_WRITE_ZEROES: {
 		bool zeroes = io->kind == K_VBLK_WRITE_ZEROES;
@@ -227,8 +225,7 @@ static int check_io(const struct k_virtio_blk *b, const struct k_vblk_io *io)
 			return -EINVAL;
 		break;
 	}
-	default:
-		return -EINVAL;
+	default: return -EINVAL;
 	}
 	if (!range_ok(b, io->off, io->len))
 		return -EINVAL;
@@ -276,8 +273,8 @@ int k_vblk_submit(struct k_virtio_blk *b, uint16_t qi, const struct k_vblk_io *i
 	fill_header(r, io);
 	b->bufs[n++] = (struct virtq_buf){(uint64_t)(uintptr_t)&r->hdr, sizeof(r->hdr), false};
 	if (io->kind == K_VBLK_DISCARD || io->kind == K_VBLK_WRITE_ZEROES)
-		b->bufs[n++] = (struct virtq_buf){(uint64_t)(uintptr_t)&r->dwz, sizeof(r->dwz),
-						  false};
+		b->bufs[n++] =
+			(struct virtq_buf){(uint64_t)(uintptr_t)&r->dwz, sizeof(r->dwz), false};
 	for (int s = 0; s < nseg; s++)
 		b->bufs[n++] = (struct virtq_buf){b->split[s].addr, b->split[s].len,
 						  io->kind == K_VBLK_READ};
@@ -302,8 +299,7 @@ int k_vblk_submit(struct k_virtio_blk *b, uint16_t qi, const struct k_vblk_io *i
 
 /* Hand the answer to its owner (unless it was given already) and put the
  * request back in the pool. */
-static void finish(struct k_virtio_blk *b, struct k_vblk_queue *q, struct k_vblk_req *r,
-		   int result)
+static void finish(struct k_virtio_blk *b, struct k_vblk_queue *q, struct k_vblk_req *r, int result)
 {
 	bool answer = !r->orphan && r->done;
 
@@ -480,8 +476,8 @@ int k_vblk_stat(const struct k_virtio_blk *b, unsigned i, char (*keys)[K_VBLK_KE
 		const char **key, uint64_t *val)
 {
 	static const char *const names[] = {
-		"requests", "read_bytes",  "write_bytes", "inflight",	    "errors",
-		"timeouts", "lat_avg_us", "lat_max_us",  "capacity_bytes", "ok",
+		"requests", "read_bytes", "write_bytes", "inflight",	   "errors",
+		"timeouts", "lat_avg_us", "lat_max_us",	 "capacity_bytes", "ok",
 	};
 	uint64_t vals[K_VBLK_NSTATS];
 

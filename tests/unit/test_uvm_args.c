@@ -232,8 +232,8 @@ static void vhost_disks(void **state)
 		uint8_t queues;
 		uint32_t slots;
 	} good[] = {
-		{"vhost=5000:blk:vd0", 0, 1, 0},   {"vhost=5000:blk:vd3", 3, 1, 0},
-		{"vhost=5000:blk:vd1:q4", 1, 4, 0}, {"vhost=5000:blk:vd0:q2:s8", 0, 2, 8},
+		{"vhost=5000:blk:vd0", 0, 1, 0},      {"vhost=5000:blk:vd3", 3, 1, 0},
+		{"vhost=5000:blk:vd1:q4", 1, 4, 0},   {"vhost=5000:blk:vd0:q2:s8", 0, 2, 8},
 		{"vhost=5000:blk:vd2:s16", 2, 1, 16}, {"vhost=5000:blk:16M", -1, 1, 0},
 		{"vhost=5000:blk", -1, 1, 0},
 	};
@@ -246,12 +246,9 @@ static void vhost_disks(void **state)
 		{"vhost=5000:blk:vd-1", "vhost disks are vd0..vd3"},
 		{"vhost=5000:blk:vd99999999999", "vhost disks are vd0..vd3"},
 		{"vhost=5000:rng:vd0", "only blk serves a disk (vd<N>)"},
-		{"vhost=5000:blk:vd0:vd1",
-		 ORDER},
-		{"vhost=5000:blk:16M:vd0",
-		 ORDER},
-		{"vhost=5000:blk:q2:vd0",
-		 ORDER},
+		{"vhost=5000:blk:vd0:vd1", ORDER},
+		{"vhost=5000:blk:16M:vd0", ORDER},
+		{"vhost=5000:blk:q2:vd0", ORDER},
 	};
 	struct uvm_args b;
 	struct warns w;
@@ -264,9 +261,8 @@ static void vhost_disks(void **state)
 		assert_int_equal(b.vhost[0].disk, good[i].disk);
 		assert_int_equal(b.vhost[0].queues, good[i].queues);
 		assert_int_equal(b.vhost[0].slots, good[i].slots);
-		assert_int_equal(b.vhost[0].size, good[i].disk < 0 && strstr(good[i].line, "16M")
-							  ? 16u << 20
-							  : 0);
+		assert_int_equal(b.vhost[0].size,
+				 good[i].disk < 0 && strstr(good[i].line, "16M") ? 16u << 20 : 0);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (parse(&b, &w, bad[i].line) != 1)

@@ -116,8 +116,7 @@ static void dev_used(struct k_virtio_blk *b, uint32_t id, uint32_t len)
 }
 
 /* Answer a taken chain: status byte, then the used element. */
-static void dev_answer(struct k_virtio_blk *b, const struct taken *t, uint8_t status,
-		       uint32_t len)
+static void dev_answer(struct k_virtio_blk *b, const struct taken *t, uint8_t status, uint32_t len)
 {
 	*(uint8_t *)(uintptr_t)t->d[t->n - 1].addr = status;
 	dev_used(b, t->head, len);
@@ -479,8 +478,8 @@ static void stats_names(void **state)
 {
 	static char keys[K_VBLK_NSTATS][K_VBLK_KEY];
 	static const char *const want[] = {
-		"vd0_requests", "vd0_read_bytes", "vd0_write_bytes", "vd0_inflight",
-		"vd0_errors",	"vd0_timeouts",	  "vd0_lat_avg_us",  "vd0_lat_max_us",
+		"vd0_requests",	      "vd0_read_bytes", "vd0_write_bytes", "vd0_inflight",
+		"vd0_errors",	      "vd0_timeouts",	"vd0_lat_avg_us",  "vd0_lat_max_us",
 		"vd0_capacity_bytes", "vd0_ok",
 	};
 	const char *key;

@@ -159,8 +159,8 @@ uint64_t k_vblk_wanted_features(void);
  * UINT64_MAX bytes, blk_size not a power of two in 512..65536, seg_max 0
  * with SEG_MAX, MQ's num_queues 0 or above what the device has are refused
  * (-EINVAL). num_queues is capped at K_VBLK_MAX_QUEUES. */
-int k_vblk_geometry(struct k_vblk_geometry *g, const uint8_t *cfg, uint32_t len,
-		    uint64_t features, uint16_t device_queues);
+int k_vblk_geometry(struct k_vblk_geometry *g, const uint8_t *cfg, uint32_t len, uint64_t features,
+		    uint16_t device_queues);
 
 /* Portable set-up: the instance's state, name, features and geometry.
  * Queues follow with k_vblk_queue_init(). */
