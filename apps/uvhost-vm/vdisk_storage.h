@@ -12,8 +12,8 @@
  * The medium's facts reach the front-end through the storage: size
  * (capacity), read-only, block size, and FLUSH, DISCARD and WRITE_ZEROES
  * only when the disk offers them. A FLUSH on a disk without one completes
- * at once: such a disk is write-through (virtio 1.2, 5.2.6.2), so every
- * write already answered is on it.
+ * at once: a driver takes a device without FLUSH as write-through (no
+ * writeback cache), and every write we answered the disk answered first.
  * Never: allocates, blocks (except cancel() and drain(), bounded by
  * UVM_VDISK_WAIT_NS, which then leave what the disk still holds to the
  * driver, answered nowhere), or calls back from submit().
