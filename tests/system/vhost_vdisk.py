@@ -1,8 +1,8 @@
 """system_vhost_vdisk: the service VM serving its own virtio-blk disks.
 
-The VM boots with two disks on raw image files, vd0 writable and vd1
-read-only (QEMU readonly=on), and listeners vhost=5000:blk:vd0:q2 and
-5002:blk:vd1. uvhost-bench (the library front-end over hybrid vsock) then:
+The VM boots with three disks on raw image files, vd0 writable, vd1
+read-only (QEMU readonly=on) and vd2 failing some reads, and listeners
+vhost=5000:blk:vd0:q2, 5002:blk:vd1 and 5004:blk:vd2. uvhost-bench (the library front-end over hybrid vsock) then:
 
   1. fills the first 4 MiB of vd0 with its --verify pattern over 2 queues,
      reads at random with every read checked, reads everything back and
@@ -12,7 +12,9 @@ read-only (QEMU readonly=on), and listeners vhost=5000:blk:vd0:q2 and
   3. vd1: the pattern the host wrote into its image reads back through the
      VM (--check-only), and every write fails with an error status, the
      image left unchanged;
-  4. QEMU is SIGKILLed; the image file on the host already holds the
+  4. vd2 (QEMU blkdebug) fails every read of sector 8 on the host: those
+     reads answer IOERR, the rest data, nothing hangs, the disk stays up;
+  5. QEMU is SIGKILLed; the image file on the host already holds the
      pattern (read here, block by block); the VM boots again on the same
      images and uvhost-bench --check-only reads the same data back.
 A vd<N> the VM does not have is refused at boot with a line naming it.
@@ -33,12 +35,21 @@ MiB = 1 << 20
 SIZE = 4 * MiB  # of each disk the bench uses
 BS = 4096
 DISK_BYTES = 16 * MiB
-# vd0 with two queues (VIRTIO_BLK_F_MQ), vd1 read-only with one.
+FAIL_PORT = 5004
+
+
+# vd0 with two queues (VIRTIO_BLK_F_MQ), vd1 read-only with one, vd2 a disk
+# whose reads of sector 8 fail on the host (QEMU's blkdebug: EIO, which
+# virtio-blk reports as IOERR).
 def DISKS(rw, ro):
-    return ((rw, False, ",num-queues=2"), (ro, True, ""))
+    d = os.path.dirname(rw)
+    return ((rw, False, ",num-queues=2"), (ro, True, ""),
+            ("blkdebug:%s:%s" % (os.path.join(d, "blkdebug.conf"), os.path.join(d, "vd2.img")),
+             False, ""))
 
 
-APPEND = "log=info ctl=1024 vhost=%d:blk:vd0:q2,%d:blk:vd1" % (RW_PORT, RO_PORT)
+APPEND = "log=info ctl=1024 vhost=%d:blk:vd0:q2,%d:blk:vd1,%d:blk:vd2" % (RW_PORT, RO_PORT,
+                                                                          FAIL_PORT)
 
 
 def pattern_block(block, version=1, bs=BS):
@@ -98,6 +109,11 @@ def make_images(workdir):
         for block in range(SIZE // BS):
             f.write(pattern_block(block))
         f.truncate(DISK_BYTES)
+    with open(os.path.join(workdir, "vd2.img"), "wb") as f:
+        f.truncate(DISK_BYTES)
+    with open(os.path.join(workdir, "blkdebug.conf"), "w") as f:
+        f.write('[inject-error]\nevent = "none"\niotype = "read"\nerrno = "5"\n'
+                'sector = "8"\n')
     return rw, ro
 
 
@@ -142,10 +158,33 @@ def first_boot(rs, args, windows, rw, ro):
         rs.check(st["vd1_read_bytes"] >= SIZE and st["vd1_write_bytes"] == 0,
                  "vd1 read %d write %d bytes" % (st["vd1_read_bytes"], st["vd1_write_bytes"]))
 
+        failing_disk(rs, args, dev, windows)
+
         print("SIGKILL of the service VM's QEMU")
         vm.proc.kill()
         vm.proc.wait()
         check_image(rs, rw, "vd0 after SIGKILL")
+
+
+def failing_disk(rs, args, dev, windows):
+    """vd2 fails every read of sector 8: those reads get IOERR, most others
+    data, nothing hangs, and the disk stays in service."""
+    res, err = bench(rs, args, dev, windows, FAIL_PORT,
+                     ["--rw", "read", "--time", "1", "--size", "256K", "--qd", "8"],
+                     "vd2 (reads of sector 8 fail on the host)", expect_fail=True)
+    rs.check(0 < res["errors"] < res["ios"] and res["mismatches"] == 0,
+             "vd2: %d errors in %d reads, expected some" % (res["errors"], res["ios"]))
+    rs.check("read sector 8 len 4096: status 1 (IOERR)" in err,
+             "vd2: no IOERR for sector 8: %r" % err[-300:])
+    # (Neighbours may fail with it: QEMU merges adjacent requests into one.)
+    st = rs.stats_now(dev)
+    rs.check(st["vd2_errors"] >= res["errors"] and st["vd2_ok"] == 1 and
+             st["vd2_inflight"] == 0 and st["vd2_read_bytes"] > 0,
+             "vd2: errors %d ok %d inflight %d read %d" % (st["vd2_errors"], st["vd2_ok"],
+                                                           st["vd2_inflight"],
+                                                           st["vd2_read_bytes"]))
+    print("  vd2: %d disk errors answered as IOERR, %d bytes read, disk still ok"
+          % (st["vd2_errors"], st["vd2_read_bytes"]))
 
 
 def second_boot(rs, args, windows, rw, ro):
