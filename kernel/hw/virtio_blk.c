@@ -43,9 +43,6 @@ static int queues_up(struct k_virtio_blk *b, struct virtio_pci_dev *d)
 			k_err("%s: queue %u set-up failed (%d)", b->name, qi, e);
 			return e;
 		}
-		/* A request needs its header, status and data descriptors. */
-		if (b->g.seg_max > (uint32_t)size - 2)
-			b->g.seg_max = (uint32_t)size - 2;
 	}
 	return 0;
 }

@@ -153,6 +153,10 @@ int k_vblk_queue_init(struct k_virtio_blk *b, uint16_t qi, uint16_t size)
 	/* The poller looks at every busy ring each turn: interrupts only
 	 * across an idle sleep (k_vblk_idle_prepare). */
 	virtq_drv_disable_notify(&q->q);
+	/* A request takes its header, status and data descriptors: no more
+	 * segments than the ring holds (the front-end is offered this). */
+	if (b->g.seg_max > (uint32_t)size - 2)
+		b->g.seg_max = (uint32_t)size - 2;
 	memset(q->req, 0, sizeof(q->req));
 	q->nfree = K_VBLK_REQS;
 	for (uint16_t i = 0; i < K_VBLK_REQS; i++)
@@ -253,7 +257,7 @@ int k_vblk_submit(struct k_virtio_blk *b, uint16_t qi, const struct k_vblk_io *i
 	struct k_vblk_queue *q;
 	struct k_vblk_req *r;
 	bool rw = io->kind == K_VBLK_READ || io->kind == K_VBLK_WRITE;
-	unsigned n = 0;
+	unsigned n = 0, need;
 	int nseg = 0, e;
 	uint16_t i;
 
@@ -266,7 +270,12 @@ int k_vblk_submit(struct k_virtio_blk *b, uint16_t qi, const struct k_vblk_io *i
 			return nseg;
 	}
 	q = &b->q[qi % b->nq];
-	if (q->nfree == 0 || q->q.num_free < (unsigned)nseg + 3)
+	/* Header, status, the data or the discard segment. */
+	need = 2u + (unsigned)nseg +
+	       (io->kind == K_VBLK_DISCARD || io->kind == K_VBLK_WRITE_ZEROES);
+	if (need > q->q.size)
+		return -EINVAL; /* would never fit: waiting would wedge the ring */
+	if (q->nfree == 0 || q->q.num_free < need)
 		return -EAGAIN;
 	i = q->free[q->nfree - 1];
 	r = &q->req[i];
@@ -387,6 +396,9 @@ int k_vblk_poll(void *ctx)
 	struct k_virtio_blk *b = ctx;
 	int work = 0;
 
+	/* A broken disk is never read again (its used ring is garbage). */
+	if (b->broken)
+		return 0;
 	if (b->armed)
 		k_vblk_awake(b);
 	for (uint16_t qi = 0; qi < b->nq; qi++)
