@@ -33,7 +33,7 @@
 #define BENCH_PAGE 4096u
 
 enum bench_rw { RW_READ, RW_WRITE, RW_RANDREAD, RW_RANDWRITE };
-enum bench_phase { PHASE_FILL, PHASE_RUN, PHASE_CHECK };
+enum bench_phase { PHASE_FILL, PHASE_RUN, PHASE_CHECK, PHASE_FLUSH };
 
 struct bench_opts {
 	const char *socket;
@@ -47,7 +47,8 @@ struct bench_opts {
 	enum bench_rw rw;
 	uint32_t bs, qd, num_queues, slots;
 	double time_s, churn_hz, half_churn_hz;
-	uint64_t size; /* 0: capacity */
+	uint64_t size;		/* 0: capacity */
+	bool check_only, flush; /* --check-only, --flush */
 	bool verify, json, poll, no_event_idx, quiet, no_mem_slots, no_inband, inband_kick;
 };
 
@@ -157,7 +158,8 @@ int bench_backend_pollfd(const struct bench *b);
 
 /* io.c. PHASE_FILL writes every block once (verify), PHASE_RUN is the
  * timed workload (measured, with churn), PHASE_CHECK reads every block back
- * and compares it with the last version written. Each returns 0 or -errno
+ * and compares it with the last version written, PHASE_FLUSH sends one
+ * FLUSH (--flush). Each returns 0 or -errno
  * (fatal: protocol or ring failure); I/O errors are counted in b->errors. */
 int bench_run(struct bench *b, enum bench_phase phase);
 /* After PHASE_CHECK: every written block that a SHMEM mapping of region 0

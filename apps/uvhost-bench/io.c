@@ -9,6 +9,7 @@
 
 #define BLK_T_IN 0u
 #define BLK_T_OUT 1u
+#define BLK_T_FLUSH 4u
 #define BACKEND_POLL_EVERY 1024u
 #define MAX_SLEEP_MS 50
 
@@ -27,13 +28,20 @@ static bool is_write_workload(const struct bench *b)
 }
 
 /* The next block to touch, or false when this phase submits nothing now. */
+/* Requests a phase other than PHASE_RUN sends: one per block, or the one
+ * FLUSH. */
+static uint64_t phase_requests(const struct bench *b)
+{
+	return b->phase == PHASE_FLUSH ? 1 : b->blocks;
+}
+
 static bool pick(struct bench *b, uint64_t *block, bool *write)
 {
 	if (b->phase != PHASE_RUN) {
-		if (b->seq_next >= b->blocks)
+		if (b->seq_next >= phase_requests(b))
 			return false;
 		*block = b->seq_next++;
-		*write = b->phase == PHASE_FILL;
+		*write = b->phase == PHASE_FILL || b->phase == PHASE_FLUSH;
 		return true;
 	}
 	if (b->phase_stop)
@@ -73,6 +81,18 @@ static int submit(struct bench *b, struct bench_queue *q)
 		r->block = block;
 		r->write = write;
 		r->version = 0;
+		if (b->phase == PHASE_FLUSH) {
+			/* No data: header and status byte (used length 1). */
+			struct virtq_buf fb[2] = {{r->hdr_gpa, 16, false},
+						  {r->hdr_gpa + 16, 1, true}};
+
+			type = BLK_T_FLUSH;
+			memset(r->hdr, 0, 16);
+			memcpy(r->hdr, &type, sizeof(type));
+			r->hdr[16] = 0xff;
+			head = virtq_drv_add(&q->vq, fb, 2, r);
+			goto added;
+		}
 		if (b->block_version) {
 			if (write) {
 				r->version = ++b->block_version[block];
@@ -98,6 +118,7 @@ static int submit(struct bench *b, struct bench_queue *q)
 			};
 			head = virtq_drv_add(&q->vq, bufs, 3, r);
 		}
+	added:
 		if (head < 0) {
 			bench_err("queue %u: add failed: %s", q->index, strerror(-head));
 			return head;
@@ -263,7 +284,7 @@ int bench_run(struct bench *b, enum bench_phase phase)
 			inflight += q->inflight;
 		}
 		if (inflight == 0 &&
-		    (b->phase_stop || (phase != PHASE_RUN && b->seq_next >= b->blocks)))
+		    (b->phase_stop || (phase != PHASE_RUN && b->seq_next >= phase_requests(b))))
 			break;
 		if (++turn % BACKEND_POLL_EVERY == 0 && (rc = poll_backend(b)))
 			return rc;

@@ -41,6 +41,9 @@ static void usage(FILE *f)
 		"  --churn HZ        add/remove an extra region HZ times a second\n"
 		"  --verify          fill the disk with a pattern, poison every read buffer,\n"
 		"                    check every read, read everything back at the end\n"
+		"  --check-only      no fill, no timed run: read every block back and check it\n"
+		"                    holds the --verify fill pattern (a disk filled earlier)\n"
+		"  --flush           end with a FLUSH request, which must answer OK\n"
 		"  --poll            no eventfds: NOFD kick and call, busy polling\n"
 		"  --no-event-idx    do not negotiate VIRTIO_RING_F_EVENT_IDX\n"
 		"  --json            one JSON object on stdout\n"
@@ -196,6 +199,8 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 		O_VMRAM,
 		O_RAMFILE,
 		O_IKICK,
+		O_CHECKONLY,
+		O_FLUSH,
 	};
 	static const struct option longs[] = {
 		{"socket", required_argument, 0, O_SOCK},
@@ -217,6 +222,8 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 		{"slots", required_argument, 0, O_SLOTS},
 		{"churn", required_argument, 0, O_CHURN},
 		{"verify", no_argument, 0, 'V'},
+		{"check-only", no_argument, 0, O_CHECKONLY},
+		{"flush", no_argument, 0, O_FLUSH},
 		{"poll", no_argument, 0, 'p'},
 		{"no-event-idx", no_argument, 0, O_NOEI},
 		{"json", no_argument, 0, 'j'},
@@ -312,6 +319,8 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 			break;
 		case O_NOEI: o->no_event_idx = true; break;
 		case 'V': o->verify = true; break;
+		case O_CHECKONLY: o->verify = o->check_only = true; break;
+		case O_FLUSH: o->flush = true; break;
 		case 'p': o->poll = true; break;
 		case 'j': o->json = true; break;
 		case 'q': o->quiet = true; break;

@@ -30,7 +30,8 @@
  * Boot: banner, DTB, console from the DTB, command line (uvm_args.h), RAM
  * (the boot arena: everything past the image), GIC (idle wake-up), PCI
  * enumeration and BAR assignment, virtio-pci probing (and the virtio-rng
- * entropy pool's first fill when present, kern/virtio_rng.h), ivshmem
+ * entropy pool's first fill when present, kern/virtio_rng.h), the
+ * virtio-blk disks (vdisk_service.c), ivshmem
  * windows with CRC-32, the vsock device and the control service
  * (vsock_service.c), the vhost-user listeners of `vhost=` (vhost_service.c;
  * sessions and blk RAM disks come from the arena), the vsock interrupt as
@@ -62,6 +63,7 @@
 #include "uvm.h"
 #include "uvm_args.h"
 #include "vhost_commands.h"
+#include "vdisk_service.h"
 #include "vhost_service.h"
 #include "vsock_service.h"
 #include "doorbell.h"
@@ -258,7 +260,8 @@ int main(void)
 	static struct uvm_vsock vsock;
 	static struct uvm_vhost vhost;
 	static struct uvm_wake wake;
-	static struct uvm vm = {.args = &args, .sched = &sched, .ram = &arena};
+	static struct uvm_vdisks disks;
+	static struct uvm vm = {.args = &args, .sched = &sched, .ram = &arena, .disks = &disks};
 	struct k_virtio_rng *rng;
 	const char *line = "";
 	size_t alen = 0;
@@ -286,6 +289,7 @@ int main(void)
 	pci_from_dtb(&fdt);
 	virtio_probe_all(&vm, vdevs);
 	rng = rng_init(&vm);
+	uvm_vdisks_init(&disks, &vm);
 	windows_log();
 	k_info("mmu: %u of %u page tables", k_mmu_tables_used(), k_mmu_tables_total());
 
@@ -300,6 +304,7 @@ int main(void)
 	 * pool first, so what it collects is there for the rng sessions in
 	 * the same turn. */
 	rng_start(&vm, rng);
+	uvm_vdisks_start(&disks, &vm);
 	/* Before the vhost sessions: its poller takes the turn's doorbells. */
 	uvm_doorbell_start(&vm, &fdt);
 	if (uvm_vsock_start(&vsock, &vm) == 0) {
@@ -309,6 +314,7 @@ int main(void)
 		k_control_set_commands(vm.ctl, uvm_vhost_command, &vhost);
 	}
 	uvm_vsock_wake_init(&wake, vm.vvs, &fdt);
+	uvm_vdisks_wire(&disks, &fdt);
 	{
 		uint64_t bytes = budget_log(&arena);
 
@@ -324,12 +330,14 @@ int main(void)
 		 * A vsock packet ends the sleep early (vsock_wake.c); the
 		 * next timed poller's deadline ends it on time, and idle_us
 		 * bounds it for the rings nothing signals. Doorbell rings do
-		 * signal (doorbell.c): with only those, a sleep lasts longer. */
+		 * signal (doorbell.c): with only those, a sleep lasts longer.
+		 * A virtio-blk disk's interrupt ends it too (vdisk_service.c). */
 		struct vu_busy_poll bp = {.window_ns = (uint64_t)args.k.poll_us * 1000};
 
 		for (;;)
 			if (!vu_busy_poll_turn(&bp, k_sched_turn(&sched), k_now_ns()) &&
-			    uvm_vsock_idle_prepare(&wake) == 0)
+			    uvm_vsock_idle_prepare(&wake) == 0 &&
+			    uvm_vdisks_idle_prepare(&disks) == 0)
 				k_idle(k_sched_sleep_ns(
 					&sched, k_now_ns(),
 					idle_bound_ns(&wake, &vhost, args.k.idle_us)));

@@ -3,7 +3,8 @@
  * Owns: struct uvm, the one context of the unikernel: the parsed command
  * line, the scheduler, the boot arena (RAM past the image: pools and RAM
  * disks, kern/arena.h), the probed virtio-pci devices, and the services'
- * shared handles (entropy source, vsock core and driver, control service)
+ * shared handles (entropy source, vsock core and driver, control service,
+ * virtio-blk disks)
  * as main fills them in. main.c creates it, starts each service with it,
  * and nothing ever calls back into main.c.
  * Never: blocks or allocates after boot: a poller does bounded work and
@@ -26,6 +27,7 @@ struct k_virtio_rng;
 struct k_vsock_core;
 struct k_virtio_vsock;
 struct k_control;
+struct uvm_vdisks;
 
 struct uvm {
 	const struct uvm_args *args;
@@ -39,6 +41,7 @@ struct uvm {
 	struct k_vsock_core *vs;    /* vsock sockets (vsock_service.c) */
 	struct k_virtio_vsock *vvs; /* its driver (the idle wake-up) */
 	struct k_control *ctl;	    /* the control service (stats, commands) */
+	struct uvm_vdisks *disks;   /* the VM's own virtio-blk disks */
 };
 
 /* Register a poller on the main loop: every turn, or every period_us

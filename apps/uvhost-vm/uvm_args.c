@@ -13,6 +13,9 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
+_Static_assert(UVM_DISK_MAX_1 == UVM_DISK_MAX - 1, "the message names the last disk");
+_Static_assert(UVM_DISK_MAX <= 127, "a disk index fits int8_t");
+
 /* Split [s, s+len) at the first `sep`: the head is [s, *hlen), the rest
  * starts at *rest (NULL when there is no separator). */
 static void split(const char *s, size_t len, char sep, size_t *hlen, const char **rest,
@@ -64,12 +67,29 @@ static const char *parse_slots(const char *s, size_t len, struct uvm_listener_cf
 	return NULL;
 }
 
-/* One "port:dev[:size][:q<n>][:s<n>]" entry into `l`. Returns NULL or why
+/* "vd<N>": the N-th virtio-blk disk in PCI order in place of a RAM disk
+ * (blk only). Whether that disk exists is known only after PCI enumeration:
+ * the boot checks it and names the disk when it does not. */
+static const char *parse_disk(const char *s, size_t len, struct uvm_listener_cfg *l)
+{
+	uint32_t n;
+
+	/* A device that serves a storage: blk. */
+	if (!(l->kind->flags & DEV_NEEDS_STORAGE))
+		return "only blk serves a disk (vd<N>)";
+	if (k_bootargs_u32(s + 2, len - 2, 0, UVM_DISK_MAX - 1, &n))
+		return "vhost disks are vd0..vd" STR(UVM_DISK_MAX_1);
+	l->disk = (int8_t)n;
+	return NULL;
+}
+
+/* One "port:dev[:size|:vd<N>][:q<n>][:s<n>]" entry into `l`. Returns NULL or why
  * it is bad. Each optional field at most once and in that order, so every
  * configuration has one spelling; a size never starts with a letter. */
 static const char *parse_listener(const char *s, size_t len, struct uvm_listener_cfg *l)
 {
-	static const char order[] = "vhost fields are [:<size>][:q<n>][:s<n>], in that order";
+	static const char order[] =
+		"vhost fields are [:<size>|:vd<N>][:q<n>][:s<n>], in that order";
 	const char *rest, *field;
 	size_t plen, rlen, dlen, flen;
 	int stage = 0; /* 0: size allowed, 1: q<n>, 2: s<n>, 3: nothing more */
@@ -87,6 +107,7 @@ static const char *parse_listener(const char *s, size_t len, struct uvm_listener
 	if (!l->kind || (l->kind->flags & DEV_HOSTED_ONLY))
 		return "unknown vhost device";
 	l->size = 0;
+	l->disk = -1;
 	l->queues = 1;
 	l->slots = 0;
 	while (rest) {
@@ -100,6 +121,9 @@ static const char *parse_listener(const char *s, size_t len, struct uvm_listener
 		} else if (flen > 0 && field[0] == 's' && stage <= 2) {
 			why = parse_slots(field, flen, l);
 			stage = 3;
+		} else if (stage == 0 && flen >= 2 && field[0] == 'v' && field[1] == 'd') {
+			why = parse_disk(field, flen, l);
+			stage = 1;
 		} else if (stage == 0 && (flen == 0 || (field[0] != 'q' && field[0] != 's'))) {
 			why = k_bootargs_size(field, flen, &l->size) ? "bad vhost size" : NULL;
 			stage = 1;

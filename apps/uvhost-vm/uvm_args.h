@@ -3,9 +3,12 @@
  *
  * Owns: the syntax of the keys only this application knows, and the check
  * that ties them to the kernel's:
- *   vhost=<port>:<dev>[:<size>][:q<n>][:s<n>][,...]
- *                    vhost-user listeners, e.g. 5000:blk:64M:q4,5001:rng
- *                    (dev: blk or rng; size: bytes with K/M/G suffix;
+ *   vhost=<port>:<dev>[:<size>|:vd<N>][:q<n>][:s<n>][,...]
+ *                    vhost-user listeners, e.g. 5000:blk:64M:q4,5001:rng,
+ *                    5002:blk:vd0:q2
+ *                    (dev: blk or rng; size: bytes with K/M/G suffix of a
+ *                    RAM disk; vd<N>: blk on the N-th virtio-blk disk in PCI
+ *                    order instead, vd0..vd<UVM_DISK_MAX-1>;
  *                    q<n>: blk queues, 1..VU_MAX_QUEUES, default 1; rng has
  *                    exactly one, so no q<n>; s<n>: memory slots a session
  *                    offers in GET_MAX_MEM_SLOTS, 1..VU_MAX_MEM_SLOTS,
@@ -30,6 +33,9 @@
 
 #define UVM_LISTENERS_MAX 8
 #define UVM_SESSIONS_MAX 16
+/* virtio-blk disks a listener may name (vd0..vd3) and the VM drives. */
+#define UVM_DISK_MAX 4
+#define UVM_DISK_MAX_1 3 /* UVM_DISK_MAX - 1, spelled out for messages */
 #ifndef UVM_DEFAULT_SESSIONS
 #define UVM_DEFAULT_SESSIONS 2u
 #endif
@@ -42,6 +48,7 @@ struct uvm_listener_cfg {
 	uint8_t queues;		     /* 1..VU_MAX_QUEUES (rng: 1) */
 	uint32_t slots;		     /* memory slots offered, 1..VU_MAX_MEM_SLOTS; 0 = all */
 	uint64_t size;		     /* bytes; 0 = the device's default */
+	int8_t disk;		     /* blk: the vd<N> disk served, -1 = a RAM disk */
 };
 
 struct uvm_args {

@@ -14,6 +14,9 @@
 #include "kern/log.h"
 #include "kern/virtio_rng.h"
 #include "kern/vsock_socket.h"
+#include "kern/time.h"
+#include "vdisk_service.h"
+#include "vdisk_storage.h"
 #include "vm_platform.h"
 #include "vu/backend.h"
 #include "vu/session.h"
@@ -36,6 +39,10 @@ struct uvm_session {
 		uint64_t align;
 	} dev;
 	struct vu_backend b;
+	/* Sessions of a vd<N> listener (NULL without one): the asynchronous
+	 * storage on the disk and what dev_blk needs for it. */
+	struct uvm_vdisk_store *vstore;
+	struct dev_blk_async *async;
 };
 
 /* dev_rng_source and dev_rng_level take no context (dev/rng.h): the one
@@ -107,7 +114,18 @@ static int session_start(struct uvm_session *s, struct uvm_listener *l, int fd, 
 	s->l = l;
 	snprintf(s->tag, sizeof(s->tag), "vhost %" PRIu32 "#%u", l->cfg->port, slot);
 	uvm_vu_conn_init(&s->conn, s->h->vm->vs, fd, s->tag);
-	r = l->cfg->kind->make(&s->dev, &l->params, &uvm_dev_env, &desc);
+	if (l->vdisk) {
+		/* vd<N>: each session has its own asynchronous storage on the
+		 * listener's disk, made here. */
+		struct dev_params p = l->params;
+
+		uvm_vdisk_store_init(s->vstore, l->vdisk, l->cfg->queues, k_now_ns);
+		p.store = &s->vstore->s;
+		p.async = s->async;
+		r = l->cfg->kind->make(&s->dev, &p, &uvm_dev_env, &desc);
+	} else {
+		r = l->cfg->kind->make(&s->dev, &l->params, &uvm_dev_env, &desc);
+	}
 	if (r < 0)
 		return r;
 	{
@@ -162,18 +180,21 @@ static int listener_poll(void *ctx)
 static int session_poll(void *ctx)
 {
 	struct uvm_session *s = ctx;
-	int r;
+	int work = 0, r;
 
 	if (!s->active)
 		return 0;
-	/* Rings whose doorbell rang this turn (doorbell.c) are kicked. */
+	/* Rings whose doorbell rang this turn (doorbell.c) are kicked, and
+	 * a vd<N> session's disk completions are finished first. */
 	uvm_doorbell_kick_rings(&s->b);
+	if (s->l->vdisk)
+		work = dev_blk_poll(&s->dev.blk, &s->b, VU_SESSION_RING_BUDGET);
 	r = vu_session_step(&s->step);
 	if (r < 0) {
 		session_end(s, s->step.why, r);
 		return 1;
 	}
-	return r;
+	return work + r;
 }
 
 /* Size of the VIRTIO shared memory region a RAM disk of `size` bytes at
@@ -216,6 +237,25 @@ static int ram_disk_setup(struct uvm *vm, struct uvm_listener *l,
 	return 0;
 }
 
+/* vd<N>: the listener serves one of the VM's virtio-blk disks; each session
+ * makes its own storage on it (session_start). */
+static int vdisk_setup(struct uvm *vm, struct uvm_listener *l, const struct uvm_listener_cfg *cfg)
+{
+	const char *why = NULL;
+
+	l->vdisk = uvm_vdisk_get(vm->disks, cfg->disk, &why);
+	if (!l->vdisk || !l->h->sessions[0].vstore) {
+		k_err("vhost %" PRIu32 ": disk vd%d refused: %s (%u virtio-blk disk(s) found)",
+		      cfg->port, cfg->disk, why ? why : "no room for its sessions",
+		      vm->disks ? vm->disks->n : 0);
+		l->vdisk = NULL;
+		return -ENODEV;
+	}
+	snprintf(l->serial, sizeof(l->serial), "uvhost-vd%d", cfg->disk);
+	l->params.serial = l->serial;
+	return 0;
+}
+
 /* What the listener's device needs from the VM, as its row says. */
 static int device_setup(struct uvm *vm, struct uvm_listener *l, const struct uvm_listener_cfg *cfg)
 {
@@ -236,6 +276,8 @@ static int device_setup(struct uvm *vm, struct uvm_listener *l, const struct uvm
 		      cfg->port, k->name);
 		return -ENODEV;
 	}
+	if ((k->flags & DEV_NEEDS_STORAGE) && cfg->disk >= 0)
+		return vdisk_setup(vm, l, cfg);
 	if (k->flags & DEV_NEEDS_STORAGE)
 		return ram_disk_setup(vm, l, cfg);
 	return 0;
@@ -252,6 +294,7 @@ static int listener_setup(struct uvm_vhost *h, struct uvm_listener *l,
 	l->lfd = -1;
 	/* The slot of a listener that failed is reused by the next one. */
 	l->disk = NULL;
+	l->vdisk = NULL;
 	l->shmem_size = 0;
 	snprintf(l->key_accepted, sizeof(l->key_accepted), "vhost_%" PRIu32 "_accepted", cfg->port);
 	snprintf(l->key_refused, sizeof(l->key_refused), "vhost_%" PRIu32 "_refused", cfg->port);
@@ -267,7 +310,14 @@ static int listener_setup(struct uvm_vhost *h, struct uvm_listener *l,
 		k_vs_close(vm->vs, l->lfd);
 		return -ENOMEM;
 	}
-	if (l->disk)
+	if (l->vdisk)
+		k_info("vhost: %s on port %" PRIu32 ", disk %s (%" PRIu64
+		       " KiB%s), %u queue%s, %" PRIu32 " memory slots",
+		       cfg->kind->name, cfg->port, l->vdisk->name,
+		       (l->vdisk->g.capacity * K_VBLK_SECTOR) >> 10,
+		       l->vdisk->read_only ? ", read-only" : "", (unsigned)cfg->queues,
+		       cfg->queues == 1 ? "" : "s", cfg->slots ? cfg->slots : VU_MAX_MEM_SLOTS);
+	else if (l->disk)
 		k_info("vhost: %s on port %" PRIu32 ", %" PRIu64
 		       " KiB RAM disk, %u queue%s, %" PRIu32 " memory slots",
 		       cfg->kind->name, cfg->port, l->store.size >> 10, (unsigned)cfg->queues,
@@ -279,17 +329,23 @@ static int listener_setup(struct uvm_vhost *h, struct uvm_listener *l,
 }
 
 /* rng_requests_waiting (chains rng sessions leave in their rings until the
- * pool refills), then the pool's own entries; none without an entropy
- * source. */
+ * pool refills), then the pool's own entries (none without an entropy
+ * source), then the virtio-blk disks' (vdisk_service.h). */
 static int rng_stat(const struct uvm_vhost *h, unsigned i, const char **key, uint64_t *val)
 {
 	uint64_t waiting = 0;
 
-	/* After the 8 fixed entries and 2 per listener: all must fit. */
-	_Static_assert(8 + 2 * UVM_LISTENERS_MAX + 1 + K_VRNG_NSTATS <= K_CONTROL_MAX_EXTRA,
+	/* After the 8 fixed entries and 2 per listener, then the disks': all
+	 * must fit. */
+	_Static_assert(8 + 2 * UVM_LISTENERS_MAX + 1 + K_VRNG_NSTATS +
+				       UVM_DISK_MAX * K_VBLK_NSTATS <=
+			       K_CONTROL_MAX_EXTRA,
 		       "every stats entry fits the control service's extra block");
 	if (!k_virtio_rng_ready(h->vm->rng))
-		return -ENOENT;
+		return h->vm->disks ? uvm_vdisks_stat(h->vm->disks, i, key, val) : -ENOENT;
+	if (i > K_VRNG_NSTATS)
+		return h->vm->disks ? uvm_vdisks_stat(h->vm->disks, i - 1 - K_VRNG_NSTATS, key, val)
+				    : -ENOENT;
 	if (i > 0)
 		return k_virtio_rng_stat(h->vm->rng, i - 1, key, val);
 	for (unsigned k = 0; k < h->nsessions; k++)
@@ -319,7 +375,7 @@ int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val)
 	uint64_t calls = h->inband_calls_done, kicks = h->inband_kicks_done;
 
 	if (!h->nlisteners)
-		return -ENOENT;
+		return h->vm->disks ? uvm_vdisks_stat(h->vm->disks, i, key, val) : -ENOENT;
 	if (i >= FIXED) {
 		const struct uvm_listener *l;
 
@@ -413,6 +469,33 @@ int uvm_vhost_view(const struct uvm_vhost *h, uint32_t port, struct uvm_vhost_vi
 	return 0;
 }
 
+static bool sessions_need_disks(const struct uvm_args *a)
+{
+	for (unsigned i = 0; i < a->n_vhost; i++)
+		if (a->vhost[i].disk >= 0) /* only a storage device takes vd<N> */
+			return true;
+	return false;
+}
+
+/* Every session may serve a disk listener: each gets its storage and
+ * request slots (counted in the budget as vdisk-sessions). */
+static int vdisk_areas(struct uvm *vm, struct uvm_vhost *h)
+{
+	struct uvm_vdisk_store *st =
+		uvm_alloc(vm, "vdisk-sessions", (uint64_t)h->nsessions * sizeof(*st), 64);
+	struct dev_blk_async *as =
+		st ? uvm_alloc(vm, "vdisk-sessions", (uint64_t)h->nsessions * sizeof(*as), 64)
+		   : NULL;
+
+	if (!as)
+		return -ENOMEM;
+	for (unsigned i = 0; i < h->nsessions; i++) {
+		h->sessions[i].vstore = &st[i];
+		h->sessions[i].async = &as[i];
+	}
+	return 0;
+}
+
 int uvm_vhost_start(struct uvm_vhost *h, struct uvm *vm)
 {
 	const struct uvm_args *a = vm->args;
@@ -433,6 +516,8 @@ int uvm_vhost_start(struct uvm_vhost *h, struct uvm *vm)
 	if (!h->sessions)
 		return -ENOMEM;
 	h->nsessions = a->sessions;
+	if (sessions_need_disks(a) && vdisk_areas(vm, h) < 0)
+		k_err("vhost: no RAM for the disk sessions: vd<N> listeners refused");
 	for (unsigned i = 0; i < h->nsessions; i++) {
 		h->sessions[i].h = h;
 		if (uvm_add_poller(vm, "vhost-session", session_poll, &h->sessions[i]) < 0)

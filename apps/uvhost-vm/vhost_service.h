@@ -14,6 +14,12 @@
  * uvm_vsock_start() succeeded; it registers its stats and the `vhost` commands with the control
  * service (vm->ctl).
  *
+ * A blk listener on vd<N> serves that virtio-blk disk instead: each session
+ * has its own asynchronous storage on it (vdisk_storage.h), requests pass
+ * through to the disk in place, and the disk's capacity, block size,
+ * read-only bit and FLUSH/DISCARD/WRITE_ZEROES are what the front-end sees.
+ * A vd<N> that does not exist or did not come up is a boot error naming it.
+ *
  * A blk listener's RAM disk belongs to the listener: it keeps its contents
  * across connections, like a disk across front-end restarts. Two connections
  * on the same blk port at once both see it (as two front-ends on one file).
@@ -38,6 +44,7 @@
 #include "dev/table.h"
 #include "uvm.h"
 
+struct k_virtio_blk;
 struct uvm_session;
 struct uvm_vhost;
 
@@ -48,7 +55,8 @@ struct uvm_listener {
 	struct dev_params params; /* what each session's device is made from */
 	struct dev_storage store; /* blk: the RAM disk, kept across connections */
 	uint8_t *disk;
-	uint64_t shmem_size; /* blk: shmid 0 = the RAM disk (vhost_commands.h); 0: none */
+	struct k_virtio_blk *vdisk; /* vd<N>: the disk served instead (NULL: RAM) */
+	uint64_t shmem_size;	    /* blk: shmid 0 = the RAM disk (vhost_commands.h); 0: none */
 	char serial[DEV_BLK_ID_BYTES + 1];
 	uint64_t accepted, refused;
 	char key_accepted[32], key_refused[32]; /* stats keys, made at set-up */
@@ -80,7 +88,8 @@ bool uvm_vhost_polls(const struct uvm_vhost *h);
  * refused by every session so far (vhost_messages, vhost_rejected), then
  * per listener vhost_<port>_accepted and vhost_<port>_refused, then with a
  * virtio-rng entropy source rng_requests_waiting and the pool's rng_*
- * entries (kern/virtio_rng.h). -ENOENT past the last entry. ctx: struct
+ * entries (kern/virtio_rng.h), then each virtio-blk disk's vd<N>_*
+ * (vdisk_service.h). -ENOENT past the last entry. ctx: struct
  * uvm_vhost. */
 int uvm_vhost_stat(void *ctx, unsigned i, const char **key, uint64_t *val);
 

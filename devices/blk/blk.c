@@ -94,8 +94,10 @@ static int blk_get_config(void *dev, uint8_t *buf, uint32_t offset, uint32_t len
 
 	memset(&c, 0, sizeof(c));
 	c.capacity = blk->store->size / SECTOR;
-	c.seg_max = DEV_BLK_SEG_MAX;
-	c.blk_size = SECTOR;
+	c.seg_max = blk->store->seg_max && blk->store->seg_max < DEV_BLK_SEG_MAX
+			    ? blk->store->seg_max
+			    : DEV_BLK_SEG_MAX;
+	c.blk_size = blk->store->blk_size ? blk->store->blk_size : SECTOR;
 	c.num_queues = blk->dev.num_queues;
 	c.max_discard_sectors = MAX_DISCARD_SECTORS;
 	c.max_discard_seg = MAX_DISCARD_SEG;
@@ -220,6 +222,9 @@ static int do_dwz(struct dev_blk *blk, struct blk_req *r, bool zeroes)
 		return VIRTIO_BLK_S_IOERR;
 	if (r->data_out % sizeof(seg) || nseg == 0 || nseg > MAX_DISCARD_SEG)
 		return VIRTIO_BLK_S_UNSUPP;
+	/* Not offered: the medium cannot. */
+	if (zeroes ? blk->store->no_write_zeroes : blk->store->no_discard)
+		return VIRTIO_BLK_S_UNSUPP;
 	/* MAX_DISCARD_SEG is 1: at most one storage operation per request,
 	 * which is what lets an asynchronous storage answer it with one
 	 * completion. */
@@ -262,6 +267,9 @@ static int execute(struct dev_blk *blk, struct blk_req *r, uint32_t *written)
 	case VIRTIO_BLK_T_FLUSH: {
 		struct dev_storage_op op = {.kind = DEV_STORAGE_FLUSH};
 		blk->n_flushes++;
+		/* A write-through medium: every completed write is on it. */
+		if (blk->store->no_flush)
+			return VIRTIO_BLK_S_OK;
 		return run_op(blk, r, &op, 0);
 	}
 	case VIRTIO_BLK_T_GET_ID: return do_get_id(blk, r, written);
@@ -427,6 +435,12 @@ static void blk_setup(struct dev_blk *blk, struct dev_storage *store, uint16_t n
 			    VU_BIT(VIRTIO_BLK_F_DISCARD) | VU_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 	if (store->read_only)
 		blk->dev.features |= VU_BIT(VIRTIO_BLK_F_RO);
+	if (store->no_flush)
+		blk->dev.features &= ~VU_BIT(VIRTIO_BLK_F_FLUSH);
+	if (store->no_discard)
+		blk->dev.features &= ~VU_BIT(VIRTIO_BLK_F_DISCARD);
+	if (store->no_write_zeroes)
+		blk->dev.features &= ~VU_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 	blk->dev.num_queues = num_queues;
 	blk->dev.max_queue_size = 1024;
 	blk->dev.has_config = true;

@@ -21,7 +21,9 @@ go through doorbell vectors (docs/vsock-transport.md §4.1), and the VM's contro
 must show doorbell interrupts and rings and no in-band kick or call.
 
 The disk is the service VM's RAM disk: it is checked by the guest's own read-back
-(every guest script verifies what it wrote), not on the host. `reconnect` kills and
+(every guest script verifies what it wrote), not on the host. In blk_vdisk it is the
+rig's disk image instead, given to the service VM as its virtio-blk disk vd0
+(vhost=5000:blk:vd0:q<n>, docs/service-vm-disk.md), and the host re-checks the image. `reconnect` kills and
 restarts the gateway (the service VM, and so the disk, stays up); a service-VM reboot
 is covered by tests/system (gateway_vm_reboot).
 """
@@ -85,6 +87,8 @@ class GatewayRig(ri.Rig):
         return w
 
     def listener(self):
+        if self.sc["device"] == "blk" and self.sc.get("vm_disk"):
+            return BLK_PORT, "%d:blk:vd0:q%d" % (BLK_PORT, self.sc["num_queues"])
         if self.sc["device"] == "blk":
             return BLK_PORT, "%d:blk:%dM:q%d" % (BLK_PORT, self.args.disk_mib,
                                                self.sc["num_queues"])
@@ -114,6 +118,10 @@ class GatewayRig(ri.Rig):
             # windows keep their numbers either way.
             extra += ["-chardev", "socket,id=db0,path=%s" % self.db_path,
                       "-device", "ivshmem-doorbell,chardev=db0,vectors=%d" % self.db_vectors]
+        if self.sc.get("vm_disk"):
+            extra += ["-drive", "file=%s,if=none,format=raw,id=vd0" % self.disk,
+                      "-device", "virtio-blk-pci,drive=vd0,disable-legacy=on,num-queues=%d"
+                      % self.sc["num_queues"]]
         append = "log=info ctl=%d vhost=%s %s" % (rs.CTL_PORT, entry, os.environ.get("UVTEST_SVM_ARGS", ""))
         self.vm = rs.UvhostVM(self.args.vm_image, append, extra, memory=VM_MEMORY,
                               echo=self.args.console)
@@ -255,6 +263,8 @@ class GatewayRig(ri.Rig):
 
     # ----------------------------------------------------------- checks --
     def verify_disk(self):
+        if self.sc.get("vm_disk"):
+            return super().verify_disk()  # the image holds what the guest wrote
         if self.sc["device"] == "blk":
             ri.story("host", "the disk is the service VM's RAM disk: %d range(s) verified by "
                      "the guest's read-back (no host image to re-check)" % len(self.data))

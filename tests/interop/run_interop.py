@@ -53,6 +53,9 @@ SCENARIOS = {
                 desc="4-queue O_DIRECT write/read-back, parallel jobs"),
     "notify": dict(guest="notify", device="blk", num_queues=4, smp=4, bench_only=True,
                    desc="notification cost: qd 1 latency, qd 32 IOPS, idle (bench/notify.sh)"),
+    "blk_vdisk": dict(guest="blk", device="blk", num_queues=2, smp=2, vm_disk=True,
+                      desc="as blk (gateway only): the service VM serves its own virtio-blk "
+                      "disk, the host re-checks the image"),
     "blk_nomemslots": dict(guest="blk", device="blk", num_queues=4, smp=4,
                            no_mem_slots=True,
                            desc="as blk, back-end without CONFIGURE_MEM_SLOTS"),

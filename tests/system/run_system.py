@@ -59,6 +59,7 @@ import vhost_isolation
 import vhost_rings
 import vhost_rng
 import vhost_session
+import vhost_vdisk
 import vhost_shmem
 import demo_story
 from vsock_host import (CTL_PORT, ECHO_LINE, MiB, EchoLines, LineClient, VsockDevice,
@@ -276,13 +277,15 @@ VSOCK_CID = 3
 
 @contextlib.contextmanager
 def vsock_vm(args, windows=(), echo=True, append="log=info ctl=%d" % CTL_PORT, allow=(),
-             ram_file=None, rng=True):
+             ram_file=None, rng=True, disks=()):
     """uvhostd --device vsock, then the VM with the vsock device and the
     given ShmWindows; yields (vm, dev) once the VM printed "ready". Console
     warnings matching a regex in `allow` (the test provoked them) pass.
     With `ram_file` the VM's RAM is that file (QEMU creates it; the caller
     removes it), not a memfd. With `rng` the VM gets a virtio-rng device:
-    its rng listeners need one (kernel/include/kern/virtio_rng.h)."""
+    its rng listeners need one (kernel/include/kern/virtio_rng.h). `disks`:
+    (image path, read_only, ",device=options") each a virtio-blk-pci disk
+    (vd0 first)."""
     if not args.uvhostd or not os.access(args.uvhostd, os.X_OK):
         raise TestFailure("no uvhostd binary at %r (build the host tree, or --uvhostd)"
                           % args.uvhostd)
@@ -296,6 +299,10 @@ def vsock_vm(args, windows=(), echo=True, append="log=info ctl=%d" % CTL_PORT, a
             extra += w.qemu_args()
         if rng:
             extra += ["-device", "virtio-rng-pci,disable-legacy=on"]
+        for k, (path, ro, opts) in enumerate(disks):
+            extra += ["-drive", "file=%s,if=none,format=raw,id=vd%d%s"
+                      % (path, k, ",readonly=on" if ro else ""),
+                      "-device", "virtio-blk-pci,drive=vd%d,disable-legacy=on%s" % (k, opts)]
         vm = UvhostVM(args.image, append, extra, echo=echo)
         vm.start()
         vm.wait_for(r"uvhost service VM \S+", 30)
@@ -1045,6 +1052,7 @@ TESTS = {"boot": test_boot, "crash_report": test_crash_report,
          "vhost_rng": lambda args: vhost_rng.test(args, sys.modules[__name__]),
          "vhost_shmem": lambda args: vhost_shmem.test(args, sys.modules[__name__]),
          "vhost_isolation": lambda args: vhost_isolation.test(args, sys.modules[__name__]),
+         "vhost_vdisk": lambda args: vhost_vdisk.test(args, sys.modules[__name__]),
          "demo": demo}
 
 

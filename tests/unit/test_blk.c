@@ -151,7 +151,7 @@ static void bring_up(struct fx *f)
 	f->fp.nsent = 0;
 }
 
-static int fx_setup(void **state, bool read_only)
+static int fx_setup(void **state, bool read_only, bool limited)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
@@ -161,6 +161,13 @@ static int fx_setup(void **state, bool read_only)
 	for (uint32_t i = 0; i < DISK_BYTES; i++)
 		f->disk[i] = (uint8_t)(i * 7 + i / SECTOR);
 	dev_storage_ram(&f->store, f->disk, DISK_BYTES, read_only);
+	if (limited) {
+		/* A medium like a virtio-blk disk that offers less (the service
+		 * VM's vd<N>, apps/uvhost-vm/vdisk_storage.c). */
+		f->store.blk_size = 4096;
+		f->store.seg_max = 30;
+		f->store.no_flush = f->store.no_discard = f->store.no_write_zeroes = true;
+	}
 	if (dev_blk_init(&f->blk, &f->store, NQ, SERIAL) != 0)
 		return -1;
 	vu_backend_init(&f->b, &f->fp.plat, &f->blk.dev, &f->blk, NULL);
@@ -172,12 +179,17 @@ static int fx_setup(void **state, bool read_only)
 
 static int setup(void **state)
 {
-	return fx_setup(state, false);
+	return fx_setup(state, false, false);
 }
 
 static int setup_ro(void **state)
 {
-	return fx_setup(state, true);
+	return fx_setup(state, true, false);
+}
+
+static int setup_limited(void **state)
+{
+	return fx_setup(state, false, true);
 }
 
 static int teardown(void **state)
@@ -768,6 +780,35 @@ static void test_dev_blk_init_rejects_bad_arguments(void **state)
 	free(blk);
 }
 
+/* A medium without flush, discard and write-zeroes, with 4 KiB blocks and
+ * 30 segments: the front-end is offered only what it has, FLUSH answers OK
+ * (write-through: nothing to flush), DISCARD and WRITE_ZEROES UNSUPP with
+ * the disk untouched. */
+static void test_medium_limits(void **state)
+{
+	struct fx *f = *state;
+	uint64_t v = f->b.features_offered, st = put_status(f);
+	struct blk_seg s = {.sector = 0, .num_sectors = 1};
+	struct test_seg seg[2] = {rd(put_hdr(f, T_FLUSH, 0), sizeof(struct blk_hdr)), wr(st, 1)};
+	const uint8_t *c;
+	uint32_t used_len;
+
+	assert_false(v & VU_BIT(F_FLUSH));
+	assert_false(v & VU_BIT(F_DISCARD));
+	assert_false(v & VU_BIT(F_WRITE_ZEROES));
+	assert_true(v & VU_BIT(F_SEG_MAX));
+	assert_int_equal(run(f, seg, 2, st, &used_len), S_OK);
+	assert_int_equal(used_len, 1);
+	assert_int_equal(dwz(f, T_DISCARD, &s, 1), S_UNSUPP);
+	s.flags = 1;
+	assert_int_equal(dwz(f, T_WRITE_ZEROES, &s, 1), S_UNSUPP);
+	expect_disk_untouched(f);
+	f->fp.nsent = 0;
+	c = get_config(f, 0, 60)->p.config.data;
+	assert_int_equal(le(c + 12, 4), 30);   /* seg_max */
+	assert_int_equal(le(c + 20, 4), 4096); /* blk_size */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -804,6 +845,7 @@ int main(void)
 		T(test_config_tail_reads_zero),
 		T(test_config_is_read_only),
 		T(test_dev_blk_init_rejects_bad_arguments),
+		cmocka_unit_test_setup_teardown(test_medium_limits, setup_limited, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

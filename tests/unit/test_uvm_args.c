@@ -86,7 +86,7 @@ static void every_key(void **state)
 	assert_int_equal(b.k.log_level, K_LOG_WARN);
 }
 
-#define ORDER "vhost fields are [:<size>][:q<n>][:s<n>], in that order"
+#define ORDER "vhost fields are [:<size>|:vd<N>][:q<n>][:s<n>], in that order"
 
 static void rejected_words_warn_and_keep_defaults(void **state)
 {
@@ -224,6 +224,63 @@ static void vhost_queue_counts(void **state)
 	assert_int_equal(b.vhost[3].size, 1ull << 20);
 }
 
+/* vd<N>: a virtio-blk disk in place of the RAM disk's size. */
+static void vhost_disks(void **state)
+{
+	static const struct {
+		const char *line;
+		int disk;
+		uint8_t queues;
+		uint32_t slots;
+	} good[] = {
+		{"vhost=5000:blk:vd0", 0, 1, 0},      {"vhost=5000:blk:vd3", 3, 1, 0},
+		{"vhost=5000:blk:vd1:q4", 1, 4, 0},   {"vhost=5000:blk:vd0:q2:s8", 0, 2, 8},
+		{"vhost=5000:blk:vd2:s16", 2, 1, 16}, {"vhost=5000:blk:16M", -1, 1, 0},
+		{"vhost=5000:blk", -1, 1, 0},
+	};
+	static const struct {
+		const char *line, *why;
+	} bad[] = {
+		{"vhost=5000:blk:vd4", "vhost disks are vd0..vd3"},
+		{"vhost=5000:blk:vd", "vhost disks are vd0..vd3"},
+		{"vhost=5000:blk:vdx", "vhost disks are vd0..vd3"},
+		{"vhost=5000:blk:vd-1", "vhost disks are vd0..vd3"},
+		{"vhost=5000:blk:vd99999999999", "vhost disks are vd0..vd3"},
+		{"vhost=5000:rng:vd0", "only blk serves a disk (vd<N>)"},
+		{"vhost=5000:blk:vd0:vd1", ORDER},
+		{"vhost=5000:blk:16M:vd0", ORDER},
+		{"vhost=5000:blk:q2:vd0", ORDER},
+	};
+	struct uvm_args b;
+	struct warns w;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (parse(&b, &w, good[i].line) != 0 || b.n_vhost != 1)
+			fail_msg("'%s': %d warnings (%s), %u listeners", good[i].line, w.n,
+				 w.last_why, b.n_vhost);
+		assert_int_equal(b.vhost[0].disk, good[i].disk);
+		assert_int_equal(b.vhost[0].queues, good[i].queues);
+		assert_int_equal(b.vhost[0].slots, good[i].slots);
+		assert_int_equal(b.vhost[0].size,
+				 good[i].disk < 0 && strstr(good[i].line, "16M") ? 16u << 20 : 0);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(&b, &w, bad[i].line) != 1)
+			fail_msg("'%s' accepted", bad[i].line);
+		assert_string_equal(w.last_why, bad[i].why);
+		assert_int_equal(b.n_vhost, 0);
+	}
+	/* A disk and a RAM disk side by side, each on its own listener. */
+	assert_int_equal(parse(&b, &w, "vhost=5000:blk:vd1:q2,5001:blk:8M,5002:rng"), 0);
+	assert_int_equal(b.n_vhost, 3);
+	assert_int_equal(b.vhost[0].disk, 1);
+	assert_int_equal(b.vhost[0].queues, 2);
+	assert_int_equal(b.vhost[1].disk, -1);
+	assert_int_equal(b.vhost[1].size, 8u << 20);
+	assert_int_equal(b.vhost[2].disk, -1);
+}
+
 static void good_words_survive_bad_neighbours(void **state)
 {
 	struct uvm_args b;
@@ -275,6 +332,7 @@ int main(void)
 		cmocka_unit_test(every_key),
 		cmocka_unit_test(rejected_words_warn_and_keep_defaults),
 		cmocka_unit_test(vhost_queue_counts),
+		cmocka_unit_test(vhost_disks),
 		cmocka_unit_test(good_words_survive_bad_neighbours),
 		cmocka_unit_test(sessions),
 	};

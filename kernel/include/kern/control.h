@@ -34,7 +34,8 @@
 #define K_CONTROL_MAX_WINDOWS 16u
 /* Extra `stats` entries a provider may add, and the longest key: bounded so
  * the stats block still fits K_CONTROL_MAX_REPLY. */
-#define K_CONTROL_MAX_EXTRA 40u
+/* 32 + 8 (notification counters) + 40 (up to 4 virtio-blk disks). */
+#define K_CONTROL_MAX_EXTRA 80u
 #define K_CONTROL_EXTRA_KEY_MAX 40u
 /* One `pollers` line: a name cut at K_CONTROL_POLLER_NAME_MAX bytes and
  * five numbers of at most 20 digits, each after a space, and a newline. */
@@ -43,9 +44,13 @@
 #define K_CONTROL_POLLERS_REPLY (K_MAX_POLLERS * K_CONTROL_POLLER_LINE_MAX + 2u)
 /* Room a reply may need: an echo of a full line, the stats block, or the
  * pollers table, whichever is largest. */
+/* The stats block: the kernel's own lines (1536 bytes) and every extra
+ * entry at its longest key and a 20-digit value. */
+#define K_CONTROL_STATS_REPLY (K_CONTROL_MAX_EXTRA * (K_CONTROL_EXTRA_KEY_MAX + 22u) + 1536u)
+#define K_CONTROL_MAX2_(a, b) ((a) > (b) ? (a) : (b))
 #define K_CONTROL_MAX_REPLY                                                                        \
-	(K_CONTROL_POLLERS_REPLY > K_CONTROL_LINE_MAX + 512u ? K_CONTROL_POLLERS_REPLY             \
-							     : K_CONTROL_LINE_MAX + 512u)
+	K_CONTROL_MAX2_(K_CONTROL_MAX2_(K_CONTROL_POLLERS_REPLY, K_CONTROL_LINE_MAX + 512u),       \
+			K_CONTROL_STATS_REPLY)
 #define K_CONTROL_OUT_BUF 16384u
 
 #ifndef UVHOST_VERSION

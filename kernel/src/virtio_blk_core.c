@@ -1,0 +1,513 @@
+/* The virtio-blk driver's portable part: config checks, requests in and
+ * answers out of the split rings, deadlines, counters (kern/virtio_blk.h).
+ * The PCI bring-up is kernel/hw/virtio_blk.c. */
+#include "kern/virtio_blk.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kern/log.h"
+
+#define T_IN 0u
+#define T_OUT 1u
+#define T_FLUSH 4u
+#define T_DISCARD 11u
+#define T_WRITE_ZEROES 13u
+
+#define S_OK 0u
+#define S_UNSUPP 2u
+
+/* Per queue per poll: bounded work, as every poller. */
+#define VBLK_BUDGET 32u
+
+/* struct virtio_blk_config up to write_zeroes_may_unmap (virtio 1.2 5.2.4),
+ * read field by field at these offsets (little-endian). */
+#define CFG_CAPACITY 0u
+#define CFG_SIZE_MAX 8u
+#define CFG_SEG_MAX 12u
+#define CFG_BLK_SIZE 20u
+#define CFG_NUM_QUEUES 34u
+#define CFG_MAX_DISCARD_SECTORS 36u
+#define CFG_MAX_WZ_SECTORS 52u
+#define CFG_LEN_MIN 24u /* capacity .. blk_size */
+
+static uint64_t le(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static bool has(uint64_t features, unsigned bit)
+{
+	return (features >> bit) & 1;
+}
+
+uint64_t k_vblk_wanted_features(void)
+{
+	return (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
+	       (1ull << VIRTIO_BLK_F_RO) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
+	       (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_MQ) |
+	       (1ull << VIRTIO_BLK_F_DISCARD) | (1ull << VIRTIO_BLK_F_WRITE_ZEROES);
+}
+
+int k_vblk_geometry(struct k_vblk_geometry *g, const uint8_t *cfg, uint32_t len, uint64_t features,
+		    uint16_t device_queues)
+{
+	memset(g, 0, sizeof(*g));
+	if (len < CFG_LEN_MIN) {
+		k_err("virtio-blk: config space of %" PRIu32 " bytes, need %u", len, CFG_LEN_MIN);
+		return -EINVAL;
+	}
+	g->capacity = le(cfg + CFG_CAPACITY, 8);
+	if (g->capacity == 0 || g->capacity > UINT64_MAX / K_VBLK_SECTOR) {
+		k_err("virtio-blk: capacity of %" PRIu64 " sectors refused", g->capacity);
+		return -EINVAL;
+	}
+	g->blk_size = K_VBLK_SECTOR;
+	if (has(features, VIRTIO_BLK_F_BLK_SIZE)) {
+		g->blk_size = (uint32_t)le(cfg + CFG_BLK_SIZE, 4);
+		if (g->blk_size < 512 || g->blk_size > 65536 || (g->blk_size & (g->blk_size - 1))) {
+			k_err("virtio-blk: blk_size %" PRIu32 " refused", g->blk_size);
+			return -EINVAL;
+		}
+	}
+	/* Two descriptors go to the header and the status byte. */
+	g->seg_max = K_VBLK_QSIZE - 2;
+	if (has(features, VIRTIO_BLK_F_SEG_MAX)) {
+		uint32_t s = (uint32_t)le(cfg + CFG_SEG_MAX, 4);
+
+		if (s == 0) {
+			k_err("virtio-blk: seg_max 0 refused");
+			return -EINVAL;
+		}
+		if (s < g->seg_max)
+			g->seg_max = s;
+	}
+	if (has(features, VIRTIO_BLK_F_SIZE_MAX)) {
+		g->size_max = (uint32_t)le(cfg + CFG_SIZE_MAX, 4);
+		/* Below a page, big requests would need more descriptors than
+		 * any ring has: not a disk to drive. */
+		if (g->size_max < 4096) {
+			k_err("virtio-blk: size_max %" PRIu32 " refused", g->size_max);
+			return -EINVAL;
+		}
+	}
+	g->num_queues = 1;
+	if (has(features, VIRTIO_BLK_F_MQ)) {
+		uint16_t n;
+
+		if (len < CFG_NUM_QUEUES + 2) {
+			k_err("virtio-blk: MQ without num_queues in the config space");
+			return -EINVAL;
+		}
+		n = (uint16_t)le(cfg + CFG_NUM_QUEUES, 2);
+		if (n == 0 || n > device_queues) {
+			k_err("virtio-blk: num_queues %u refused (the device has %u)", n,
+			      device_queues);
+			return -EINVAL;
+		}
+		g->num_queues = n > K_VBLK_MAX_QUEUES ? K_VBLK_MAX_QUEUES : n;
+	}
+	if (has(features, VIRTIO_BLK_F_DISCARD) && len >= CFG_MAX_DISCARD_SECTORS + 4)
+		g->max_discard_sectors = (uint32_t)le(cfg + CFG_MAX_DISCARD_SECTORS, 4);
+	if (has(features, VIRTIO_BLK_F_WRITE_ZEROES) && len >= CFG_MAX_WZ_SECTORS + 4)
+		g->max_write_zeroes_sectors = (uint32_t)le(cfg + CFG_MAX_WZ_SECTORS, 4);
+	return 0;
+}
+
+void k_vblk_init(struct k_virtio_blk *b, unsigned index, uint64_t features,
+		 const struct k_vblk_geometry *g, uint64_t (*now_ns)(void))
+{
+	b->now_ns = now_ns;
+	b->timeout_ns = K_VBLK_TIMEOUT_NS;
+	b->features = features;
+	b->g = *g;
+	b->read_only = has(features, VIRTIO_BLK_F_RO);
+	b->broken = false;
+	b->armed = false;
+	b->nq = 0;
+	memset(&b->st, 0, sizeof(b->st));
+	snprintf(b->name, sizeof(b->name), "vd%u", index);
+}
+
+int k_vblk_queue_init(struct k_virtio_blk *b, uint16_t qi, uint16_t size)
+{
+	struct k_vblk_queue *q;
+	int r;
+
+	if (qi >= K_VBLK_MAX_QUEUES || size < 4 || size > K_VBLK_QSIZE || (size & (size - 1)))
+		return -EINVAL;
+	q = &b->q[qi];
+	r = virtq_drv_init(&q->q, size, q->ring, (uint64_t)(uintptr_t)q->ring, q->cookie,
+			   q->chain_len, q->max_write, false);
+	if (r == 0)
+		/* The free list stays out of memory the device can write. */
+		r = virtq_drv_set_links(&q->q, q->links);
+	if (r)
+		return r;
+	/* The poller looks at every busy ring each turn: interrupts only
+	 * across an idle sleep (k_vblk_idle_prepare). */
+	virtq_drv_disable_notify(&q->q);
+	/* A request takes its header, status and data descriptors: no more
+	 * segments than the ring holds (the front-end is offered this). */
+	if (b->g.seg_max > (uint32_t)size - 2)
+		b->g.seg_max = (uint32_t)size - 2;
+	memset(q->req, 0, sizeof(q->req));
+	q->nfree = K_VBLK_REQS;
+	for (uint16_t i = 0; i < K_VBLK_REQS; i++)
+		q->free[i] = (uint16_t)(K_VBLK_REQS - 1 - i);
+	if (qi >= b->nq)
+		b->nq = (uint16_t)(qi + 1);
+	return 0;
+}
+
+/* The range [off, off+len) in whole sectors inside the disk. */
+static bool range_ok(const struct k_virtio_blk *b, uint64_t off, uint64_t len)
+{
+	uint64_t cap = b->g.capacity * K_VBLK_SECTOR;
+
+	return off % K_VBLK_SECTOR == 0 && len % K_VBLK_SECTOR == 0 && off <= cap &&
+	       len <= cap - off;
+}
+
+/* Cut the caller's segments at size_max into b->split. Returns how many,
+ * or -EINVAL (more than seg_max, a zero-length one, or a sum that is not
+ * the request's length). */
+static int cut_segments(struct k_virtio_blk *b, const struct k_vblk_io *io)
+{
+	uint32_t n = 0, max = b->g.size_max ? b->g.size_max : UINT32_MAX;
+	uint64_t sum = 0;
+
+	for (uint32_t i = 0; i < io->nseg; i++) {
+		uint64_t addr = io->seg[i].addr;
+		uint32_t left = io->seg[i].len;
+
+		if (left == 0)
+			return -EINVAL;
+		sum += left;
+		while (left) {
+			uint32_t part = left < max ? left : max;
+
+			if (n == b->g.seg_max)
+				return -EINVAL;
+			b->split[n++] = (struct k_vblk_seg){addr, part};
+			addr += part;
+			left -= part;
+		}
+	}
+	return sum == io->len ? (int)n : -EINVAL;
+}
+
+/* What the request may do on this disk: 0 or the refusal. */
+static int check_io(const struct k_virtio_blk *b, const struct k_vblk_io *io)
+{
+	if (b->broken)
+		return -EIO;
+	switch (io->kind) {
+	case K_VBLK_READ: break;
+	case K_VBLK_WRITE:
+		if (b->read_only)
+			return -EROFS;
+		break;
+	case K_VBLK_FLUSH: return has(b->features, VIRTIO_BLK_F_FLUSH) ? 0 : -EOPNOTSUPP;
+	case K_VBLK_DISCARD:
+	case K_VBLK_WRITE_ZEROES: {
+		bool zeroes = io->kind == K_VBLK_WRITE_ZEROES;
+		uint32_t max = zeroes ? b->g.max_write_zeroes_sectors : b->g.max_discard_sectors;
+
+		if (b->read_only)
+			return -EROFS;
+		if (!has(b->features, zeroes ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD))
+			return -EOPNOTSUPP;
+		if (io->len == 0 || (max && io->len / K_VBLK_SECTOR > max) ||
+		    io->len / K_VBLK_SECTOR > UINT32_MAX)
+			return -EINVAL;
+		break;
+	}
+	default: return -EINVAL;
+	}
+	if (!range_ok(b, io->off, io->len))
+		return -EINVAL;
+	if ((io->kind == K_VBLK_READ || io->kind == K_VBLK_WRITE) && (io->len == 0 || !io->seg))
+		return -EINVAL;
+	return 0;
+}
+
+static void fill_header(struct k_vblk_req *r, const struct k_vblk_io *io)
+{
+	static const uint32_t types[] = {T_IN, T_OUT, T_FLUSH, T_DISCARD, T_WRITE_ZEROES};
+
+	r->hdr.type = types[io->kind];
+	r->hdr.ioprio = 0;
+	r->hdr.sector = io->kind == K_VBLK_FLUSH ? 0 : io->off / K_VBLK_SECTOR;
+	r->dwz.sector = io->off / K_VBLK_SECTOR;
+	r->dwz.num_sectors = (uint32_t)(io->len / K_VBLK_SECTOR);
+	r->dwz.flags = 0;
+	r->status = 0xff; /* not an answer: a device that never writes it fails */
+}
+
+int k_vblk_submit(struct k_virtio_blk *b, uint16_t qi, const struct k_vblk_io *io,
+		  k_vblk_done_fn done, void *owner, uint64_t cookie)
+{
+	struct k_vblk_queue *q;
+	struct k_vblk_req *r;
+	bool rw = io->kind == K_VBLK_READ || io->kind == K_VBLK_WRITE;
+	unsigned n = 0, need;
+	int nseg = 0, e;
+	uint16_t i;
+
+	e = check_io(b, io);
+	if (e)
+		return e;
+	if (rw) {
+		nseg = cut_segments(b, io);
+		if (nseg < 0)
+			return nseg;
+	}
+	q = &b->q[qi % b->nq];
+	/* Header, status, the data or the discard segment. */
+	need = 2u + (unsigned)nseg +
+	       (io->kind == K_VBLK_DISCARD || io->kind == K_VBLK_WRITE_ZEROES);
+	if (need > q->q.size)
+		return -EINVAL; /* would never fit: waiting would wedge the ring */
+	if (q->nfree == 0 || q->q.num_free < need)
+		return -EAGAIN;
+	i = q->free[q->nfree - 1];
+	r = &q->req[i];
+	fill_header(r, io);
+	b->bufs[n++] = (struct virtq_buf){(uint64_t)(uintptr_t)&r->hdr, sizeof(r->hdr), false};
+	if (io->kind == K_VBLK_DISCARD || io->kind == K_VBLK_WRITE_ZEROES)
+		b->bufs[n++] =
+			(struct virtq_buf){(uint64_t)(uintptr_t)&r->dwz, sizeof(r->dwz), false};
+	for (int s = 0; s < nseg; s++)
+		b->bufs[n++] = (struct virtq_buf){b->split[s].addr, b->split[s].len,
+						  io->kind == K_VBLK_READ};
+	b->bufs[n++] = (struct virtq_buf){(uint64_t)(uintptr_t)&r->status, 1, true};
+	if (virtq_drv_add(&q->q, b->bufs, n, r) < 0)
+		return -EAGAIN;
+	q->nfree--;
+	r->busy = true;
+	r->orphan = false;
+	r->kind = (uint8_t)io->kind;
+	r->data_in = io->kind == K_VBLK_READ ? (uint32_t)io->len : 0;
+	r->bytes = rw ? io->len : 0;
+	r->t_submit = b->now_ns ? b->now_ns() : 0;
+	r->done = done;
+	r->owner = owner;
+	r->cookie = cookie;
+	b->st.requests++;
+	if (virtq_drv_kick_needed(&q->q))
+		b->notify(b->t, (uint16_t)(qi % b->nq));
+	return 0;
+}
+
+/* Hand the answer to its owner (unless it was given already) and put the
+ * request back in the pool. */
+static void finish(struct k_virtio_blk *b, struct k_vblk_queue *q, struct k_vblk_req *r, int result)
+{
+	bool answer = !r->orphan && r->done;
+
+	if (!r->orphan) {
+		uint64_t lat = b->now_ns ? b->now_ns() - r->t_submit : 0;
+
+		b->st.done++;
+		b->st.lat_total_ns += lat;
+		if (lat > b->st.lat_max_ns)
+			b->st.lat_max_ns = lat;
+		if (result)
+			b->st.errors++;
+		else if (r->kind == K_VBLK_READ)
+			b->st.read_bytes += r->bytes;
+		else if (r->kind == K_VBLK_WRITE)
+			b->st.write_bytes += r->bytes;
+	}
+	r->busy = false;
+	q->free[q->nfree++] = (uint16_t)(r - q->req);
+	if (answer)
+		r->done(r->owner, r->cookie, result);
+}
+
+/* A device that publishes garbage is never trusted again: every request
+ * still owed an answer fails now (their descriptors are never reused). */
+static void break_disk(struct k_virtio_blk *b, const char *why)
+{
+	if (!b->broken)
+		k_err("%s: %s: disk stopped, every request fails from now on", b->name, why);
+	b->broken = true;
+	for (unsigned qi = 0; qi < b->nq; qi++)
+		for (unsigned i = 0; i < K_VBLK_REQS; i++) {
+			struct k_vblk_req *r = &b->q[qi].req[i];
+
+			if (r->busy && !r->orphan) {
+				k_vblk_done_fn done = r->done;
+
+				r->orphan = true;
+				b->st.errors++;
+				if (done)
+					done(r->owner, r->cookie, -EIO);
+			}
+		}
+}
+
+static int status_result(const struct k_vblk_req *r, uint32_t len)
+{
+	/* The status byte is the last writable byte: a length short of it
+	 * (a read with less data than asked) is no answer. */
+	if (len != r->data_in + 1)
+		return -EIO;
+	return r->status == S_OK ? 0 : r->status == S_UNSUPP ? -EOPNOTSUPP : -EIO;
+}
+
+int k_vblk_poll_queue(struct k_virtio_blk *b, uint16_t qi, unsigned budget)
+{
+	struct k_vblk_queue *q = &b->q[qi];
+	int got = 0;
+
+	if (qi >= b->nq)
+		return 0;
+	while ((unsigned)got < budget) {
+		void *cookie;
+		uint32_t len;
+		int e = virtq_drv_get_used(&q->q, &cookie, &len);
+		struct k_vblk_req *r = cookie;
+
+		if (e == 0)
+			break;
+		if (e < 0) {
+			b->st.ring_errors++;
+			break_disk(b, "the device published a bad used element");
+			break;
+		}
+		got++;
+		if (b->broken && !r->orphan) /* cannot happen: break_disk orphans all */
+			r->orphan = true;
+		finish(b, q, r, status_result(r, len));
+	}
+	return got;
+}
+
+int k_vblk_poll(void *ctx)
+{
+	struct k_virtio_blk *b = ctx;
+	int work = 0;
+
+	/* A broken disk is never read again (its used ring is garbage). */
+	if (b->broken)
+		return 0;
+	if (b->armed)
+		k_vblk_awake(b);
+	for (uint16_t qi = 0; qi < b->nq; qi++)
+		if (virtq_drv_in_flight(&b->q[qi].q))
+			work += k_vblk_poll_queue(b, qi, VBLK_BUDGET);
+	return work;
+}
+
+int k_vblk_timeout_poll(void *ctx)
+{
+	struct k_virtio_blk *b = ctx;
+	uint64_t now;
+	int n = 0;
+
+	if (!b->now_ns)
+		return 0;
+	now = b->now_ns();
+	for (unsigned qi = 0; qi < b->nq; qi++)
+		for (unsigned i = 0; i < K_VBLK_REQS; i++) {
+			struct k_vblk_req *r = &b->q[qi].req[i];
+
+			if (!r->busy || r->orphan || now - r->t_submit < b->timeout_ns)
+				continue;
+			n++;
+			b->st.timeouts++;
+			b->st.errors++;
+			/* The device may still own the descriptors: the request
+			 * stays reserved, its owner hears -ETIMEDOUT now. */
+			r->orphan = true;
+			if (r->done)
+				r->done(r->owner, r->cookie, -ETIMEDOUT);
+		}
+	if (n)
+		break_disk(b, "a request timed out");
+	return n;
+}
+
+unsigned k_vblk_in_flight(const struct k_virtio_blk *b, const void *owner)
+{
+	unsigned n = 0;
+
+	for (unsigned qi = 0; qi < b->nq; qi++)
+		for (unsigned i = 0; i < K_VBLK_REQS; i++) {
+			const struct k_vblk_req *r = &b->q[qi].req[i];
+
+			n += r->busy && !r->orphan && (!owner || r->owner == owner);
+		}
+	return n;
+}
+
+void k_vblk_abandon(struct k_virtio_blk *b, const void *owner)
+{
+	for (unsigned qi = 0; qi < b->nq; qi++)
+		for (unsigned i = 0; i < K_VBLK_REQS; i++) {
+			struct k_vblk_req *r = &b->q[qi].req[i];
+
+			if (r->busy && r->owner == owner) {
+				r->done = NULL;
+				r->owner = NULL;
+			}
+		}
+}
+
+int k_vblk_idle_prepare(struct k_virtio_blk *b)
+{
+	bool more = false;
+
+	if (b->broken)
+		return 0;
+	for (uint16_t qi = 0; qi < b->nq; qi++) {
+		if (!virtq_drv_in_flight(&b->q[qi].q))
+			continue;
+		b->armed = true;
+		more |= virtq_drv_enable_notify(&b->q[qi].q);
+	}
+	return more ? 1 : 0;
+}
+
+void k_vblk_awake(struct k_virtio_blk *b)
+{
+	for (uint16_t qi = 0; qi < b->nq; qi++)
+		virtq_drv_disable_notify(&b->q[qi].q);
+	b->armed = false;
+}
+
+int k_vblk_stat(const struct k_virtio_blk *b, unsigned i, char (*keys)[K_VBLK_KEY],
+		const char **key, uint64_t *val)
+{
+	static const char *const names[] = {
+		"requests", "read_bytes", "write_bytes", "inflight",	   "errors",
+		"timeouts", "lat_avg_us", "lat_max_us",	 "capacity_bytes", "ok",
+	};
+	uint64_t vals[K_VBLK_NSTATS];
+
+	_Static_assert(sizeof(names) / sizeof(names[0]) == K_VBLK_NSTATS, "a value per key");
+	if (i >= K_VBLK_NSTATS)
+		return -ENOENT;
+	vals[0] = b->st.requests;
+	vals[1] = b->st.read_bytes;
+	vals[2] = b->st.write_bytes;
+	vals[3] = k_vblk_in_flight(b, NULL);
+	vals[4] = b->st.errors;
+	vals[5] = b->st.timeouts;
+	vals[6] = b->st.done ? b->st.lat_total_ns / b->st.done / 1000 : 0;
+	vals[7] = b->st.lat_max_ns / 1000;
+	vals[8] = b->g.capacity * K_VBLK_SECTOR;
+	vals[9] = !b->broken;
+	snprintf(keys[i], K_VBLK_KEY, "%s_%s", b->name, names[i]);
+	*key = keys[i];
+	*val = vals[i];
+	return 0;
+}

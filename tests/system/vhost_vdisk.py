@@ -1,0 +1,225 @@
+"""system_vhost_vdisk: the service VM serving its own virtio-blk disks.
+
+The VM boots with three disks on raw image files, vd0 writable, vd1
+read-only (QEMU readonly=on) and vd2 failing some reads, and listeners
+vhost=5000:blk:vd0:q2, 5002:blk:vd1 and 5004:blk:vd2. uvhost-bench (the library front-end over hybrid vsock) then:
+
+  1. fills the first 4 MiB of vd0 with its --verify pattern over 2 queues,
+     reads at random with every read checked, reads everything back and
+     ends with a FLUSH (which must answer OK);
+  2. the control service's stats show the disk's work (vd0_requests,
+     vd0_write_bytes, vd0_read_bytes, latency) and nothing in flight;
+  3. vd1: the pattern the host wrote into its image reads back through the
+     VM (--check-only), and every write fails with an error status, the
+     image left unchanged;
+  4. vd2 (QEMU blkdebug) fails every read of sector 8 on the host: those
+     reads answer IOERR, the rest data, nothing hangs, the disk stays up;
+  5. QEMU is SIGKILLed; the image file on the host already holds the
+     pattern (read here, block by block); the VM boots again on the same
+     images and uvhost-bench --check-only reads the same data back.
+A vd<N> the VM does not have is refused at boot with a line naming it.
+
+Called from run_system.py (TESTS["vhost_vdisk"]) with that module as `rs`.
+"""
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import tempfile
+import time
+
+RW_PORT = 5000
+RO_PORT = 5002
+MiB = 1 << 20
+SIZE = 4 * MiB  # of each disk the bench uses
+BS = 4096
+DISK_BYTES = 16 * MiB
+FAIL_PORT = 5004
+
+
+# vd0 with two queues (VIRTIO_BLK_F_MQ), vd1 read-only with one, vd2 a disk
+# whose reads of sector 8 fail on the host (QEMU's blkdebug: EIO, which
+# virtio-blk reports as IOERR).
+def DISKS(rw, ro):
+    d = os.path.dirname(rw)
+    return ((rw, False, ",num-queues=2"), (ro, True, ""),
+            ("blkdebug:%s:%s" % (os.path.join(d, "blkdebug.conf"), os.path.join(d, "vd2.img")),
+             False, ""))
+
+
+APPEND = "log=info ctl=1024 vhost=%d:blk:vd0:q2,%d:blk:vd1,%d:blk:vd2" % (RW_PORT, RO_PORT,
+                                                                          FAIL_PORT)
+
+
+def pattern_block(block, version=1, bs=BS):
+    """uvhost-bench's --verify pattern (apps/uvhost-bench/verify.c)."""
+    m = (1 << 64) - 1
+    words = [((((block << 24) ^ (version << 4) ^ i) * 0x9E3779B97F4A7C15) + 1) & m
+             for i in range(bs // 8)]
+    return struct.pack("<%dQ" % len(words), *words)
+
+
+def bench(rs, args, dev, windows, port, extra, what, expect_fail=False, timeout=120):
+    cmd = [args.bench, "--vsock", "%s:%d" % (dev.uds_path, port), "--json", "--quiet",
+           "--bs", str(BS), "--size", str(SIZE)]
+    for w in windows:
+        cmd += ["--window-file", w.path]
+    cmd += extra
+    print("$ uvhost-bench --vsock ...:%d %s" % (port, " ".join(cmd[-len(extra):] if extra
+                                                              else [])))
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    try:
+        res = json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise rs.TestFailure("%s: no JSON from uvhost-bench (exit %d): %r %r"
+                             % (what, r.returncode, r.stdout, r.stderr))
+    if expect_fail:
+        rs.check(r.returncode == 1, "%s: uvhost-bench exited %d, expected 1"
+                 % (what, r.returncode))
+    else:
+        rs.check(r.returncode == 0 and res["errors"] == 0 and res["mismatches"] == 0,
+                 "%s: exit %d, %d errors, %d mismatches\n%s"
+                 % (what, r.returncode, res["errors"], res["mismatches"], r.stderr))
+    print("  %s: %d IOPS, %.1f MiB/s, %d errors, %d mismatches (%.1f s)"
+          % (what, res["iops"], res["mibps"], res["errors"], res["mismatches"],
+             time.monotonic() - t0))
+    return res, r.stderr
+
+
+def check_image(rs, path, what):
+    """The image file on the host holds the pattern in its first SIZE bytes."""
+    bad = []
+    with open(path, "rb") as f:
+        for block in range(SIZE // BS):
+            if f.read(BS) != pattern_block(block):
+                bad.append(block)
+    rs.check(not bad, "%s: %d of %d blocks of the image lack the pattern (first %s)"
+             % (what, len(bad), SIZE // BS, bad[:5]))
+    print("  %s: all %d blocks of the image file hold the pattern" % (what, SIZE // BS))
+
+
+def make_images(workdir):
+    rw = os.path.join(workdir, "vd0.img")
+    ro = os.path.join(workdir, "vd1.img")
+    with open(rw, "wb") as f:
+        f.truncate(DISK_BYTES)
+    with open(ro, "wb") as f:
+        for block in range(SIZE // BS):
+            f.write(pattern_block(block))
+        f.truncate(DISK_BYTES)
+    with open(os.path.join(workdir, "vd2.img"), "wb") as f:
+        f.truncate(DISK_BYTES)
+    with open(os.path.join(workdir, "blkdebug.conf"), "w") as f:
+        f.write('[inject-error]\nevent = "none"\niotype = "read"\nerrno = "5"\n'
+                'sector = "8"\n')
+    return rw, ro
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def first_boot(rs, args, windows, rw, ro):
+    with rs.vsock_vm(args, windows, append=APPEND, disks=DISKS(rw, ro)) as (vm, dev):
+        rs.check(vm.find_all(r"I: vd0: 32768 sectors .*2 queues x 256.*flush"), "vd0 not brought up")
+        rs.check(vm.find_all(r"I: vd1: 32768 sectors .*read-only"), "vd1 not read-only")
+        bench(rs, args, dev, windows, RW_PORT,
+              ["--verify", "--flush", "--num-queues", "2", "--qd", "16", "--time", "1"],
+              "vd0: fill, verified random reads, read-back, flush")
+        st = rs.stats_now(dev)
+        print("  stats: " + ", ".join("%s %d" % (k, v) for k, v in sorted(st.items())
+                                      if k.startswith("vd")))
+        rs.check(st["vd0_requests"] > SIZE // BS, "vd0_requests %d" % st["vd0_requests"])
+        rs.check(st["vd0_write_bytes"] >= SIZE, "vd0_write_bytes %d" % st["vd0_write_bytes"])
+        rs.check(st["vd0_read_bytes"] >= SIZE, "vd0_read_bytes %d" % st["vd0_read_bytes"])
+        rs.check(st["vd0_inflight"] == 0, "vd0_inflight %d after the run" % st["vd0_inflight"])
+        rs.check(st["vd0_errors"] == 0, "vd0_errors %d" % st["vd0_errors"])
+        rs.check(st["vd0_lat_avg_us"] > 0 and st["vd0_lat_max_us"] >= st["vd0_lat_avg_us"],
+                 "vd0 latency avg %d max %d" % (st["vd0_lat_avg_us"], st["vd0_lat_max_us"]))
+        rs.check(st["vd0_capacity_bytes"] == DISK_BYTES and st["vd0_ok"] == 1,
+                 "vd0 capacity %d ok %d" % (st["vd0_capacity_bytes"], st["vd0_ok"]))
+
+        before = sha(ro)
+        bench(rs, args, dev, windows, RO_PORT, ["--check-only"],
+              "vd1 (read-only): the host's pattern reads back")
+        res, err = bench(rs, args, dev, windows, RO_PORT, ["--rw", "write", "--time", "1"],
+                         "vd1 (read-only): writes", expect_fail=True)
+        # ios counts the measured second only; errors also the writes after it.
+        rs.check(res["ios"] > 0 and res["errors"] >= res["ios"] and res["mismatches"] == 0,
+                 "vd1: %d errors for %d writes, expected every write to fail"
+                 % (res["errors"], res["ios"]))
+        rs.check("status 1 (IOERR)" in err, "vd1: writes did not fail with IOERR: %r"
+                 % err[-300:])
+        rs.check(sha(ro) == before, "vd1: the read-only image changed")
+        st = rs.stats_now(dev)
+        rs.check(st["vd1_read_bytes"] >= SIZE and st["vd1_write_bytes"] == 0,
+                 "vd1 read %d write %d bytes" % (st["vd1_read_bytes"], st["vd1_write_bytes"]))
+
+        failing_disk(rs, args, dev, windows)
+
+        print("SIGKILL of the service VM's QEMU")
+        vm.proc.kill()
+        vm.proc.wait()
+        check_image(rs, rw, "vd0 after SIGKILL")
+
+
+def failing_disk(rs, args, dev, windows):
+    """vd2 fails every read of sector 8: those reads get IOERR, most others
+    data, nothing hangs, and the disk stays in service."""
+    res, err = bench(rs, args, dev, windows, FAIL_PORT,
+                     ["--rw", "read", "--time", "1", "--size", "256K", "--qd", "8"],
+                     "vd2 (reads of sector 8 fail on the host)", expect_fail=True)
+    rs.check(0 < res["errors"] < res["ios"] and res["mismatches"] == 0,
+             "vd2: %d errors in %d reads, expected some" % (res["errors"], res["ios"]))
+    rs.check("read sector 8 len 4096: status 1 (IOERR)" in err,
+             "vd2: no IOERR for sector 8: %r" % err[-300:])
+    # (Neighbours may fail with it: QEMU merges adjacent requests into one.)
+    st = rs.stats_now(dev)
+    rs.check(st["vd2_errors"] >= res["errors"] and st["vd2_ok"] == 1 and
+             st["vd2_inflight"] == 0 and st["vd2_read_bytes"] > 0,
+             "vd2: errors %d ok %d inflight %d read %d" % (st["vd2_errors"], st["vd2_ok"],
+                                                           st["vd2_inflight"],
+                                                           st["vd2_read_bytes"]))
+    print("  vd2: %d disk errors answered as IOERR, %d bytes read, disk still ok"
+          % (st["vd2_errors"], st["vd2_read_bytes"]))
+
+
+def second_boot(rs, args, windows, rw, ro):
+    with rs.vsock_vm(args, windows, append=APPEND, disks=DISKS(rw, ro)) as (vm, dev):
+        bench(rs, args, dev, windows, RW_PORT, ["--check-only", "--num-queues", "2"],
+              "vd0 after reboot: the flushed data reads back")
+        st = rs.stats_now(dev)
+        rs.check(st["vd0_write_bytes"] == 0 and st["vd0_read_bytes"] >= SIZE,
+                 "vd0 after reboot: read %d write %d bytes"
+                 % (st["vd0_read_bytes"], st["vd0_write_bytes"]))
+
+
+def missing_disk(rs, args, windows, rw):
+    """vd3 with one disk: a boot error that names it; vd0 still served."""
+    append = "log=info ctl=1024 vhost=%d:blk:vd0,%d:blk:vd3" % (RW_PORT, RO_PORT)
+    with rs.vsock_vm(args, windows, append=append, disks=((rw, False, ""),),
+                     allow=(r"E: vhost %d: disk vd3 refused" % RO_PORT,)) as (vm, dev):
+        m = vm.find_all(r"E: vhost %d: disk vd3 refused: no such virtio-blk disk \(1 "
+                        r"virtio-blk disk\(s\) found\)" % RO_PORT)
+        rs.check(m, "no boot error naming vd3")
+        bench(rs, args, dev, windows, RW_PORT, ["--check-only"], "vd0 next to a missing vd3")
+
+
+def test(args, rs):
+    workdir = tempfile.mkdtemp(prefix="uvhost-sys-vdisk-")
+    windows = [rs.ShmWindow("w0", MiB, 1), rs.ShmWindow("w1", MiB, 2)]
+    try:
+        rw, ro = make_images(workdir)
+        first_boot(rs, args, windows, rw, ro)
+        second_boot(rs, args, windows, rw, ro)
+        missing_disk(rs, args, windows, rw)
+    finally:
+        for w in windows:
+            w.remove()
+        if not args.keep:
+            for f in os.listdir(workdir):
+                os.unlink(os.path.join(workdir, f))
+            os.rmdir(workdir)

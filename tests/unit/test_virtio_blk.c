@@ -1,0 +1,652 @@
+/* test_virtio_blk.c - the service VM's virtio-blk driver (the portable core,
+ * kernel/src/virtio_blk_core.c) against a scripted device that reads the
+ * rings the driver publishes and answers whatever it is told, including
+ * garbage; and the blk sessions' storage on it (apps/uvhost-vm/
+ * vdisk_storage.c, compiled in as is). Every refusal of what a hostile
+ * device publishes, and of what a request may not ask, goes through the
+ * real code. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dev/blk.h"
+#include "kern/log.h"
+#include "kern/virtio_blk.h"
+#include "virtio/ring_layout.h"
+
+#include "../../apps/uvhost-vm/vdisk_storage.c"
+
+static uint64_t fake_now, fake_step; /* the clock moves fake_step a read */
+static uint64_t now(void)
+{
+	fake_now += fake_step;
+	return fake_now;
+}
+
+static unsigned notified;
+static void notify(void *t, uint16_t q)
+{
+	(void)t;
+	(void)q;
+	notified++;
+}
+
+/* Config space: capacity, size_max, seg_max, geometry, blk_size, topology,
+ * writeback, num_queues (at 34), discard and write-zeroes limits. */
+struct cfg {
+	uint8_t b[60];
+};
+
+static void put(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static struct cfg make_cfg(uint64_t capacity, uint32_t seg_max, uint32_t blk_size, uint16_t nq)
+{
+	struct cfg c;
+
+	memset(&c, 0, sizeof(c));
+	put(c.b + 0, capacity, 8);
+	put(c.b + 12, seg_max, 4);
+	put(c.b + 20, blk_size, 4);
+	put(c.b + 34, nq, 2);
+	put(c.b + 36, 1024, 4); /* max_discard_sectors */
+	put(c.b + 52, 1024, 4); /* max_write_zeroes_sectors */
+	return c;
+}
+
+#define F(bit) (1ull << (bit))
+#define ALL_F                                                                                      \
+	(F(VIRTIO_BLK_F_SEG_MAX) | F(VIRTIO_BLK_F_BLK_SIZE) | F(VIRTIO_BLK_F_FLUSH) |              \
+	 F(VIRTIO_BLK_F_DISCARD) | F(VIRTIO_BLK_F_WRITE_ZEROES))
+
+static struct k_virtio_blk disk;
+
+static void up(struct k_virtio_blk *b, uint64_t features, uint64_t capacity, uint16_t qsize)
+{
+	struct cfg c = make_cfg(capacity, 64, 512, 1);
+	struct k_vblk_geometry g;
+
+	memset(b, 0, sizeof(*b));
+	assert_int_equal(k_vblk_geometry(&g, c.b, sizeof(c.b), features, 1), 0);
+	k_vblk_init(b, 0, features, &g, now);
+	b->notify = notify;
+	assert_int_equal(k_vblk_queue_init(b, 0, qsize), 0);
+}
+
+/* The device side: one chain taken from the avail ring. */
+struct taken {
+	uint16_t head, n;
+	struct vring_desc d[K_VBLK_QSIZE];
+};
+
+static uint16_t dev_avail_seen;
+
+static bool dev_take(struct k_virtio_blk *b, struct taken *t)
+{
+	struct virtq_drv *q = &b->q[0].q;
+	uint16_t i;
+
+	if (q->avail->idx == dev_avail_seen)
+		return false;
+	t->head = q->avail->ring[dev_avail_seen++ % q->size];
+	t->n = 0;
+	for (i = t->head;; i = q->desc[i].next) {
+		t->d[t->n++] = q->desc[i];
+		if (!(q->desc[i].flags & VRING_DESC_F_NEXT))
+			break;
+	}
+	return true;
+}
+
+static void dev_used(struct k_virtio_blk *b, uint32_t id, uint32_t len)
+{
+	struct virtq_drv *q = &b->q[0].q;
+
+	q->used->ring[q->used->idx % q->size] = (struct vring_used_elem){id, len};
+	q->used->idx++;
+}
+
+/* Answer a taken chain: status byte, then the used element. */
+static void dev_answer(struct k_virtio_blk *b, const struct taken *t, uint8_t status, uint32_t len)
+{
+	*(uint8_t *)(uintptr_t)t->d[t->n - 1].addr = status;
+	dev_used(b, t->head, len);
+}
+
+struct done_log {
+	unsigned n;
+	uint64_t cookie[16];
+	int result[16];
+};
+
+static void on_done(void *owner, uint64_t cookie, int result)
+{
+	struct done_log *l = owner;
+
+	if (l->n < 16) {
+		l->cookie[l->n] = cookie;
+		l->result[l->n] = result;
+	}
+	l->n++;
+}
+
+static int submit_rw(struct k_virtio_blk *b, enum k_vblk_kind kind, uint64_t off, void *buf,
+		     uint32_t len, struct done_log *l, uint64_t cookie)
+{
+	struct k_vblk_seg s = {(uint64_t)(uintptr_t)buf, len};
+	struct k_vblk_io io = {.kind = kind, .off = off, .len = len, .seg = &s, .nseg = 1};
+
+	return k_vblk_submit(b, 0, &io, on_done, l, cookie);
+}
+
+static void reset_device(void)
+{
+	dev_avail_seen = 0;
+	notified = 0;
+	fake_now = 1000;
+	fake_step = 0;
+}
+
+static void geometry_checks(void **state)
+{
+	struct k_vblk_geometry g;
+	struct cfg c;
+	(void)state;
+
+	c = make_cfg(2048, 100, 4096, 2);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 60, ALL_F | F(VIRTIO_BLK_F_MQ), 8), 0);
+	assert_int_equal(g.capacity, 2048);
+	assert_int_equal(g.blk_size, 4096);
+	assert_int_equal(g.seg_max, 100);
+	assert_int_equal(g.num_queues, 2);
+	assert_int_equal(g.max_discard_sectors, 1024);
+	/* Without SEG_MAX the ring bounds it; MQ capped at what we drive. */
+	c = make_cfg(1, 0, 0, 9);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 60, F(VIRTIO_BLK_F_MQ), 9), 0);
+	assert_int_equal(g.seg_max, K_VBLK_QSIZE - 2);
+	assert_int_equal(g.blk_size, 512);
+	assert_int_equal(g.num_queues, K_VBLK_MAX_QUEUES);
+	/* Refused: no capacity, one that overflows bytes, bad block sizes,
+	 * seg_max 0, num_queues 0 or above the device's, tiny size_max, a
+	 * config space too short. */
+	c = make_cfg(0, 1, 512, 1);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 60, ALL_F, 1), -EINVAL);
+	c = make_cfg(UINT64_MAX / 512 + 1, 1, 512, 1);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 60, ALL_F, 1), -EINVAL);
+	c = make_cfg(UINT64_MAX, 1, 512, 1);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 60, ALL_F, 1), -EINVAL);
+	c = make_cfg(UINT64_MAX / 512, 1, 512, 1);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 60, ALL_F, 1), 0);
+	for (unsigned k = 0; k < 4; k++) {
+		static const uint32_t bad[] = {0, 256, 3000, 131072};
+
+		c = make_cfg(8, 1, bad[k], 1);
+		assert_int_equal(k_vblk_geometry(&g, c.b, 60, ALL_F, 1), -EINVAL);
+	}
+	c = make_cfg(8, 0, 512, 1);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 60, ALL_F, 1), -EINVAL);
+	c = make_cfg(8, 1, 512, 0);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 60, F(VIRTIO_BLK_F_MQ), 4), -EINVAL);
+	c = make_cfg(8, 1, 512, 5);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 60, F(VIRTIO_BLK_F_MQ), 4), -EINVAL);
+	c = make_cfg(8, 1, 512, 2);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 34, F(VIRTIO_BLK_F_MQ), 4), -EINVAL);
+	put(c.b + 8, 512, 4);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 60, F(VIRTIO_BLK_F_SIZE_MAX), 1), -EINVAL);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 23, 0, 1), -EINVAL);
+}
+
+static void read_in_place(void **state)
+{
+	static uint8_t buf[8192];
+	struct done_log l = {0};
+	struct taken t;
+	(void)state;
+
+	reset_device();
+	up(&disk, ALL_F, 64, 16);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 4096, buf, sizeof(buf), &l, 7), 0);
+	assert_int_equal(notified, 1);
+	assert_true(dev_take(&disk, &t));
+	/* Header (readable, type IN, sector 8), the caller's buffer itself
+	 * (writable: no copy), status (writable, 1 byte). */
+	assert_int_equal(t.n, 3);
+	assert_int_equal(t.d[0].flags & VRING_DESC_F_WRITE, 0);
+	assert_int_equal(t.d[0].len, 16);
+	assert_int_equal(((uint32_t *)(uintptr_t)t.d[0].addr)[0], 0);
+	assert_int_equal(((uint64_t *)(uintptr_t)t.d[0].addr)[1], 8);
+	assert_int_equal(t.d[1].addr, (uint64_t)(uintptr_t)buf);
+	assert_int_equal(t.d[1].len, sizeof(buf));
+	assert_true(t.d[1].flags & VRING_DESC_F_WRITE);
+	assert_int_equal(t.d[2].len, 1);
+	assert_true(t.d[2].flags & VRING_DESC_F_WRITE);
+	assert_int_equal(k_vblk_in_flight(&disk, &l), 1);
+	fake_now += 250000;
+	dev_answer(&disk, &t, 0, sizeof(buf) + 1);
+	assert_int_equal(k_vblk_poll(&disk), 1);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.cookie[0], 7);
+	assert_int_equal(l.result[0], 0);
+	assert_int_equal(disk.st.read_bytes, sizeof(buf));
+	assert_int_equal(disk.st.lat_max_ns, 250000);
+	assert_int_equal(k_vblk_in_flight(&disk, NULL), 0);
+	/* A write: the data descriptor is readable by the device. */
+	assert_int_equal(submit_rw(&disk, K_VBLK_WRITE, 0, buf, 512, &l, 8), 0);
+	assert_true(dev_take(&disk, &t));
+	assert_int_equal(((uint32_t *)(uintptr_t)t.d[0].addr)[0], 1);
+	assert_int_equal(t.d[1].flags & VRING_DESC_F_WRITE, 0);
+	dev_answer(&disk, &t, 0, 1);
+	assert_int_equal(k_vblk_poll(&disk), 1);
+	assert_int_equal(l.result[1], 0);
+	assert_int_equal(disk.st.write_bytes, 512);
+	assert_false(disk.broken);
+}
+
+static void requests_refused(void **state)
+{
+	static uint8_t buf[65536];
+	struct k_vblk_seg segs[70];
+	struct k_vblk_io io = {.kind = K_VBLK_READ};
+	struct done_log l = {0};
+	(void)state;
+
+	reset_device();
+	up(&disk, ALL_F, 64, 16); /* 32 KiB, seg_max 64 */
+	/* Past capacity, straddling it, offset + length overflowing, unaligned,
+	 * zero length. */
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 32768, buf, 512, &l, 1), -EINVAL);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 32256, buf, 1024, &l, 1), -EINVAL);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, UINT64_MAX - 511, buf, 1024, &l, 1),
+			 -EINVAL);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 100, buf, 512, &l, 1), -EINVAL);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 100, &l, 1), -EINVAL);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 0, &l, 1), -EINVAL);
+	/* The segments must add up to the length. */
+	segs[0] = (struct k_vblk_seg){(uintptr_t)buf, 512};
+	io = (struct k_vblk_io){.kind = K_VBLK_READ, .off = 0, .len = 1024, .seg = segs, .nseg = 1};
+	assert_int_equal(k_vblk_submit(&disk, 0, &io, on_done, &l, 1), -EINVAL);
+	/* More segments than seg_max (64, cut to what a 16-entry ring holds
+	 * besides header and status: 14) are refused, never left to wait. */
+	assert_int_equal(disk.g.seg_max, 14);
+	for (unsigned i = 0; i < 70; i++)
+		segs[i] = (struct k_vblk_seg){(uintptr_t)buf + 1024 * i, 512};
+	io = (struct k_vblk_io){.kind = K_VBLK_READ, .len = 65 * 512, .seg = segs, .nseg = 65};
+	assert_int_equal(k_vblk_submit(&disk, 0, &io, on_done, &l, 1), -EINVAL);
+	io.nseg = 15;
+	io.len = 15 * 512;
+	assert_int_equal(k_vblk_submit(&disk, 0, &io, on_done, &l, 1), -EINVAL);
+	/* 14 take the whole ring: it fits, and later requests wait. */
+	io.nseg = 14;
+	io.len = 14 * 512;
+	assert_int_equal(k_vblk_submit(&disk, 0, &io, on_done, &l, 1), 0);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 2), -EAGAIN);
+	assert_int_equal(l.n, 0);
+
+	/* A read-only disk refuses writes, discards and write-zeroes; a disk
+	 * without FLUSH/DISCARD/WRITE_ZEROES refuses those. */
+	reset_device();
+	up(&disk, F(VIRTIO_BLK_F_RO) | F(VIRTIO_BLK_F_DISCARD), 64, 16);
+	assert_true(disk.read_only);
+	assert_int_equal(submit_rw(&disk, K_VBLK_WRITE, 0, buf, 512, &l, 1), -EROFS);
+	io = (struct k_vblk_io){.kind = K_VBLK_DISCARD, .off = 0, .len = 512};
+	assert_int_equal(k_vblk_submit(&disk, 0, &io, on_done, &l, 1), -EROFS);
+	io.kind = K_VBLK_FLUSH;
+	assert_int_equal(k_vblk_submit(&disk, 0, &io, on_done, &l, 1), -EOPNOTSUPP);
+	reset_device();
+	up(&disk, 0, 64, 16);
+	io = (struct k_vblk_io){.kind = K_VBLK_WRITE_ZEROES, .off = 0, .len = 512};
+	assert_int_equal(k_vblk_submit(&disk, 0, &io, on_done, &l, 1), -EOPNOTSUPP);
+	io.kind = K_VBLK_DISCARD;
+	assert_int_equal(k_vblk_submit(&disk, 0, &io, on_done, &l, 1), -EOPNOTSUPP);
+	/* Beyond the disk's own discard limit (1024 sectors). */
+	reset_device();
+	up(&disk, ALL_F, 4096, 16);
+	io = (struct k_vblk_io){.kind = K_VBLK_DISCARD, .off = 0, .len = 1025 * 512};
+	assert_int_equal(k_vblk_submit(&disk, 0, &io, on_done, &l, 1), -EINVAL);
+	io.len = 1024 * 512;
+	assert_int_equal(k_vblk_submit(&disk, 0, &io, on_done, &l, 1), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(notified, 1);
+}
+
+static void size_max_cuts_segments(void **state)
+{
+	static uint8_t buf[12288];
+	struct done_log l = {0};
+	struct k_vblk_geometry g;
+	struct cfg c = make_cfg(64, 64, 512, 1);
+	struct taken t;
+	(void)state;
+
+	reset_device();
+	memset(&disk, 0, sizeof(disk));
+	put(c.b + 8, 4096, 4);
+	assert_int_equal(k_vblk_geometry(&g, c.b, 60, ALL_F | F(VIRTIO_BLK_F_SIZE_MAX), 1), 0);
+	k_vblk_init(&disk, 0, ALL_F | F(VIRTIO_BLK_F_SIZE_MAX), &g, now);
+	disk.notify = notify;
+	assert_int_equal(k_vblk_queue_init(&disk, 0, 16), 0);
+	assert_int_equal(submit_rw(&disk, K_VBLK_WRITE, 0, buf, sizeof(buf), &l, 1), 0);
+	assert_true(dev_take(&disk, &t));
+	assert_int_equal(t.n, 5);
+	for (unsigned i = 1; i <= 3; i++) {
+		assert_int_equal(t.d[i].len, 4096);
+		assert_int_equal(t.d[i].addr, (uint64_t)(uintptr_t)buf + 4096 * (i - 1));
+	}
+}
+
+/* The device answers with status values and lengths it may not use. */
+static void bad_answers(void **state)
+{
+	static uint8_t buf[1024];
+	struct done_log l = {0};
+	struct taken t;
+	(void)state;
+
+	reset_device();
+	up(&disk, ALL_F, 64, 16);
+	/* UNSUPP, IOERR, a status byte never written, an unknown status. */
+	static const struct {
+		uint8_t status;
+		int want;
+	} st[] = {{2, -EOPNOTSUPP}, {1, -EIO}, {0xff, -EIO}, {7, -EIO}};
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, i), 0);
+		assert_true(dev_take(&disk, &t));
+		if (st[i].status == 0xff)
+			dev_used(&disk, t.head, 513);
+		else
+			dev_answer(&disk, &t, st[i].status, 513);
+		assert_int_equal(k_vblk_poll(&disk), 1);
+		assert_int_equal(l.result[i], st[i].want);
+	}
+	/* A read whose used length does not cover data and status: no answer
+	 * to trust, the request fails; the disk goes on. */
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 1024, &l, 4), 0);
+	assert_true(dev_take(&disk, &t));
+	dev_answer(&disk, &t, 0, 513);
+	assert_int_equal(k_vblk_poll(&disk), 1);
+	assert_int_equal(l.result[4], -EIO);
+	assert_int_equal(submit_rw(&disk, K_VBLK_WRITE, 0, buf, 512, &l, 5), 0);
+	assert_true(dev_take(&disk, &t));
+	dev_answer(&disk, &t, 0, 0); /* no status byte */
+	assert_int_equal(k_vblk_poll(&disk), 1);
+	assert_int_equal(l.result[5], -EIO);
+	assert_false(disk.broken);
+	assert_int_equal(disk.st.errors, 6);
+	assert_int_equal(disk.st.read_bytes, 0);
+}
+
+/* A used id out of range, one not in flight, or a length past the chain's
+ * writable bytes: the disk breaks, every request owed an answer fails, and
+ * nothing is sent to it again. */
+static void hostile_used_ring(void **state)
+{
+	static uint8_t buf[1024];
+	static const struct {
+		uint32_t id_delta, len;
+		bool id_abs;
+	} cases[] = {{0, 1 << 20, false}, {1000, 513, true}, {5, 513, true}};
+	(void)state;
+
+	for (unsigned c = 0; c < 3; c++) {
+		struct done_log l = {0};
+		struct taken t;
+
+		reset_device();
+		up(&disk, ALL_F, 64, 16);
+		assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 1), 0);
+		assert_int_equal(submit_rw(&disk, K_VBLK_READ, 512, buf + 512, 512, &l, 2), 0);
+		assert_true(dev_take(&disk, &t));
+		dev_used(&disk, cases[c].id_abs ? cases[c].id_delta : t.head, cases[c].len);
+		(void)k_vblk_poll(&disk);
+		assert_true(disk.broken);
+		assert_int_equal(disk.st.ring_errors, 1);
+		assert_int_equal(l.n, 2);
+		assert_int_equal(l.result[0], -EIO);
+		assert_int_equal(l.result[1], -EIO);
+		assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 3), -EIO);
+		/* Never read again: the garbage is not counted twice. */
+		assert_int_equal(k_vblk_poll(&disk), 0);
+		assert_int_equal(disk.st.ring_errors, 1);
+		/* Its idle step never waits for it. */
+		assert_int_equal(k_vblk_idle_prepare(&disk), 0);
+		{
+			static char keys[K_VBLK_NSTATS][K_VBLK_KEY];
+			const char *key;
+			uint64_t ok;
+
+			assert_int_equal(k_vblk_stat(&disk, 9, keys, &key, &ok), 0);
+			assert_string_equal(key, "vd0_ok");
+			assert_int_equal(ok, 0);
+		}
+	}
+}
+
+static void timeout_breaks_the_disk(void **state)
+{
+	static uint8_t buf[512];
+	struct done_log l = {0};
+	struct taken t;
+	(void)state;
+
+	reset_device();
+	up(&disk, ALL_F, 64, 16);
+	disk.timeout_ns = 1000000;
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 1), 0);
+	assert_true(dev_take(&disk, &t));
+	fake_now += 999999;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 0);
+	assert_int_equal(l.n, 0);
+	fake_now += 1;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.result[0], -ETIMEDOUT);
+	assert_true(disk.broken);
+	assert_int_equal(disk.st.timeouts, 1);
+	/* The late answer is not given twice; new requests fail at once. */
+	dev_answer(&disk, &t, 0, 513);
+	(void)k_vblk_poll(&disk);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 2), -EIO);
+}
+
+static void abandoned_owner_hears_nothing(void **state)
+{
+	static uint8_t buf[512];
+	struct done_log l = {0};
+	struct taken t;
+	(void)state;
+
+	reset_device();
+	up(&disk, ALL_F, 64, 16);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 1), 0);
+	k_vblk_abandon(&disk, &l);
+	assert_int_equal(k_vblk_in_flight(&disk, &l), 0);
+	assert_int_equal(k_vblk_in_flight(&disk, NULL), 1);
+	assert_true(dev_take(&disk, &t));
+	dev_answer(&disk, &t, 0, 513);
+	assert_int_equal(k_vblk_poll(&disk), 1);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(k_vblk_in_flight(&disk, NULL), 0);
+}
+
+static void stats_names(void **state)
+{
+	static char keys[K_VBLK_NSTATS][K_VBLK_KEY];
+	static const char *const want[] = {
+		"vd0_requests",	      "vd0_read_bytes", "vd0_write_bytes", "vd0_inflight",
+		"vd0_errors",	      "vd0_timeouts",	"vd0_lat_avg_us",  "vd0_lat_max_us",
+		"vd0_capacity_bytes", "vd0_ok",
+	};
+	const char *key;
+	uint64_t val;
+	(void)state;
+
+	reset_device();
+	up(&disk, ALL_F, 64, 16);
+	for (unsigned i = 0; i < K_VBLK_NSTATS; i++) {
+		assert_int_equal(k_vblk_stat(&disk, i, keys, &key, &val), 0);
+		assert_string_equal(key, want[i]);
+	}
+	assert_int_equal(k_vblk_stat(&disk, 8, keys, &key, &val), 0);
+	assert_int_equal(val, 64 * 512);
+	assert_int_equal(k_vblk_stat(&disk, K_VBLK_NSTATS, keys, &key, &val), -ENOENT);
+}
+
+/* --- the blk sessions' storage on the disk (vdisk_storage.c) --- */
+
+static struct uvm_vdisk_store store;
+
+struct blk_done {
+	unsigned n;
+	uint64_t cookie[8];
+	int result[8];
+};
+
+static void blk_done(void *arg, uint64_t cookie, int result)
+{
+	struct blk_done *d = arg;
+
+	if (d->n < 8) {
+		d->cookie[d->n] = cookie;
+		d->result[d->n] = result;
+	}
+	d->n++;
+}
+
+static void storage_passes_through(void **state)
+{
+	static uint8_t a[4096], b2[4096];
+	struct vu_iov iov[3] = {{a, 1024}, {a + 1024, 1024}, {b2, 2048}};
+	struct dev_storage_op op = {.kind = DEV_STORAGE_READ,
+				    .queue = 1,
+				    .cookie = 0xabc,
+				    .off = 512,
+				    .iov = iov,
+				    .n_iov = 3};
+	struct blk_done d = {0};
+	struct taken t;
+	(void)state;
+
+	reset_device();
+	up(&disk, ALL_F, 64, 16);
+	uvm_vdisk_store_init(&store, &disk, 2, now);
+	assert_int_equal(store.s.size, 64 * 512);
+	assert_false(store.s.read_only);
+	assert_false(store.s.no_flush);
+	assert_int_equal(store.s.seg_max, 14); /* the disk's 64, cut to the ring */
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	/* The two touching buffers became one segment; no copy anywhere. */
+	assert_true(dev_take(&disk, &t));
+	assert_int_equal(t.n, 4);
+	assert_int_equal(t.d[1].addr, (uint64_t)(uintptr_t)a);
+	assert_int_equal(t.d[1].len, 2048);
+	assert_int_equal(t.d[2].addr, (uint64_t)(uintptr_t)b2);
+	/* Nothing before the disk answers; then through reap() of its queue. */
+	assert_int_equal(store.a.reap(store.s.ctx, 1, 8, blk_done, &d), 0);
+	dev_answer(&disk, &t, 0, 4097);
+	assert_int_equal(k_vblk_poll(&disk), 1);
+	assert_int_equal(store.a.reap(store.s.ctx, 0, 8, blk_done, &d), 0);
+	assert_int_equal(store.a.reap(store.s.ctx, 1, 8, blk_done, &d), 1);
+	assert_int_equal(d.cookie[0], 0xabc);
+	assert_int_equal(d.result[0], 0);
+	/* A queue past the session's, and a kind nobody knows, are refused. */
+	op.queue = 2;
+	assert_int_equal(store.a.submit(store.s.ctx, &op), -EINVAL);
+	op.queue = 0;
+	op.kind = (enum dev_storage_kind)9;
+	assert_int_equal(store.a.submit(store.s.ctx, &op), -EINVAL);
+}
+
+static void storage_write_through_flush(void **state)
+{
+	struct dev_storage_op op = {.kind = DEV_STORAGE_FLUSH, .cookie = 5};
+	struct blk_done d = {0};
+	struct taken t;
+	struct dev_blk blk;
+	(void)state;
+
+	reset_device();
+	up(&disk, F(VIRTIO_BLK_F_RO), 64, 16);
+	uvm_vdisk_store_init(&store, &disk, 1, now);
+	assert_true(store.s.no_flush && store.s.no_discard && store.s.no_write_zeroes);
+	assert_true(store.s.read_only);
+	/* The front-end is offered neither FLUSH, DISCARD nor WRITE_ZEROES,
+	 * and sees RO. */
+	{
+		static struct dev_blk_async area;
+
+		assert_int_equal(dev_blk_init_async(&blk, &store.s, 1, "t", &area), 0);
+		assert_int_equal(blk.dev.features & (F(9) | F(13) | F(14)), 0);
+		assert_true(blk.dev.features & F(5));
+	}
+	/* A FLUSH is answered at once, through reap, with nothing on the
+	 * disk. */
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	assert_false(dev_take(&disk, &t));
+	assert_int_equal(store.a.reap(store.s.ctx, 0, 8, blk_done, &d), 1);
+	assert_int_equal(d.result[0], 0);
+	assert_int_equal(d.cookie[0], 5);
+}
+
+static void storage_cancel_leaves_a_silent_disk(void **state)
+{
+	static uint8_t a[512];
+	struct vu_iov iov = {a, 512};
+	struct dev_storage_op op = {
+		.kind = DEV_STORAGE_READ, .cookie = 1, .off = 0, .iov = &iov, .n_iov = 1};
+	struct blk_done d = {0};
+	struct taken t;
+	(void)state;
+
+	reset_device();
+	up(&disk, ALL_F, 64, 16);
+	uvm_vdisk_store_init(&store, &disk, 1, now);
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	/* The disk never answers: drain gives up after UVM_VDISK_WAIT_NS of
+	 * the clock (1 ms a read here) and fails it. */
+	fake_step = 1000000;
+	store.a.drain(store.s.ctx, blk_done, &d);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.result[0], -EIO);
+	assert_int_equal(store.abandoned, 1);
+	assert_int_equal(k_vblk_in_flight(&disk, &store), 0);
+	/* Its late answer reaches nobody; the slot serves a new request. */
+	assert_true(dev_take(&disk, &t));
+	dev_answer(&disk, &t, 0, 513);
+	assert_int_equal(k_vblk_poll(&disk), 1);
+	assert_int_equal(store.a.reap(store.s.ctx, 0, 8, blk_done, &d), 0);
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	store.a.cancel(store.s.ctx);
+	assert_int_equal(store.abandoned, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(geometry_checks),
+		cmocka_unit_test(read_in_place),
+		cmocka_unit_test(requests_refused),
+		cmocka_unit_test(size_max_cuts_segments),
+		cmocka_unit_test(bad_answers),
+		cmocka_unit_test(hostile_used_ring),
+		cmocka_unit_test(timeout_breaks_the_disk),
+		cmocka_unit_test(abandoned_owner_hears_nothing),
+		cmocka_unit_test(stats_names),
+		cmocka_unit_test(storage_passes_through),
+		cmocka_unit_test(storage_write_through_flush),
+		cmocka_unit_test(storage_cancel_leaves_a_silent_disk),
+	};
+
+	k_log_set_level(K_LOG_ERR); /* the refusals log; keep the output short */
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
