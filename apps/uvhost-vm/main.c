@@ -247,7 +247,7 @@ int main(void)
 	int r;
 
 	k_log_set_clock(k_now_ns);
-	printf("\nuvhost service VM %s (aarch64, picolibc)\n", UVHOST_VERSION);
+	printf("\nuvhost service VM %s (%s, %s)\n", UVHOST_VERSION, UVM_ARCH, UVM_LIBC);
 
 	r = k_fdt_init(&fdt, (const void *)K_VIRT_DTB_ADDR, K_VIRT_DTB_MAX);
 	if (r)
