@@ -28,8 +28,10 @@ set(UV_ARM32_FLAGS "${UV_ARM32_INT32} -march=armv7-a -mtune=cortex-a15 -mthumb -
 -fno-pie -fno-stack-protector -ffunction-sections -fdata-sections \
 -fno-asynchronous-unwind-tables -fno-unwind-tables")
 if(UV_LIBC STREQUAL "picolibc")
-  # Integer-only printf/scanf, as on aarch64 (cmake/aarch64-picolibc.cmake).
-  set(UV_ARM32_FLAGS "--specs=picolibc.specs -DPICOLIBC_INTEGER_PRINTF_SCANF ${UV_ARM32_FLAGS}")
+  # Not the integer-only printf of aarch64 (cmake/aarch64-picolibc.cmake):
+  # picolibc's __i_vfprintf has no long long, which is what PRIu64 is on a
+  # 32-bit CPU. The float variant is the smallest that prints 64-bit values.
+  set(UV_ARM32_FLAGS "--specs=picolibc.specs -DPICOLIBC_FLOAT_PRINTF_SCANF ${UV_ARM32_FLAGS}")
   set(UV_ARM32_LINK "")
 else()
   # Full newlib (newlib-nano prints no 64-bit integers); its system calls

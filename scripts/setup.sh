@@ -41,6 +41,8 @@ PACKAGES=(
     busybox-static cpio gzip xz-utils python3
     gnuplot-nox clang-format cppcheck liburing-dev fio
     gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu qemu-system-arm
+    gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi
+    gcc-multilib lib32asan8 lib32ubsan1
 )
 
 APT_UPDATED=0

@@ -2,6 +2,7 @@
  * console. picolibc needs nothing else from the port (no heap: the
  * unikernel never calls malloc; its pools come from kern/arena.h).
  * Built instead of newlib.c when UV_LIBC is picolibc (arch/arm-common). */
+#include <picolibc.h>
 #include <picotls.h>
 #include <stdio.h>
 
