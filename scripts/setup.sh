@@ -42,7 +42,8 @@ PACKAGES=(
     gnuplot-nox clang-format cppcheck liburing-dev fio
     gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu qemu-system-arm
     gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi
-    gcc-multilib lib32asan8 lib32ubsan1
+    libc6-dev-i386 lib32gcc-12-dev lib32asan8 lib32ubsan1
+    linux-libc-dev:i386 libcmocka-dev:i386
 )
 
 APT_UPDATED=0
@@ -62,8 +63,21 @@ is_installed() {
     [[ "$st" == *"Status: install ok installed"* ]]
 }
 
+# The -m32 unit tests (build/host32) need i386 packages (cmocka, kernel
+# headers) next to the amd64 ones. Not gcc-multilib: Debian makes it conflict
+# with the aarch64 cross compiler.
+enable_i386() {
+    if dpkg --print-foreign-architectures | grep -qx i386; then
+        return
+    fi
+    say "dpkg: adding the i386 architecture (for the -m32 unit tests)"
+    $SUDO dpkg --add-architecture i386
+    APT_UPDATED=0
+}
+
 install_packages() {
     local missing=() p
+    enable_i386
     for p in "${PACKAGES[@]}"; do
         is_installed "$p" || missing+=("$p")
     done

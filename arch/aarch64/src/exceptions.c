@@ -49,11 +49,12 @@ void k_exc_report(const struct k_exc_frame *f, uint64_t kind)
 	unsigned ec = (unsigned)(f->esr >> 26) & 0x3f;
 	unsigned iss = (unsigned)f->esr & 0x1ffffff;
 
-	k_crash_out("\n*** CRASH: %s exception from %s ***\n", type[kind & 3], from[(kind >> 2) & 3]);
+	k_crash_out("\n*** CRASH: %s exception from %s ***\n", type[kind & 3],
+		    from[(kind >> 2) & 3]);
 	k_crash_out("ESR  %016lx  EC 0x%02x: %s\n", (unsigned long)f->esr, ec, ec_name(ec));
 	if (ec == 0x24 || ec == 0x25 || ec == 0x20 || ec == 0x21)
-		k_crash_out("     ISS %#x: %s (level %u)%s\n", iss, k_crash_fsc_name(iss & 0x3f), iss & 3,
-		    (ec & ~1u) == 0x24 && (iss & (1u << 6)) ? ", on write" : "");
+		k_crash_out("     ISS %#x: %s (level %u)%s\n", iss, k_crash_fsc_name(iss & 0x3f),
+			    iss & 3, (ec & ~1u) == 0x24 && (iss & (1u << 6)) ? ", on write" : "");
 	k_crash_out("FAR  %016lx\n", (unsigned long)f->far);
 	k_crash_out("ELR  %016lx\n", (unsigned long)f->elr);
 	k_crash_out("SPSR %016lx\n", (unsigned long)f->spsr);
@@ -62,8 +63,8 @@ void k_exc_report(const struct k_exc_frame *f, uint64_t kind)
 		if (i == 30)
 			k_crash_out("x30 %016lx\n", (unsigned long)f->x[30]);
 		else
-			k_crash_out("x%-2d %016lx  x%-2d %016lx\n", i, (unsigned long)f->x[i], i + 1,
-			    (unsigned long)f->x[i + 1]);
+			k_crash_out("x%-2d %016lx  x%-2d %016lx\n", i, (unsigned long)f->x[i],
+				    i + 1, (unsigned long)f->x[i + 1]);
 	}
 	k_crash_out("*** halted ***\n");
 	k_halt();

@@ -26,8 +26,8 @@ static uint32_t fault_pc(uint32_t kind, uint32_t lr, uint32_t spsr)
 	switch (kind) {
 	case 1: return lr - (thumb ? 2u : 4u); /* undefined */
 	case 2: return lr - (thumb ? 2u : 4u); /* SVC */
-	case 4: return lr - 8u;                /* data abort */
-	default: return lr - 4u;               /* prefetch abort, IRQ, FIQ */
+	case 4: return lr - 8u;		       /* data abort */
+	default: return lr - 4u;	       /* prefetch abort, IRQ, FIQ */
 	}
 }
 
@@ -48,10 +48,9 @@ static const char *mode_name(uint32_t m)
 
 void k_exc_report(const struct k_exc_frame *f, uint32_t kind)
 {
-	static const char *const type[] = {"reset",         "undefined instruction",
-					   "SVC",           "prefetch abort",
-					   "data abort",    "hypervisor trap",
-					   "IRQ",           "FIQ"};
+	static const char *const type[] = {
+		"reset",      "undefined instruction", "SVC", "prefetch abort",
+		"data abort", "hypervisor trap",       "IRQ", "FIQ"};
 	uint32_t fsc = f->fsr & 0x3f;
 
 	k_crash_out("\n*** CRASH: %s exception from %s mode ***\n", type[kind & 7],

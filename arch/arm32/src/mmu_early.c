@@ -19,7 +19,7 @@ void k_mmu_early(void)
 
 	k_mmu_boot_map();
 	K_CP15_WRITE(0, c10, c2, 0, K_MAIR_VALUE); /* MAIR0 */
-	K_CP15_WRITE(0, c10, c2, 1, 0);            /* MAIR1 */
+	K_CP15_WRITE(0, c10, c2, 1, 0);		   /* MAIR1 */
 	/* T0SZ = 0: TTBR0 covers the whole 32-bit VA; TTBR1 walks disabled. */
 	K_CP15_WRITE(0, c2, c0, 2,
 		     TTBCR_EAE | K_TCR_IRGN0_WBWA | K_TCR_ORGN0_WBWA | K_TCR_SH0_INNER |

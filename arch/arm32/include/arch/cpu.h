@@ -19,7 +19,7 @@
 #define K_CP15_READ(op1, crn, crm, op2)                                                            \
 	({                                                                                         \
 		uint32_t v_;                                                                       \
-		__asm__ volatile("mrc p15, " #op1 ", %0, " #crn ", " #crm ", " #op2 : "=r"(v_));  \
+		__asm__ volatile("mrc p15, " #op1 ", %0, " #crn ", " #crm ", " #op2 : "=r"(v_));   \
 		v_;                                                                                \
 	})
 #define K_CP15_WRITE(op1, crn, crm, op2, v)                                                        \
@@ -32,7 +32,7 @@
 	({                                                                                         \
 		uint32_t lo_, hi_;                                                                 \
 		__asm__ volatile("mrrc p15, " #op1 ", %0, %1, " #crm : "=r"(lo_), "=r"(hi_));      \
-		(uint64_t)hi_ << 32 | lo_;                                                         \
+		(uint64_t) hi_ << 32 | lo_;                                                        \
 	})
 #define K_CP15_WRITE64(op1, crm, v)                                                                \
 	__asm__ volatile("mcrr p15, " #op1 ", %0, %1, " #crm                                       \
