@@ -36,7 +36,11 @@ if(UV_LIBC STREQUAL "picolibc")
 else()
   # Full newlib (newlib-nano prints no 64-bit integers); its system calls
   # are arch/arm-common/libc/newlib.c, not libnosys.
-  set(UV_ARM32_LINK "-Wl,--gc-sections")
+  # Integer-only printf family (newlib's iprintf variants keep long long):
+  # no float formatting, _dtoa or its heap in the image.
+  set(UV_ARM32_LINK "-Wl,--gc-sections -Wl,--defsym=printf=iprintf -Wl,--defsym=snprintf=sniprintf \
+-Wl,--defsym=vsnprintf=vsniprintf -Wl,--defsym=vprintf=viprintf -Wl,--defsym=fprintf=fiprintf \
+-Wl,--defsym=vfprintf=vfiprintf")
   # newlib's own <stdint.h>, which its <inttypes.h> is written against (GCC's
   # would leave PRIu64 and friends undefined).
   set(UV_ARM32_FLAGS "-isystem /usr/lib/arm-none-eabi/include ${UV_ARM32_FLAGS}")
