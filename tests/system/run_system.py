@@ -119,8 +119,9 @@ class UvhostVM:
     """One QEMU running the unikernel; the console is collected line by line
     by a reader thread so that wait_for() can time out."""
 
-    def __init__(self, image, append="", extra=(), memory="128M", echo=True):
-        self.argv = [ARCH["qemu"], "-M", ARCH["machine"], "-cpu", ARCH["cpu"], "-m", memory,
+    def __init__(self, image, append="", extra=(), memory="128M", echo=True, machine=None):
+        self.argv = [ARCH["qemu"], "-M", machine or ARCH["machine"], "-cpu", ARCH["cpu"],
+                     "-m", memory,
                      "-nographic",
                      "-no-reboot", "-kernel", image, "-append", append] + list(extra)
         self.echo = echo
@@ -298,6 +299,30 @@ def test_crash_report(args):
         vm.wait_for(r"x30 [0-9a-f]{16}")
         vm.wait_for(r"\*\*\* halted \*\*\*")
         check(not vm.find_all(r"ready in"), "a crashing boot never reports ready")
+
+
+def test_highmem(args):
+    """QEMU virt with its devices above 4 GiB (highmem=on: ECAM at
+    0x40_1000_0000, 64-bit PCI window at 0x80_0000_0000). aarch64 reaches
+    them; the 32-bit VM must refuse them with a clear error, never truncate
+    the addresses, and still come up."""
+    w = ShmWindow("w0", 1 << 20, 3)
+    try:
+        with UvhostVM(args.image, "log=info", w.qemu_args(), machine="virt,highmem=on") as vm:
+            m = vm.wait_for(r"I: pci: ECAM (0x[0-9a-f]+)\+", 30)
+            check(int(m.group(1), 16) >= 1 << 32, "ECAM above 4 GiB: " + m.group(0))
+            if ARCH is ARCHES["arm32"]:
+                vm.wait_for(r"E: pci: ECAM at %s is beyond this VM's 32-bit address space"
+                            % m.group(1))
+                vm.wait_for(r"windows: 0")
+            else:
+                vm.wait_for(r"I: pci: \d+ functions")
+                vm.wait_for(r"windows: 1")
+            vm.wait_for(r"ready in \d+ ms")
+            crashes = vm.find_all(r"PANIC|CRASH")
+            check(not crashes, "crashed: %s" % [c.string for c in crashes])
+    finally:
+        w.remove()
 
 
 # ------------------------------------------------------------------ vsock --
@@ -1070,7 +1095,7 @@ def demo(args):
     demo_story.run(args, sys.modules[__name__])
 
 
-TESTS = {"boot": test_boot, "crash_report": test_crash_report,
+TESTS = {"boot": test_boot, "crash_report": test_crash_report, "highmem": test_highmem,
          "vsock_control": test_vsock_control, "vsock_echo": test_vsock_echo,
          "vsock_many": test_vsock_many, "vsock_wake": test_vsock_wake, "vhost_basic": test_vhost_basic, "vhost_robust": test_vhost_robust,
          "vhost_session": lambda args: vhost_session.run(args, sys.modules[__name__]),
