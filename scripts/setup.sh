@@ -43,7 +43,7 @@ PACKAGES=(
     gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu qemu-system-arm
     gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi
     libc6-dev-i386 lib32gcc-12-dev lib32asan8 lib32ubsan1
-    linux-libc-dev:i386 libcmocka-dev:i386
+    linux-libc-dev:i386 libcmocka-dev:i386 qemu-user
 )
 
 APT_UPDATED=0

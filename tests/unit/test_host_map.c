@@ -136,35 +136,6 @@ static void platform_map_refuses_past_eof_and_counts_it(void **state)
 	free(hp);
 }
 
-/* A region of 4 GiB + 1 page inside its (sparse) file: a 64-bit daemon maps
- * it; a 32-bit one must refuse it, where a size_t cast once mapped 1 page
- * and let the rings run past it. The -m32 unit tests take the first branch. */
-static void platform_map_refuses_what_size_t_cannot_hold(void **state)
-{
-	struct uvh_platform *hp = malloc(sizeof(*hp));
-	void *host = NULL, *cookie = NULL;
-	uint64_t len = (4ull << 30) + PAGE;
-	int fd = memfd_of(len + PAGE);
-	int rc;
-
-	(void)state;
-	assert_non_null(hp);
-	uvh_platform_init(hp, false);
-	rc = hp->plat.map(hp->plat.ctx, fd, PAGE, len, true, &host, &cookie);
-	if (sizeof(size_t) == 4) {
-		assert_int_equal(rc, -EFBIG);
-		assert_int_equal(hp->n_map_refused, 1);
-		assert_int_equal(hp->live_mappings, 0);
-	} else {
-		assert_int_equal(rc, 0);
-		assert_int_equal(hp->n_map_refused, 0);
-		assert_int_equal(hp->live_mappings, 1);
-		hp->plat.unmap(hp->plat.ctx, cookie);
-	}
-	close(fd);
-	free(hp);
-}
-
 /* A front-end may shrink the file after the check: the lost part reads as
  * zeros and the connection is marked poisoned, where it used to be SIGBUS. */
 static void file_shrunk_under_a_mapping_reads_zero_and_poisons(void **state)
@@ -456,7 +427,6 @@ int main(void)
 		cmocka_unit_test(empty_or_wrapping_range_is_refused),
 		cmocka_unit_test(files_without_a_size_are_refused),
 		cmocka_unit_test(platform_map_refuses_past_eof_and_counts_it),
-		cmocka_unit_test(platform_map_refuses_what_size_t_cannot_hold),
 		cmocka_unit_test(file_shrunk_under_a_mapping_reads_zero_and_poisons),
 		cmocka_unit_test(sigbus_outside_a_guarded_range_still_kills),
 		cmocka_unit_test_setup_teardown(add_mem_reg_larger_than_its_file_is_refused, setup,
