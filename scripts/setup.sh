@@ -58,8 +58,12 @@ apt_update_once() {
 is_installed() {
     # no "| grep -q": with pipefail, dpkg -s dying of SIGPIPE would read as
     # "not installed"
+    # With an i386 instance installed too, a bare name is ambiguous to dpkg:
+    # then ask for the native one (architecture-independent packages answer
+    # to the bare name only).
     local st
-    st="$(dpkg -s "$1" 2>/dev/null)" || return 1
+    st="$(dpkg -s "$1" 2>/dev/null)" ||
+        st="$(dpkg -s "$1:$(dpkg --print-architecture)" 2>/dev/null)" || return 1
     [[ "$st" == *"Status: install ok installed"* ]]
 }
 
