@@ -76,6 +76,7 @@ ARCHES = {
               "size": "arm-none-eabi-size"},
 }
 ARCH = ARCHES["aarch64"]  # main() sets the one --arch names
+QEMU = ARCH["qemu"]  # the binary, for modules that check it is installed (gateway_rig)
 
 
 class TestFailure(Exception):
@@ -1133,8 +1134,9 @@ def main():
         args.test = "demo"
     if not args.test:
         ap.error("name a test, or --demo")
-    global ARCH
+    global ARCH, QEMU
     ARCH = ARCHES[args.arch]
+    QEMU = ARCH["qemu"]
     if not args.image:
         args.image = os.path.join(here, "..", "..", "build", args.arch, "uvhost.elf")
     missing = None
