@@ -15,6 +15,14 @@ all: configure
 	  test -f $(VMBUILD)/CMakeCache.txt || cmake --preset aarch64; \
 	  cmake --build $(VMBUILD) -j$(JOBS); \
 	else echo "aarch64-linux-gnu-gcc missing: run make setup to build the service VM"; fi
+	@if command -v arm-none-eabi-gcc >/dev/null && test -f cmake/arm32.cmake; then \
+	  for p in arm32 arm32-picolibc; do \
+	    test -f build/$$p/CMakeCache.txt || cmake --preset $$p || exit 1; \
+	    cmake --build build/$$p -j$(JOBS) || exit 1; \
+	  done; \
+	else echo "arm-none-eabi-gcc missing: run make setup to build the arm32 service VM"; fi
+	@test -f build/host32/CMakeCache.txt || cmake --preset host32
+	cmake --build build/host32 -j$(JOBS)
 
 setup:
 	./scripts/setup.sh
@@ -42,4 +50,4 @@ lint:
 	./tests/lint.sh format
 
 clean:
-	rm -rf build/host build/aarch64
+	rm -rf build/host build/host32 build/aarch64 build/arm32 build/arm32-picolibc

@@ -41,6 +41,9 @@ PACKAGES=(
     busybox-static cpio gzip xz-utils python3
     gnuplot-nox clang-format cppcheck liburing-dev fio
     gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu qemu-system-arm
+    gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi
+    libc6-dev-i386 lib32gcc-12-dev lib32asan8 lib32ubsan1
+    linux-libc-dev:i386 libcmocka-dev:i386 qemu-user
 )
 
 APT_UPDATED=0
@@ -55,13 +58,30 @@ apt_update_once() {
 is_installed() {
     # no "| grep -q": with pipefail, dpkg -s dying of SIGPIPE would read as
     # "not installed"
+    # With an i386 instance installed too, a bare name is ambiguous to dpkg:
+    # then ask for the native one (architecture-independent packages answer
+    # to the bare name only).
     local st
-    st="$(dpkg -s "$1" 2>/dev/null)" || return 1
+    st="$(dpkg -s "$1" 2>/dev/null)" ||
+        st="$(dpkg -s "$1:$(dpkg --print-architecture)" 2>/dev/null)" || return 1
     [[ "$st" == *"Status: install ok installed"* ]]
+}
+
+# The -m32 unit tests (build/host32) need i386 packages (cmocka, kernel
+# headers) next to the amd64 ones. Not gcc-multilib: Debian makes it conflict
+# with the aarch64 cross compiler.
+enable_i386() {
+    if dpkg --print-foreign-architectures | grep -qx i386; then
+        return
+    fi
+    say "dpkg: adding the i386 architecture (for the -m32 unit tests)"
+    $SUDO dpkg --add-architecture i386
+    APT_UPDATED=0
 }
 
 install_packages() {
     local missing=() p
+    enable_i386
     for p in "${PACKAGES[@]}"; do
         is_installed "$p" || missing+=("$p")
     done

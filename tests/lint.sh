@@ -7,7 +7,7 @@ cppcheck)
 	exec cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem \
 		-I virtio/include -I vhost/include -I kernel/include -I arch/host/include \
-		-I arch/aarch64/include \
+		-I arch/aarch64/include -I arch/arm-common/include \
 		-I devices/include \
 		$(ls -d virtio vhost/src kernel arch apps devices 2>/dev/null) ;;
 format)

@@ -56,6 +56,7 @@
 #include "kern/log.h"
 #include "kern/panic.h"
 #include "kern/pci.h"
+#include "kern/phys.h"
 #include "kern/sched.h"
 #include "kern/time.h"
 #include "kern/virtio_pci.h"
@@ -124,6 +125,14 @@ static void pci_from_dtb(const struct k_fdt *f)
 	       ", mem64 %#" PRIx64 "+%#" PRIx64,
 	       h.ecam_base, h.ecam_size, (unsigned)h.bus_start, (unsigned)h.bus_end,
 	       h.mem32.cpu_base, h.mem32.size, h.mem64.cpu_base, h.mem64.size);
+	/* A 32-bit VM cannot reach an ECAM above 4 GiB (QEMU arm virt without
+	 * highmem=off): say so rather than fail inside the enumeration. */
+	if (!k_phys_ptr(h.ecam_base, h.ecam_size)) {
+		k_err("pci: ECAM at %#" PRIx64 " is beyond this VM's %u-bit address space: no PCI "
+		      "(QEMU: -M virt,highmem=off)",
+		      h.ecam_base, k_phys_ptr_bits());
+		return;
+	}
 	r = k_pci_init(&h);
 	if (r < 0)
 		k_err("pci: enumeration failed (%d)", r);
@@ -268,7 +277,7 @@ int main(void)
 	int r;
 
 	k_log_set_clock(k_now_ns);
-	printf("\nuvhost service VM %s (aarch64, picolibc)\n", UVHOST_VERSION);
+	printf("\nuvhost service VM %s (%s, %s)\n", UVHOST_VERSION, UVM_ARCH, UVM_LIBC);
 
 	r = k_fdt_init(&fdt, (const void *)K_VIRT_DTB_ADDR, K_VIRT_DTB_MAX);
 	if (r)

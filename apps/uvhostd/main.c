@@ -302,12 +302,10 @@ static int print_capabilities(const struct options *o)
 static void close_storage(void)
 {
 #ifdef UV_HAVE_URING
-	if (uring_disk) {
+	if (uring_disk)
 		dev_storage_uring_close(&storage);
-		return;
-	}
 #endif
-	if (!ram_disk)
+	if (!ram_disk && !uring_disk)
 		dev_storage_file_close(&storage);
 }
 

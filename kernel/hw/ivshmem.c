@@ -3,10 +3,12 @@
 #include "kern/ivshmem.h"
 
 #include <errno.h>
+#include <inttypes.h>
 
 #include "kern/crc32.h"
 #include "kern/log.h"
 #include "kern/pci.h"
+#include "kern/phys.h"
 
 struct k_window {
 	uint64_t base, size;
@@ -36,6 +38,14 @@ int k_windows_init(void)
 		}
 		if (!(b->flags & K_PCI_BAR_ASSIGNED)) {
 			k_err("ivshmem %02x:%02x.%x: BAR2 not assigned", p->bus, p->dev, p->fn);
+			continue;
+		}
+		/* A 32-bit VM cannot point at a BAR above 4 GiB: refuse the
+		 * window whole rather than truncate its address. */
+		if (!k_phys_ptr(b->cpu_addr, b->size)) {
+			k_err("ivshmem %02x:%02x.%x: window at %#" PRIx64 " size %#" PRIx64
+			      " is beyond this VM's %u-bit address space: refused",
+			      p->bus, p->dev, p->fn, b->cpu_addr, b->size, k_phys_ptr_bits());
 			continue;
 		}
 		r = k_pci_map_bar(p, K_IVSHMEM_BAR, true);
@@ -69,7 +79,7 @@ void *k_window_ptr(unsigned i, uint64_t off, uint64_t len)
 {
 	if (i >= k_nwindows || off > k_windows[i].size || len > k_windows[i].size - off)
 		return NULL;
-	return (void *)(uintptr_t)(k_windows[i].base + off);
+	return k_phys_ptr(k_windows[i].base + off, len ? len : 1);
 }
 
 int k_window_crc32(unsigned i, uint64_t off, uint64_t len, uint32_t *crc)

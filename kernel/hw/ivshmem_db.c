@@ -3,9 +3,8 @@
 
 #include <errno.h>
 
-#include "arch/board.h"
-#include "arch/cpu.h"
 #include "kern/ivshmem.h"
+#include "kern/hw_arch.h"
 #include "kern/log.h"
 #include "kern/msix.h"
 

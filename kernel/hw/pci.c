@@ -6,8 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arch/cpu.h"
-#include "arch/mmu.h"
+#include "kern/hw_arch.h"
 #include "kern/log.h"
 #include "kern/pci_alloc.h"
 

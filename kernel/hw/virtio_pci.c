@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "arch/cpu.h"
+#include "kern/hw_arch.h"
 #include "kern/log.h"
 #include "kern/pci.h"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""System tests of the uvhost service-VM unikernel under QEMU (aarch64 virt, TCG).
+"""System tests of the uvhost service-VM unikernel under QEMU (aarch64 or arm32 virt, TCG).
 
-    run_system.py [--image build/aarch64/uvhost.elf] [--uvhostd build/host/uvhostd] TEST
+    run_system.py [--arch aarch64|arm32] [--image build/<arch>/uvhost.elf]
+                  [--uvhostd build/host/uvhostd] TEST
     run_system.py --demo      (the same as TEST = demo)
 
 Tests: boot, crash_report, vsock_control, vsock_echo, vsock_many, vhost_basic, vhost_robust,
@@ -65,7 +66,18 @@ import demo_story
 from vsock_host import (CTL_PORT, ECHO_LINE, MiB, EchoLines, LineClient, VsockDevice,
                         VsockError, echo_stream)
 
-QEMU = "qemu-system-aarch64"
+# The ports the tests run (--arch): QEMU binary, machine, CPU, the size tool
+# of the image's toolchain. arm32 keeps every device below 4 GiB
+# (highmem=off): the 32-bit VM identity-maps physical memory and refuses
+# what it cannot address (docs/arm32.md).
+ARCHES = {
+    "aarch64": {"qemu": "qemu-system-aarch64", "machine": "virt", "cpu": "cortex-a57",
+                "size": "aarch64-linux-gnu-size"},
+    "arm32": {"qemu": "qemu-system-arm", "machine": "virt,highmem=off", "cpu": "cortex-a15",
+              "size": "arm-none-eabi-size"},
+}
+ARCH = ARCHES["aarch64"]  # main() sets the one --arch names
+QEMU = ARCH["qemu"]  # the binary, for modules that check it is installed (gateway_rig)
 
 
 class TestFailure(Exception):
@@ -109,8 +121,10 @@ class UvhostVM:
     """One QEMU running the unikernel; the console is collected line by line
     by a reader thread so that wait_for() can time out."""
 
-    def __init__(self, image, append="", extra=(), memory="128M", echo=True):
-        self.argv = [QEMU, "-M", "virt", "-cpu", "cortex-a57", "-m", memory, "-nographic",
+    def __init__(self, image, append="", extra=(), memory="128M", echo=True, machine=None):
+        self.argv = [ARCH["qemu"], "-M", machine or ARCH["machine"], "-cpu", ARCH["cpu"],
+                     "-m", memory,
+                     "-nographic",
                      "-no-reboot", "-kernel", image, "-append", append] + list(extra)
         self.echo = echo
         self.lines = []
@@ -190,8 +204,8 @@ class UvhostVM:
 
 
 def image_sizes(image):
-    """text, data, bss of the image (aarch64-linux-gnu-size, Berkeley format)."""
-    tool = shutil.which("aarch64-linux-gnu-size") or shutil.which("size")
+    """text, data, bss of the image (the toolchain's size, Berkeley format)."""
+    tool = shutil.which(ARCH["size"]) or shutil.which("size")
     out = subprocess.run([tool, image], check=True, capture_output=True, text=True).stdout
     text, data, bss = out.splitlines()[1].split()[:3]
     return int(text), int(data), int(bss)
@@ -250,9 +264,30 @@ def test_boot(args):
           % (ready_ms, host_ms))
 
 
+def crash_report_arm32(vm):
+    """The arm32 report: DFSR/DFAR (LPAE format), PC, CPSR, r0-r12."""
+    vm.wait_for(r"\*\*\* CRASH: data abort exception from SVC mode")
+    m = vm.wait_for(r"DFSR ([0-9a-f]{8})  FS 0x([0-9a-f]{2}): translation fault \(level [123]\)")
+    check(int(m.group(1), 16) & (1 << 9), "DFSR in the long-descriptor (LPAE) format")
+    vm.wait_for(r"DFAR 0dead000")
+    m = vm.wait_for(r"PC   ([0-9a-f]{8})")
+    check(0x40200000 <= int(m.group(1), 16) < 0x40600000, "PC points into the image text")
+    m = vm.wait_for(r"CPSR ([0-9a-f]{8})")
+    check(int(m.group(1), 16) & 0x1f == 0x13, "the fault came from SVC mode")
+    vm.wait_for(r"SP   [0-9a-f]{8}  LR   [0-9a-f]{8}")
+    for r in range(0, 12, 2):
+        vm.wait_for(r"r%-2d [0-9a-f]{8}  r%-2d [0-9a-f]{8}" % (r, r + 1))
+    vm.wait_for(r"r12 [0-9a-f]{8}")
+    vm.wait_for(r"\*\*\* halted \*\*\*")
+    check(not vm.find_all(r"ready in"), "a crashing boot never reports ready")
+
+
 def test_crash_report(args):
     with UvhostVM(args.image, "crashtest=1") as vm:
         vm.wait_for(r"crashtest: reading 0xdead000", 30)
+        if ARCH is ARCHES["arm32"]:
+            crash_report_arm32(vm)
+            return
         vm.wait_for(r"\*\*\* CRASH: synchronous exception from EL1")
         m = vm.wait_for(r"ESR  ([0-9a-f]{16})  EC 0x25: data abort")
         check(int(m.group(1), 16) >> 26 == 0x25, "ESR class is a data abort")
@@ -266,6 +301,30 @@ def test_crash_report(args):
         vm.wait_for(r"x30 [0-9a-f]{16}")
         vm.wait_for(r"\*\*\* halted \*\*\*")
         check(not vm.find_all(r"ready in"), "a crashing boot never reports ready")
+
+
+def test_highmem(args):
+    """QEMU virt with its devices above 4 GiB (highmem=on: ECAM at
+    0x40_1000_0000, 64-bit PCI window at 0x80_0000_0000). aarch64 reaches
+    them; the 32-bit VM must refuse them with a clear error, never truncate
+    the addresses, and still come up."""
+    w = ShmWindow("w0", 1 << 20, 3)
+    try:
+        with UvhostVM(args.image, "log=info", w.qemu_args(), machine="virt,highmem=on") as vm:
+            m = vm.wait_for(r"I: pci: ECAM (0x[0-9a-f]+)\+", 30)
+            check(int(m.group(1), 16) >= 1 << 32, "ECAM above 4 GiB: " + m.group(0))
+            if ARCH is ARCHES["arm32"]:
+                vm.wait_for(r"E: pci: ECAM at %s is beyond this VM's 32-bit address space"
+                            % m.group(1))
+                vm.wait_for(r"windows: 0")
+            else:
+                vm.wait_for(r"I: pci: \d+ functions")
+                vm.wait_for(r"windows: 1")
+            vm.wait_for(r"ready in \d+ ms")
+            crashes = vm.find_all(r"PANIC|CRASH")
+            check(not crashes, "crashed: %s" % [c.string for c in crashes])
+    finally:
+        w.remove()
 
 
 # ------------------------------------------------------------------ vsock --
@@ -1044,7 +1103,7 @@ def demo(args):
     demo_story.run(args, sys.modules[__name__])
 
 
-TESTS = {"boot": test_boot, "crash_report": test_crash_report,
+TESTS = {"boot": test_boot, "crash_report": test_crash_report, "highmem": test_highmem,
          "vsock_control": test_vsock_control, "vsock_echo": test_vsock_echo,
          "vsock_many": test_vsock_many, "vsock_wake": test_vsock_wake, "vhost_basic": test_vhost_basic, "vhost_robust": test_vhost_robust,
          "vhost_session": lambda args: vhost_session.run(args, sys.modules[__name__]),
@@ -1059,8 +1118,9 @@ TESTS = {"boot": test_boot, "crash_report": test_crash_report,
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--image", default=os.path.join(here, "..", "..", "build", "aarch64",
-                                                   "uvhost.elf"))
+    ap.add_argument("--arch", choices=sorted(ARCHES), default="aarch64",
+                    help="the port the image is built for (QEMU binary, machine, CPU)")
+    ap.add_argument("--image", help="unikernel image (default build/<arch>/uvhost.elf)")
     ap.add_argument("--uvhostd", default=os.path.join(here, "..", "..", "build", "host",
                                                      "uvhostd"),
                     help="uvhostd serving the vsock device (vsock tests)")
@@ -1082,12 +1142,17 @@ def main():
         args.test = "demo"
     if not args.test:
         ap.error("name a test, or --demo")
+    global ARCH, QEMU
+    ARCH = ARCHES[args.arch]
+    QEMU = ARCH["qemu"]
+    if not args.image:
+        args.image = os.path.join(here, "..", "..", "build", args.arch, "uvhost.elf")
     missing = None
-    if not shutil.which(QEMU):
-        missing = "%s is not installed" % QEMU
+    if not shutil.which(ARCH["qemu"]):
+        missing = "%s is not installed" % ARCH["qemu"]
     elif not os.path.isfile(args.image):
-        missing = ("no service-VM image at %s (cmake --preset aarch64 && cmake --build "
-                   "build/aarch64)" % args.image)
+        missing = ("no service-VM image at %s (cmake --preset %s && cmake --build "
+                   "build/%s)" % (args.image, args.arch, args.arch))
     if missing:
         status, why = uvtest_env.cannot_run(missing)
         print(("SKIP: " if status == uvtest_env.EXIT_SKIP else "FAIL: ") + why)

@@ -1,13 +1,10 @@
 /* The crash report: every exception is fatal in this unikernel (it takes no
  * interrupts), so each vector lands here, prints what a human needs to find
- * the fault, and stops. Output goes straight to the UART through a stack
- * buffer: no stdio state is trusted after a fault. */
-#include <stdarg.h>
+ * the fault, and stops (output: arch/crash.h). */
 #include <stdint.h>
-#include <stdio.h>
 
-#include "arch/cpu.h"
 #include "arch/board.h"
+#include "arch/crash.h"
 
 struct k_exc_frame {
 	uint64_t x[31];
@@ -16,22 +13,6 @@ struct k_exc_frame {
 _Static_assert(sizeof(struct k_exc_frame) == 36 * 8, "frame layout matches start.S");
 
 void k_exc_report(const struct k_exc_frame *f, uint64_t kind);
-
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out(const char *fmt, ...)
-{
-	char buf[160];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = (int)sizeof(buf) - 1;
-	if (n > 0)
-		k_console_write(buf, (size_t)n);
-}
 
 static const char *ec_name(unsigned ec)
 {
@@ -61,19 +42,6 @@ static const char *ec_name(unsigned ec)
 	}
 }
 
-/* Data/instruction fault status code (ISS[5:0]) for aborts. */
-static const char *fsc_name(unsigned fsc)
-{
-	switch (fsc & 0x3c) {
-	case 0x04: return "translation fault";
-	case 0x08: return "access flag fault";
-	case 0x0c: return "permission fault";
-	case 0x10: return "external abort";
-	case 0x20: return "alignment fault";
-	default: return fsc == 0x21 ? "alignment fault" : "other fault";
-	}
-}
-
 void k_exc_report(const struct k_exc_frame *f, uint64_t kind)
 {
 	static const char *const from[] = {"EL1 SP0", "EL1 SPx", "EL0 A64", "EL0 A32"};
@@ -81,22 +49,23 @@ void k_exc_report(const struct k_exc_frame *f, uint64_t kind)
 	unsigned ec = (unsigned)(f->esr >> 26) & 0x3f;
 	unsigned iss = (unsigned)f->esr & 0x1ffffff;
 
-	out("\n*** CRASH: %s exception from %s ***\n", type[kind & 3], from[(kind >> 2) & 3]);
-	out("ESR  %016lx  EC 0x%02x: %s\n", (unsigned long)f->esr, ec, ec_name(ec));
+	k_crash_out("\n*** CRASH: %s exception from %s ***\n", type[kind & 3],
+		    from[(kind >> 2) & 3]);
+	k_crash_out("ESR  %016lx  EC 0x%02x: %s\n", (unsigned long)f->esr, ec, ec_name(ec));
 	if (ec == 0x24 || ec == 0x25 || ec == 0x20 || ec == 0x21)
-		out("     ISS %#x: %s (level %u)%s\n", iss, fsc_name(iss & 0x3f), iss & 3,
-		    (ec & ~1u) == 0x24 && (iss & (1u << 6)) ? ", on write" : "");
-	out("FAR  %016lx\n", (unsigned long)f->far);
-	out("ELR  %016lx\n", (unsigned long)f->elr);
-	out("SPSR %016lx\n", (unsigned long)f->spsr);
-	out("SP   %016lx\n", (unsigned long)f->sp);
+		k_crash_out("     ISS %#x: %s (level %u)%s\n", iss, k_crash_fsc_name(iss & 0x3f),
+			    iss & 3, (ec & ~1u) == 0x24 && (iss & (1u << 6)) ? ", on write" : "");
+	k_crash_out("FAR  %016lx\n", (unsigned long)f->far);
+	k_crash_out("ELR  %016lx\n", (unsigned long)f->elr);
+	k_crash_out("SPSR %016lx\n", (unsigned long)f->spsr);
+	k_crash_out("SP   %016lx\n", (unsigned long)f->sp);
 	for (int i = 0; i < 31; i += 2) {
 		if (i == 30)
-			out("x30 %016lx\n", (unsigned long)f->x[30]);
+			k_crash_out("x30 %016lx\n", (unsigned long)f->x[30]);
 		else
-			out("x%-2d %016lx  x%-2d %016lx\n", i, (unsigned long)f->x[i], i + 1,
-			    (unsigned long)f->x[i + 1]);
+			k_crash_out("x%-2d %016lx  x%-2d %016lx\n", i, (unsigned long)f->x[i],
+				    i + 1, (unsigned long)f->x[i + 1]);
 	}
-	out("*** halted ***\n");
+	k_crash_out("*** halted ***\n");
 	k_halt();
 }

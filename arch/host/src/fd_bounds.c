@@ -54,7 +54,7 @@ static int file_bytes(int fd, uint64_t *size, char *why, size_t whylen)
 
 int uvh_fd_check_range(int fd, uint64_t offset, uint64_t len, char *why, size_t whylen)
 {
-	uint64_t size;
+	uint64_t size = 0; /* gcc -m32 cannot see file_bytes() set it */
 	int rc;
 
 	if (whylen)

@@ -90,6 +90,18 @@ static int host_map(void *ctx, int fd, uint64_t offset, uint64_t len, bool writa
 		host_log(p, VU_LOG_ERR, line);
 		return rc;
 	}
+	/* 64-bit on the wire, size_t here: a 32-bit daemon would map a
+	 * truncated length and hand out pointers past it. */
+	if (len + delta > SIZE_MAX) {
+		char line[200];
+
+		p->n_map_refused++;
+		snprintf(line, sizeof(line),
+			 "map refused: %llu bytes exceed this process's %u-bit address space",
+			 (unsigned long long)len, (unsigned)(sizeof(void *) * 8));
+		host_log(p, VU_LOG_ERR, line);
+		return -EFBIG;
+	}
 	base = mmap(NULL, len + delta, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd,
 		    (off_t)(offset - delta));
 	if (base == MAP_FAILED)

@@ -1,15 +1,18 @@
-/* arch/cpu.h - aarch64 system registers, barriers and MMIO accessors.
+/* arch/cpu.h - aarch64 system registers, the generic timer and halting.
  *
- * Owns: the few inline wrappers the unikernel needs to talk to the CPU and
- * to Device memory. Every MMIO access goes through k_mmio_* so that each is a
- * single, naturally aligned, volatile access the compiler cannot merge.
+ * Owns: the few inline wrappers the port needs to talk to the CPU: MRS/MSR,
+ * the virtual generic timer as the shared timer code (arch/arm-common)
+ * sees it, and the barriers and MMIO accessors (arch/mmio.h).
  * Never: decides policy; it only names instructions.
- * Used by: arch/aarch64 and kernel/hw drivers (aarch64 only).
+ * Used by: arch/aarch64 and arch/arm-common (never kernel/: it goes through
+ * kern/hw_arch.h).
  */
 #ifndef ARCH_CPU_H
 #define ARCH_CPU_H
 
 #include <stdint.h>
+
+#include "arch/mmio.h"
 
 #define K_SYSREG_READ(reg)                                                                         \
 	({                                                                                         \
@@ -20,49 +23,27 @@
 #define K_SYSREG_WRITE(reg, v)                                                                     \
 	__asm__ volatile("msr " #reg ", %0" : : "r"((uint64_t)(v)) : "memory")
 
-static inline void k_isb(void)
+/* The virtual generic timer (CNTV_*): frequency, count, arm and disarm. */
+static inline uint64_t k_cntfrq(void)
 {
-	__asm__ volatile("isb" ::: "memory");
+	return K_SYSREG_READ(cntfrq_el0);
 }
 
-static inline void k_dsb_sy(void)
+static inline uint64_t k_cntvct(void)
 {
-	__asm__ volatile("dsb sy" ::: "memory");
+	return K_SYSREG_READ(cntvct_el0);
 }
 
-static inline void k_dmb_sy(void)
+static inline void k_cntv_set(uint32_t tval, uint32_t ctl)
 {
-	__asm__ volatile("dmb sy" ::: "memory");
+	if (ctl)
+		K_SYSREG_WRITE(cntv_tval_el0, tval);
+	K_SYSREG_WRITE(cntv_ctl_el0, ctl);
 }
 
-static inline uint8_t k_mmio_r8(uintptr_t a)
+static inline void k_cpu_yield(void)
 {
-	return *(volatile uint8_t *)a;
-}
-
-static inline uint16_t k_mmio_r16(uintptr_t a)
-{
-	return *(volatile uint16_t *)a;
-}
-
-static inline uint32_t k_mmio_r32(uintptr_t a)
-{
-	return *(volatile uint32_t *)a;
-}
-
-static inline void k_mmio_w8(uintptr_t a, uint8_t v)
-{
-	*(volatile uint8_t *)a = v;
-}
-
-static inline void k_mmio_w16(uintptr_t a, uint16_t v)
-{
-	*(volatile uint16_t *)a = v;
-}
-
-static inline void k_mmio_w32(uintptr_t a, uint32_t v)
-{
-	*(volatile uint32_t *)a = v;
+	__asm__ volatile("yield");
 }
 
 #endif

@@ -1,7 +1,7 @@
-/* PL011 console, and picolibc's stdin/stdout/stderr on top of it.
- * QEMU's PL011 needs no baud set-up; we only make sure TX is enabled. */
-#include <stdio.h>
-
+/* PL011 console (the same MMIO on QEMU virt for aarch64 and arm32). QEMU's
+ * PL011 needs no baud set-up; we only make sure TX is enabled. The C
+ * library's stdout reaches it through arch/arm-common/libc (picolibc's
+ * stdio streams, or newlib's _write). */
 #include "arch/cpu.h"
 #include "arch/board.h"
 
@@ -36,15 +36,3 @@ void k_console_write(const char *s, size_t n)
 		uart_putc(s[i]);
 	}
 }
-
-static int stdio_put(char c, FILE *f)
-{
-	(void)f;
-	k_console_write(&c, 1);
-	return (unsigned char)c;
-}
-
-static FILE k_stdio = FDEV_SETUP_STREAM(stdio_put, NULL, NULL, _FDEV_SETUP_WRITE);
-FILE *const stdin = &k_stdio;
-FILE *const stdout = &k_stdio;
-FILE *const stderr = &k_stdio;

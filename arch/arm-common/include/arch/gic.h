@@ -1,7 +1,7 @@
-/* arch/gic.h - the GICv2 inside the aarch64 port.
+/* arch/gic.h - the GICv2 inside the Arm ports (arch/arm-common).
  *
  * Owns: whether k_board_init_irq() left a GIC that can wake WFI.
- * Never: used outside arch/aarch64 (the unikernel sees arch/board.h).
+ * Never: used outside arch/ (the unikernel sees arch/board.h).
  * Used by: timer.c (k_idle sleeps only when an interrupt can end the sleep),
  * gic_msi.c (MSIs through the GICv2m frame).
  */

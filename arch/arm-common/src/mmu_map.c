@@ -1,18 +1,23 @@
-/* Identity-mapped stage-1 tables, 4 KiB granule, 48-bit VA (level 0 start:
- * the ECAM at 0x40_1000_0000 and the 64-bit PCI window at 0x80_0000_0000 lie
- * beyond what a level-1 start can reach). Runs first with the MMU off, so
- * this file is built with -mstrict-align and never calls the C library. */
+/* Identity-mapped stage-1 tables in the long-descriptor format, 4 KiB
+ * granule: VMSAv8-64 on aarch64 (48-bit VA, level 0 start: the ECAM at
+ * 0x40_1000_0000 and the 64-bit PCI window at 0x80_0000_0000 lie beyond what
+ * a level-1 start can reach) and LPAE on arm32 (32-bit VA, level 1 start).
+ * Both formats put the same bits in the same places at levels 1-3 (table,
+ * block, page, AttrIndx, SH, AF, PXN, XN), so the walk is shared; each port
+ * names its geometry (arch/mmu_geom.h) and programs its own registers
+ * (mmu_early.c). Runs first with the MMU off, so this file is built with
+ * strict alignment and never calls the C library. */
 #include "arch/mmu.h"
 
 #include <errno.h>
 #include <stdbool.h>
 
-#include "arch/cpu.h"
 #include "arch/board.h"
+#include "arch/mmu_lpae.h"
 
 #define PT_ENTRIES 512
 #define PT_POOL 24
-#define VA_BITS 48
+#define VA_BITS K_MMU_VA_BITS
 
 #define DESC_VALID 0x1ull
 #define DESC_TABLE 0x3ull /* level 0-2: next table */
@@ -24,24 +29,6 @@
 #define DESC_PXN (1ull << 53)
 #define DESC_UXN (1ull << 54)
 #define DESC_ADDR_MASK 0x0000fffffffff000ull
-
-/* MAIR slots, indexed by enum k_mem_attr. */
-#define MAIR_DEVICE_NGNRE 0x04ull
-#define MAIR_NORMAL_WB 0xffull
-
-#define TCR_T0SZ(n) ((uint64_t)(n))
-#define TCR_IRGN0_WBWA (1ull << 8)
-#define TCR_ORGN0_WBWA (1ull << 10)
-#define TCR_SH0_INNER (3ull << 12)
-#define TCR_EPD1 (1ull << 23)
-#define TCR_IPS_SHIFT 32
-
-#define SCTLR_M (1ull << 0)
-#define SCTLR_A (1ull << 1)
-#define SCTLR_C (1ull << 2)
-#define SCTLR_SA (1ull << 3)
-#define SCTLR_I (1ull << 12)
-#define SCTLR_WXN (1ull << 19)
 
 static uint64_t k_pt[PT_POOL][PT_ENTRIES] __attribute__((aligned(4096)));
 static unsigned k_pt_used;
@@ -100,7 +87,7 @@ static uint64_t *pt_alloc(void)
 static uint64_t leaf_bits(enum k_mem_attr attr)
 {
 	if (attr == K_MEM_NORMAL)
-		return DESC_ATTR(K_MEM_NORMAL) | DESC_SH_INNER | DESC_AF | DESC_UXN;
+		return DESC_ATTR(K_MEM_NORMAL) | DESC_SH_INNER | DESC_AF | K_MMU_NORMAL_XN;
 	return DESC_ATTR(K_MEM_DEVICE) | DESC_AF | DESC_PXN | DESC_UXN;
 }
 
@@ -114,7 +101,7 @@ static int64_t map_one(uint64_t va, uint64_t end, enum k_mem_attr attr)
 {
 	uint64_t *table = k_pt[0];
 
-	for (int level = 0; level <= 3; level++) {
+	for (int level = K_MMU_TOP_LEVEL; level <= 3; level++) {
 		unsigned shift = 39 - 9 * (unsigned)level;
 		uint64_t bsize = 1ull << shift;
 		uint64_t *e = &table[(va >> shift) & (PT_ENTRIES - 1)];
@@ -166,7 +153,7 @@ int k_mmu_map(uint64_t pa, uint64_t size, enum k_mem_attr attr)
 	return 0;
 }
 
-static void early_fail(const char *what)
+void k_mmu_early_fail(const char *what)
 {
 	/* The console is Device MMIO at the fallback address: it works with
 	 * the MMU off. */
@@ -174,10 +161,14 @@ static void early_fail(const char *what)
 	k_halt();
 }
 
-void k_mmu_early(void)
+uint64_t k_mmu_root(void)
+{
+	return (uint64_t)(uintptr_t)k_pt[0];
+}
+
+void k_mmu_boot_map(void)
 {
 	uint64_t ram0 = K_VIRT_DTB_ADDR;
-	uint64_t parange, sctlr, tcr;
 
 	k_boot_ram_end = (k_image_end() + 0x1fffffull) & ~0x1fffffull;
 	/* Just the console and the image (with the DTB below it): the main maps
@@ -185,23 +176,5 @@ void k_mmu_early(void)
 	 * anything else faults. */
 	if (k_mmu_map(K_VIRT_UART_FALLBACK, 0x1000, K_MEM_DEVICE) != 0 ||
 	    k_mmu_map(ram0, k_boot_ram_end - ram0, K_MEM_NORMAL) != 0)
-		early_fail("uvhost: boot page tables failed\n");
-
-	parange = K_SYSREG_READ(id_aa64mmfr0_el1) & 0xf;
-	if (parange > 5)
-		parange = 5; /* 48 bits: our VA size */
-	K_SYSREG_WRITE(mair_el1, MAIR_DEVICE_NGNRE | (MAIR_NORMAL_WB << 8));
-	tcr = TCR_T0SZ(64 - VA_BITS) | TCR_IRGN0_WBWA | TCR_ORGN0_WBWA | TCR_SH0_INNER | TCR_EPD1 |
-	      (parange << TCR_IPS_SHIFT);
-	K_SYSREG_WRITE(tcr_el1, tcr);
-	K_SYSREG_WRITE(ttbr0_el1, (uint64_t)(uintptr_t)k_pt[0]);
-	/* Nothing cached yet on QEMU; real hardware would also need the data
-	 * cache invalidated by set/way here. */
-	__asm__ volatile("dsb ish\n\tisb\n\ttlbi vmalle1\n\tic iallu\n\tdsb ish\n\tisb" ::
-				 : "memory");
-	sctlr = K_SYSREG_READ(sctlr_el1);
-	sctlr |= SCTLR_M | SCTLR_C | SCTLR_I | SCTLR_SA;
-	sctlr &= ~(SCTLR_A | SCTLR_WXN);
-	K_SYSREG_WRITE(sctlr_el1, sctlr);
-	k_isb();
+		k_mmu_early_fail("uvhost: boot page tables failed\n");
 }

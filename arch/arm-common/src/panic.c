@@ -1,17 +1,11 @@
-/* Stopping: panic, halt, and picolibc's _exit. */
+/* Stopping: panic, and the C library's _exit. k_halt() (masking
+ * interrupts differs between ports) is each port's cpu.c. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "arch/board.h"
 #include "kern/panic.h"
-
-void k_halt(void)
-{
-	__asm__ volatile("msr daifset, #0xf");
-	for (;;)
-		__asm__ volatile("wfi");
-}
 
 void k_panic(const char *fmt, ...)
 {

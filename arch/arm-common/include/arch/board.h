@@ -1,4 +1,5 @@
-/* arch/board.h - the aarch64 board (QEMU virt) as the unikernel main sees it.
+/* arch/board.h - the board (QEMU virt, aarch64 or arm32) as the unikernel
+ * main sees it: the same contract on both Arm ports (arch/arm-common).
  *
  * Owns: the board contract of QEMU's `virt` board that cannot come from
  * the DTB (where the DTB is, the fallback UART), console selection, the

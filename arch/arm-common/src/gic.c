@@ -1,4 +1,5 @@
-/* The GICv2 as a wake-up source for k_idle(): interrupts are enabled in the
+/* The GICv2 as a wake-up source for k_idle() (aarch64 and arm32: the same
+ * MMIO; the CPU masks with PSTATE.I or CPSR.I): interrupts are enabled in the
  * distributor and signalled by the CPU interface, but PSTATE.I stays masked,
  * so none is ever taken or acknowledged. WFI ends on a pending interrupt
  * regardless of PSTATE.I; a level-triggered source stops being pending when
@@ -50,8 +51,11 @@ static uint32_t vtimer_intid(const struct k_fdt *f)
 {
 	int n = k_fdt_find_compatible(f, -1, "arm,armv8-timer");
 	uint32_t len;
-	const uint8_t *p = n >= 0 ? k_fdt_prop(f, n, "interrupts", &len) : 0;
+	const uint8_t *p;
 
+	if (n < 0) /* QEMU names the arm32 board's timer armv7 only */
+		n = k_fdt_find_compatible(f, -1, "arm,armv7-timer");
+	p = n >= 0 ? k_fdt_prop(f, n, "interrupts", &len) : 0;
 	if (!p || len < 36 || k_fdt_be32(p + 24) != 1 || k_fdt_be32(p + 28) > 15)
 		return VTIMER_PPI_DEFAULT;
 	return 16 + k_fdt_be32(p + 28);
@@ -79,7 +83,7 @@ int k_board_init_irq(const struct k_fdt *f)
 	k_mmio_w32((uintptr_t)dist + GICD_CTLR, 3);
 	k_mmio_w32((uintptr_t)cpu + GICC_PMR, 0xf0);
 	k_mmio_w32((uintptr_t)cpu + GICC_CTLR, 3);
-	K_SYSREG_WRITE(cntv_ctl_el0, 0);
+	k_cntv_set(0, 0); /* the timer's PPI stays quiet until k_idle() arms it */
 	k_gic_lines = 32u * ((k_mmio_r32((uintptr_t)dist + GICD_TYPER) & 0x1fu) + 1u);
 	k_gicd = (uintptr_t)dist;
 	k_gic_node = gic;
