@@ -54,8 +54,10 @@ SCENARIOS = {
     "notify": dict(guest="notify", device="blk", num_queues=4, smp=4, bench_only=True,
                    desc="notification cost: qd 1 latency, qd 32 IOPS, idle (bench/notify.sh)"),
     "blk_vdisk": dict(guest="blk", device="blk", num_queues=2, smp=2, vm_disk=True,
+                      host_data=True,
                       desc="as blk (gateway only): the service VM serves its own virtio-blk "
-                      "disk, the host re-checks the image"),
+                      "disk; the guest reads data the host put on it, and the host "
+                      "re-checks the guest's writes in the image"),
     "blk_nomemslots": dict(guest="blk", device="blk", num_queues=4, smp=4,
                            no_mem_slots=True,
                            desc="as blk, back-end without CONFIGURE_MEM_SLOTS"),
@@ -474,6 +476,8 @@ class Rig:
         self.backend_cmd = None
         self.host_failures = []
         self.data = []  # (off, len, sha) reported by the guest, latest wins
+        self.host_data = None  # (off, len, sha) the host put on the disk first
+        self.host_data_seen = False  # ... and the guest read back intact
         self.result = None
         self.workdir = tempfile.mkdtemp(prefix="uvtest-%s-" % scenario,
                                         dir=args.tmpdir)
@@ -622,6 +626,8 @@ class Rig:
             cmdline.append("quiet")
         if sc["device"] == "blk":
             cmdline += ["uvdisk=%d" % (a.disk_mib * MiB), "uvnq=%d" % sc["num_queues"]]
+        if self.host_data:
+            cmdline.append("uvhostdata=%d:%d:%s" % self.host_data)
         if sc.get("resize_grow_mib"):
             cmdline.append("uvnewdisk=%d" % self.resized_bytes())
         if sc.get("hotplug"):
@@ -794,6 +800,22 @@ class Rig:
             time.sleep(0.05)
         story("host", "uvhostd logged nothing about the resize within 5 s of SIGHUP")
 
+    def put_host_data(self):
+        """The last MiB of the image gets random bytes before the guest boots
+        (beyond what the guest's own test writes); the guest must read the
+        same sha256 through its disk (guest lib.sh check_host_data)."""
+        off = (self.args.disk_mib - 1) * MiB
+        if off < 32 * MiB:  # the guest's own test writes [0, 32 MiB)
+            raise Fail("--disk-mib %d leaves no room after the guest's 32 MiB for host data"
+                       % self.args.disk_mib)
+        data = os.urandom(MiB)
+        with open(self.disk, "r+b") as f:
+            f.seek(off)
+            f.write(data)
+        self.host_data = (off, MiB, hashlib.sha256(data).hexdigest())
+        story("host", "put 1 MiB of random data at %d MiB of the image (sha256 %s...)"
+              % (off // MiB, self.host_data[2][:16]))
+
     # -------------------------------------------------------------- run --
     def handle_line(self, line):
         i = line.find("UVTEST-")
@@ -817,6 +839,8 @@ class Rig:
                 off, ln, h = int(f[2]), int(f[3]), f[4]
                 self.data = [d for d in self.data if d[0] + d[1] <= off or off + ln <= d[0]]
                 self.data.append((off, ln, h))
+        elif body.startswith("UVTEST-HOSTDATA"):
+            self.host_data_seen = body.split()[1:2] == ["ok"]
         elif body.startswith("UVTEST-RESULT:"):
             self.result = body[len("UVTEST-RESULT:"):].strip()
             story("guest", "result: %s" % self.result)
@@ -829,6 +853,8 @@ class Rig:
             with open(self.disk, "wb") as f:
                 f.truncate(a.disk_mib * MiB)
             story("host", "disk image %s: %d MiB raw (sparse)" % (self.disk, a.disk_mib))
+            if self.sc.get("host_data"):
+                self.put_host_data()
         if self.backend_kind == "qsd" and self.sc.get("no_mem_slots"):
             story("host", "note: qemu-storage-daemon has no --no-mem-slots; this run equals 'blk'")
         if self.backend_kind != "builtin":
@@ -896,6 +922,10 @@ class Rig:
 
     def verify_disk(self):
         self.verify_aio()
+        if self.host_data and self.result == "PASS" and not self.host_data_seen:
+            self.host_failures.append("the guest never confirmed the host's data (UVTEST-HOSTDATA)")
+        elif self.host_data_seen:
+            story("host", "the guest read the host's 1 MiB back intact")
         if self.sc["device"] != "blk" or not self.data:
             return
         ok = 0

@@ -4,6 +4,7 @@
 
 wait_disk
 check_disk
+check_host_data
 
 MB=${uvmb:-32}
 JOBS=${uvjobs:-4}

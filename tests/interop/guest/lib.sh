@@ -42,6 +42,22 @@ wait_for() {
     return 1
 }
 
+# check_host_data: uvhostdata=OFF:LEN:SHA256 names bytes the host put on the
+# disk before boot; they must read back the same, with O_DIRECT.
+check_host_data() {
+    [ -n "$uvhostdata" ] || return 0
+    _ho=${uvhostdata%%:*}
+    _hr=${uvhostdata#*:}
+    _hl=${_hr%%:*}
+    _hs=${_hr#*:}
+    _got=$(dd if=$DEV bs=1M skip=$((_ho / 1048576)) count=$((_hl / 1048576)) iflag=direct \
+        status=none | sha)
+    [ "$_got" = "$_hs" ] ||
+        fail "host data at $_ho (+$_hl): sha256 $_got, the host wrote $_hs"
+    log "host data at $((_ho / 1048576)) MiB (+$_hl bytes) reads back intact"
+    echo "UVTEST-HOSTDATA ok"
+}
+
 wait_disk() {
     wait_for 20 test -b "$DEV" -a -e "$BLK/size" || fail "no $DEV after 20 s (virtio-blk device missing?)"
 }
