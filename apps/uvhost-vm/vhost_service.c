@@ -180,21 +180,19 @@ static int listener_poll(void *ctx)
 static int session_poll(void *ctx)
 {
 	struct uvm_session *s = ctx;
-	int work = 0, r;
+	int r;
 
 	if (!s->active)
 		return 0;
-	/* Rings whose doorbell rang this turn (doorbell.c) are kicked, and
-	 * a vd<N> session's disk completions are finished first. */
+	/* Rings whose doorbell rang this turn (doorbell.c) are kicked. A
+	 * vd<N> session's disk completions are the step's (ops->poll). */
 	uvm_doorbell_kick_rings(&s->b);
-	if (s->l->vdisk)
-		work = dev_blk_poll(&s->dev.blk, &s->b, VU_SESSION_RING_BUDGET);
 	r = vu_session_step(&s->step);
 	if (r < 0) {
 		session_end(s, s->step.why, r);
 		return 1;
 	}
-	return work + r;
+	return r;
 }
 
 /* Size of the VIRTIO shared memory region a RAM disk of `size` bytes at

@@ -45,9 +45,9 @@ static bool uring_disk;
 
 #ifdef UV_HAVE_URING
 /* The io_uring eventfds in the serving loop: completions wake poll(2), and
- * every turn pushes the submissions the rings queued last turn. */
-#define URING_REAP_BUDGET 64
-
+ * every turn pushes the submissions the rings queued last turn. The session
+ * step reaps the completions (blk's ops->poll), readable or not: a turn may
+ * leave some beyond its budget. */
 static int uring_fill(void *ctx, struct pollfd *pfd, int max)
 {
 	int n = 0;
@@ -67,9 +67,7 @@ static int uring_ready(void *ctx, const struct pollfd *pfd, int n)
 	for (int q = 0; q < n; q++)
 		if (pfd[q].revents & POLLIN)
 			dev_storage_uring_drain_event(&storage, (uint16_t)q);
-	/* Always reaped, readable or not: the previous turn may have left
-	 * completions beyond its budget, and the eventfd is drained already. */
-	return dev_blk_poll(blk, &backend, URING_REAP_BUDGET);
+	return 0;
 }
 
 static const struct uvh_fd_source uring_fds = {uring_fill, uring_ready, NULL};

@@ -414,11 +414,17 @@ static void blk_quiesce(void *dev, struct vu_backend *b)
 		a->drain(blk->store->ctx, on_done, &p);
 }
 
+static int blk_poll(void *dev, struct vu_backend *b, unsigned budget)
+{
+	return dev_blk_poll(dev, b, budget);
+}
+
 static const struct vu_device_ops blk_ops = {
 	.get_config = blk_get_config,
 	.serve = blk_serve,
 	.reset = blk_reset,
 	.quiesce = blk_quiesce,
+	.poll = blk_poll,
 };
 
 static void blk_setup(struct dev_blk *blk, struct dev_storage *store, uint16_t num_queues,

@@ -12,6 +12,8 @@
  *     header size over the limit, receive failed, request refused);
  *   - the backend channel's replies are read only when the transport says
  *     they may be there;
+ *   - the device's own completions (ops->poll) are taken every turn and
+ *     count as work;
  *   - the busy-poll window.
  */
 #include <errno.h>
@@ -40,7 +42,24 @@ static int no_serve(void *dev, struct vu_backend *b, struct vu_req *req)
 	return VU_DONE;
 }
 
-static const struct vu_device_ops ops = {.serve = no_serve};
+/* Completions the device finishes outside serve(): each poll reports how
+ * many it finished and records the budget it was given. */
+static int completions_ready;
+static unsigned polls, poll_budget;
+
+static int count_poll(void *dev, struct vu_backend *b, unsigned budget)
+{
+	int n = completions_ready;
+
+	(void)dev;
+	(void)b;
+	polls++;
+	poll_budget = budget;
+	completions_ready = 0;
+	return n;
+}
+
+static const struct vu_device_ops ops = {.serve = no_serve, .poll = count_poll};
 
 struct fx {
 	struct fake_platform fp;
@@ -119,6 +138,8 @@ static int fx_setup(void **state)
 				       .ctx = f};
 	vu_session_init(&f->s, &f->b, &f->io, &f->rx);
 	f->room = true;
+	completions_ready = 0;
+	polls = poll_budget = 0;
 	*state = f;
 	return 0;
 }
@@ -233,6 +254,26 @@ static void test_backend_replies_only_when_ready(void **state)
 	assert_int_equal(f->fp.backend_rx_pos, 1);
 }
 
+static void test_device_completions_each_turn(void **state)
+{
+	struct fx *f = *state;
+
+	/* Every turn asks the device, with the ring budget, and its
+	 * completions count as the turn's work... */
+	assert_int_equal(vu_session_step(&f->s), 0);
+	assert_int_equal(polls, 1);
+	assert_int_equal(poll_budget, VU_SESSION_RING_BUDGET);
+	completions_ready = 3;
+	queue_get_features(f, 1);
+	assert_int_equal(vu_session_step(&f->s), 4);
+	assert_int_equal(polls, 2);
+	/* ... but not after the transport failed. */
+	f->flush_err = -EPIPE;
+	completions_ready = 2;
+	assert_int_equal(vu_session_step(&f->s), -EPIPE);
+	assert_int_equal(polls, 2);
+}
+
 static void test_busy_poll_window(void **state)
 {
 	struct vu_busy_poll bp = {.window_ns = 1000, .last_work_ns = 0};
@@ -265,6 +306,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_request_ends_the_session, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backend_replies_only_when_ready, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_device_completions_each_turn, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_busy_poll_window, fx_setup, fx_teardown),
 	};

@@ -63,12 +63,18 @@ int vu_session_step(struct vu_session *s)
 	int work, r;
 
 	s->why = NULL;
+	const struct vu_device *dev = s->b->dev;
+	int done = 0;
+
 	r = flush(s);
 	if (r < 0)
 		return r;
+	if (dev->ops->poll)
+		done = dev->ops->poll(s->b->dev_ctx, s->b, VU_SESSION_RING_BUDGET);
 	work = messages(s);
 	if (work < 0)
 		return work;
+	work += done;
 	/* The replies and backend requests those messages queued leave in the
 	 * same turn, not one turn later. */
 	if (work > 0 && (r = flush(s)) < 0)

@@ -7,7 +7,8 @@
  * VIRTIO_BLK_S_IOERR or UNSUPP, and a chain with no room for the header or
  * status byte is a device error (the ring stops).
  * With an asynchronous storage (dev_storage.async) a request is submitted and
- * answered VU_PENDING; dev_blk_poll() reaps completions, writes the status
+ * answered VU_PENDING; dev_blk_poll() (blk's ops->poll, which the session
+ * step runs every turn: vu/session.h) reaps completions, writes the status
  * byte only while the request's token is still live, and completes it with
  * vu_complete(), in whatever order the storage finished. A full storage
  * queue (or no free request slot) answers VU_NOT_NOW.
@@ -84,7 +85,7 @@ void dev_blk_declare_shmem(struct dev_blk *blk, uint32_t num, const uint64_t *si
 
 /* Asynchronous storage: reap at most `budget` completions per queue and
  * finish their requests on `b`. Returns the completions handled (0 with a
- * synchronous storage). Never blocks. */
+ * synchronous storage). Never blocks. Also blk's ops->poll. */
 int dev_blk_poll(struct dev_blk *blk, struct vu_backend *b, unsigned budget);
 
 #endif

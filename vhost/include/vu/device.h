@@ -81,6 +81,13 @@ struct vu_device_ops {
 	 * call vu_complete() from here. May be NULL (nothing is ever in flight
 	 * outside serve()). */
 	void (*quiesce)(void *dev, struct vu_backend *b);
+	/* Finish requests that completed outside serve() since the last turn
+	 * (asynchronous storage: reap, write the status, vu_complete()), at
+	 * most `budget` per queue; returns how many. The session step runs it
+	 * every turn, before the front-end's messages and the rings
+	 * (vu/session.h). May be NULL (nothing completes outside serve(), or
+	 * the device completes from its own event source). */
+	int (*poll)(void *dev, struct vu_backend *b, unsigned budget);
 };
 
 /* One device instance as the core sees it: filled by the device's init (or

@@ -4,7 +4,9 @@
  * poll(2) loop (arch/host/src/host_server.c) and the service VM's session
  * pollers (apps/uvhost-vm/vhost_service.c) alike:
  *   1. the transport's queued output first (a reply still waiting must not
- *      be overtaken);
+ *      be overtaken), then the device's completions (ops->poll: requests
+ *      finished outside serve(), such as asynchronous storage; a pending
+ *      GET_VRING_BASE may be answered by them);
  *   2. at most VU_SESSION_MSGS_PER_STEP front-end messages, each read only
  *      while a whole reply would fit (a request is never read whose answer
  *      could not be sent);
@@ -32,7 +34,8 @@
 /* Enough to configure a device in a few turns, small enough that one
  * session's control traffic cannot starve another session's rings. */
 #define VU_SESSION_MSGS_PER_STEP 8
-/* Chains per turn over all of a session's rings. */
+/* Chains per turn over all of a session's rings; also the device's
+ * completions reaped per queue per turn (ops->poll). */
 #define VU_SESSION_RING_BUDGET 64
 
 /* A session's transport. recv is required; the others may be NULL. */
