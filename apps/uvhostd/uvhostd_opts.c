@@ -59,19 +59,17 @@ void uvhostd_usage(FILE *out)
 		VU_MAX_QUEUES, VU_MAX_MEM_SLOTS, VU_MAX_MEM_SLOTS);
 }
 
+/* A uvhostd option's number, with the device table's rule (dev_parse_u32). */
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out, const char *what)
 {
-	char *end;
-	unsigned long v;
+	uint32_t v;
+	const char *why = dev_parse_u32(s, lo, hi, &v);
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "uvhostd: %s must be a number in %u..%u, not '%s'\n", what, lo, hi,
-			s);
+	if (why) {
+		fprintf(stderr, "uvhostd: %s %s, not '%s'\n", what, why, s);
 		return -1;
 	}
-	*out = (unsigned)v;
+	*out = v;
 	return 0;
 }
 
