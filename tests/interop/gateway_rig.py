@@ -94,7 +94,9 @@ class GatewayRig(ri.Rig):
                                                self.sc["num_queues"])
         return RNG_PORT, "%d:rng" % RNG_PORT
 
-    def start_service_vm(self):
+    def start_windows_and_vsock(self):
+        """The window files (the guest's RAM among them) and uvhostd --device
+        vsock: what the service VM's QEMU needs before it boots."""
         for _, path, size in self.windows():
             with open(path, "wb") as f:
                 f.truncate(size)
@@ -102,6 +104,9 @@ class GatewayRig(ri.Rig):
         self.vsockdev = VsockDevice(self.args.uvhostd, self.workdir, cid=rs.VSOCK_CID)
         self.vsockdev.start()
         self.procs.append(self.vsockdev.proc)
+
+    def start_service_vm(self):
+        self.start_windows_and_vsock()
         self.boot_service_vm()
 
     def boot_service_vm(self):
@@ -187,13 +192,7 @@ class GatewayRig(ri.Rig):
         # Doorbells: the gateway is the ivshmem server the VM's QEMU waits
         # for, so it starts first; it listens for the VMM once the VM is up
         # (backend_spawned boots the VM in between).
-        for _, path, size in self.windows():
-            with open(path, "wb") as f:
-                f.truncate(size)
-            self.shm_files.append(path)
-        self.vsockdev = VsockDevice(self.args.uvhostd, self.workdir, cid=rs.VSOCK_CID)
-        self.vsockdev.start()
-        self.procs.append(self.vsockdev.proc)
+        self.start_windows_and_vsock()
         super().start_backend()
 
     def backend_spawned(self):
