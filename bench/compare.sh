@@ -10,6 +10,10 @@
 #
 # usage: bench/compare.sh [--time SEC] [--long] [--rw randread|randwrite|read|write]
 #        [--build DIR] [--no-pin]
+#        bench/compare.sh --storage [--dir DIR] [--fe-poll] ...
+#          the O_DIRECT comparison on a real disk instead: uvhostd --aio
+#          io_uring --direct, qemu-storage-daemon aio=io_uring,cache.direct=on
+#          and fio's raw limit (bench/uring_compare.sh, which takes the rest)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +28,8 @@ while [ $# -gt 0 ]; do
 	--rw) RW=$2; shift 2 ;;
 	--build) BUILD=$2; shift 2 ;;
 	--no-pin) PIN=0; shift ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	--storage) shift; exec "$ROOT/bench/uring_compare.sh" "$@" ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done

@@ -8,6 +8,13 @@
 #   qemu-storage-daemon file,aio=io_uring,cache.direct=on (same front-end)
 #   fio --ioengine=io_uring --direct=1 on the file itself, numjobs = queues,
 #       iodepth = qd: the same number of requests outstanding, no vhost-user.
+#       At qd > 1 fio runs twice, submitting one request per io_uring_enter
+#       (its default) and in batches (iodepth_batch_submit 8, complete up to
+#       qd); the better of the two is the limit.
+#   uvhostd --null-size (no storage at all), same front-end: what the
+#       vhost-user round trip alone costs. "floor" = fio and that round trip
+#       back to back (1 / (1/fio + 1/null)): what any vhost-user back-end
+#       could reach here if it added nothing of its own.
 # 4 KiB randread and randwrite, qd 1 and 32 per queue, 1 and 4 queues. The
 # three are measured point by point, one after the other, so a drift in the
 # machine's load hits all three alike.
@@ -36,7 +43,7 @@ while [ $# -gt 0 ]; do
 	--build) BUILD=$2; shift 2 ;;
 	--no-pin) PIN=0; shift ;;
 	--fe-poll) FE_POLL=(--poll); shift ;;
-	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,28p' "$0"; exit 0 ;;
 	*) echo "uring_compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -97,6 +104,7 @@ start_backend() {
 	case "$1" in
 	uvhostd) argv=("$UVHOSTD" --socket-path "$sock" --disk "$DISK" --aio io_uring --direct
 		--num-queues 4) ;;
+	null) argv=("$UVHOSTD" --socket-path "$sock" --null-size $DISK_BYTES --num-queues 4) ;;
 	qsd) argv=(qemu-storage-daemon
 		--blockdev driver=file,filename="$DISK",node-name=d0,aio=io_uring,cache.direct=on
 		--export type=vhost-user-blk,id=e0,node-name=d0,addr.type=unix,addr.path="$sock",writable=on,num-queues=4) ;;
@@ -120,13 +128,15 @@ vhost_point() {
 	python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("%d %.1f %.1f" % (r["iops"], r["lat_p50_us"], r["lat_p99_us"]))' "$j"
 }
 
-# fio RW QD QUEUES -> "iops p50 p99": completion latency, all jobs together.
-fio_point() {
-	local j
+# fio RW QD QUEUES [extra fio options] -> "iops p50 p99": total latency
+# (submission + completion, what the front-end sees), all jobs together.
+fio_run() {
+	local j rw=$1 qd=$2 nq=$3
+	shift 3
 	if ! j=$("${BE_PIN[@]}" fio --name=raw --filename="$DISK" --ioengine=io_uring --direct=1 \
-		--rw="$1" --bs=4096 --iodepth="$2" --numjobs="$3" --group_reporting=1 \
+		--rw="$rw" --bs=4096 --iodepth="$qd" --numjobs="$nq" --group_reporting=1 \
 		--time_based=1 --runtime="$TIME" --size=$DISK_BYTES --randrepeat=0 \
-		--output-format=json 2>/dev/null); then
+		--lat_percentiles=1 "$@" --output-format=json 2>/dev/null); then
 		echo "ERR"
 		return
 	fi
@@ -134,8 +144,27 @@ fio_point() {
 import json, sys
 r = json.loads(sys.argv[1])["jobs"][0]
 d = r["read"] if sys.argv[2].endswith("read") else r["write"]
-p = d["clat_ns"]["percentile"]
-print("%d %.1f %.1f" % (d["iops"], p["50.000000"] / 1e3, p["99.000000"] / 1e3))' "$j" "$1"
+p = d["lat_ns"]["percentile"]
+print("%d %.1f %.1f" % (d["iops"], p["50.000000"] / 1e3, p["99.000000"] / 1e3))' "$j" "$rw"
+}
+
+# The raw limit: at qd > 1 the better of one submission per request and
+# batched submissions (which one won is printed on stderr).
+fio_point() {
+	local one batched
+	one=$(fio_run "$@")
+	if [ "$2" -le 1 ]; then
+		echo "$one"
+		return
+	fi
+	batched=$(fio_run "$@" --iodepth_batch_submit=$(($2 < 8 ? $2 : 8)) \
+		--iodepth_batch_complete_max="$2")
+	echo "  fio $*: one per submit ${one%% *}, batched ${batched%% *}" >&2
+	if [ "${batched%% *}" != ERR ] && { [ "${one%% *}" = ERR ] || [ "${batched%% *}" -gt "${one%% *}" ]; }; then
+		echo "$batched"
+	else
+		echo "$one"
+	fi
 }
 
 POINTS=("randread 1 1" "randread 32 1" "randread 1 4" "randread 32 4"
@@ -144,7 +173,7 @@ declare -A RES
 for p in "${POINTS[@]}"; do
 	RES["fio $p"]=$(fio_point $p)
 	echo "  fio $p: ${RES["fio $p"]}" >&2
-	for be in uvhostd qsd; do
+	for be in uvhostd qsd null; do
 		start_backend $be
 		RES["$be $p"]=$(vhost_point $p)
 		echo "  $be $p: ${RES["$be $p"]}" >&2
@@ -155,17 +184,21 @@ done
 {
 	echo "4 KiB, ${TIME} s per point, qd per queue (fio: iodepth per job, one job per queue);"
 	echo "front-end: uvhost-bench ${FE_POLL[*]:-sleeping on the call eventfds}; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
-	echo "IOPS and latency p50 / p99 in µs (fio: completion latency). File: $SIZE_MIB MiB on $(df --output=fstype "$DIR" | tail -1) ($DIR), O_DIRECT for all three."
+	echo "IOPS and total latency p50 / p99 in µs. File: $SIZE_MIB MiB on $(df --output=fstype "$DIR" | tail -1) ($DIR), O_DIRECT for all three."
+	echo "null: uvhostd with no storage (the vhost-user round trip alone); floor: fio and that round trip back to back."
 	echo
-	echo "| rw | qd | queues | fio IOPS | fio p50/p99 | uvhostd IOPS | uvhostd p50/p99 | qsd IOPS | qsd p50/p99 | uvhostd / fio | uvhostd / qsd |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| rw | qd | queues | fio IOPS | fio p50/p99 | uvhostd IOPS | uvhostd p50/p99 | qsd IOPS | qsd p50/p99 | null IOPS | floor IOPS | uvhostd / fio | uvhostd / floor | uvhostd / qsd |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for p in "${POINTS[@]}"; do
 		set -- $p
 		read -r fi fp50 fp99 _ <<<"${RES["fio $p"]} - - -"
 		read -r ui up50 up99 _ <<<"${RES["uvhostd $p"]} - - -"
 		read -r qi qp50 qp99 _ <<<"${RES["qsd $p"]} - - -"
+		read -r ni _ <<<"${RES["null $p"]} - - -"
+		fl=$(python3 -c "print('%d' % (1 / (1 / $fi + 1 / $ni)))" 2>/dev/null || echo -)
 		rf=$(python3 -c "print('%.2f' % ($ui / $fi))" 2>/dev/null || echo -)
+		rl=$(python3 -c "print('%.2f' % ($ui / $fl))" 2>/dev/null || echo -)
 		rq=$(python3 -c "print('%.2f' % ($ui / $qi))" 2>/dev/null || echo -)
-		echo "| $1 | $2 | $3 | $fi | $fp50 / $fp99 | $ui | $up50 / $up99 | $qi | $qp50 / $qp99 | $rf | $rq |"
+		echo "| $1 | $2 | $3 | $fi | $fp50 / $fp99 | $ui | $up50 / $up99 | $qi | $qp50 / $qp99 | $ni | $fl | $rf | $rl | $rq |"
 	done
-} | tee "$OUT/uring_compare.md"
+} | tee "$OUT/uring_compare${FE_POLL:+_poll}.md"

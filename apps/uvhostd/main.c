@@ -39,7 +39,7 @@ static bool ram_disk;		       /* --ram-size: nothing to re-read on SIGHUP */
 /* --fault: what dev_blk sees instead of `storage` (tests only). */
 static struct dev_storage faulty;
 static struct dev_storage_fault fault;
-static struct uvh_fd_source vsock_fds = {dev_vsock_fill, dev_vsock_ready, NULL};
+static struct uvh_fd_source vsock_fds = {dev_vsock_fill, dev_vsock_ready, NULL, NULL};
 /* --aio io_uring is serving `storage` (else synchronous file I/O). */
 static bool uring_disk;
 
@@ -70,7 +70,13 @@ static int uring_ready(void *ctx, const struct pollfd *pfd, int n)
 	return 0;
 }
 
-static const struct uvh_fd_source uring_fds = {uring_fill, uring_ready, NULL};
+static bool uring_waiting(void *ctx)
+{
+	(void)ctx;
+	return dev_storage_uring_waiting(&storage);
+}
+
+static const struct uvh_fd_source uring_fds = {uring_fill, uring_ready, uring_waiting, NULL};
 #endif
 
 /* dev_rng_source: what getrandom gave; short only if it failed. */

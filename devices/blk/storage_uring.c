@@ -445,6 +445,20 @@ void dev_storage_uring_drain_event(const struct dev_storage *s, uint16_t queue)
 		(void)!read(c->q[queue].efd, &v, sizeof(v));
 }
 
+bool dev_storage_uring_waiting(const struct dev_storage *s)
+{
+	const struct ur_ctx *c = s->ctx;
+	bool waiting = false;
+
+	for (uint16_t k = 0; c && k < c->nq; k++) {
+		/* Cast: liburing's accessor takes a non-const ring. */
+		if (io_uring_cq_ready((struct io_uring *)&c->q[k].ring))
+			return false;
+		waiting |= c->q[k].inflight > 0;
+	}
+	return waiting;
+}
+
 uint32_t dev_storage_uring_offset_align(const struct dev_storage *s)
 {
 	return ((const struct ur_ctx *)s->ctx)->off_align;

@@ -252,6 +252,25 @@ static void test_drain_completes_in_flight(void **state)
 		assert_int_equal(f->results[i], 0);
 }
 
+/* uvhostd's loop sleeps instead of busy-polling while waiting() is true,
+ * so it must be false whenever a completion is there to reap: a loop that
+ * slept then would wait for an eventfd that was already drained. */
+static void test_waiting_only_while_nothing_to_reap(void **state)
+{
+	struct fx *f = *state;
+	struct pollfd p = {.fd = dev_storage_uring_event_fd(&f->s, 1), .events = POLLIN};
+
+	assert_false(dev_storage_uring_waiting(&f->s));
+	assert_int_equal(submit(f, DEV_STORAGE_READ, 1, 5, 0, f->abuf, BLK), 0);
+	assert_true(dev_storage_uring_waiting(&f->s)); /* queued: nothing can be done */
+	dev_storage_uring_flush(&f->s);
+	assert_int_equal(poll(&p, 1, 5000), 1); /* the completion is posted */
+	dev_storage_uring_drain_event(&f->s, 1);
+	assert_false(dev_storage_uring_waiting(&f->s));
+	assert_int_equal(f->s.async->reap(f->s.ctx, 1, 8, on_done, f), 1);
+	assert_false(dev_storage_uring_waiting(&f->s)); /* nothing in flight */
+}
+
 static void test_open_missing_file_names_step(void **state)
 {
 	struct dev_storage s;
@@ -336,6 +355,7 @@ int main(void)
 		T(test_queue_full_is_eagain),
 		T(test_cancel_drops_in_flight),
 		T(test_drain_completes_in_flight),
+		T(test_waiting_only_while_nothing_to_reap),
 		cmocka_unit_test(test_open_missing_file_names_step),
 		D(test_direct_reports_alignment),
 		D(test_direct_aligned_goes_direct),

@@ -161,14 +161,13 @@ static bool any_polled_ring(const struct vu_backend *b)
 }
 
 /* One turn: kicks first (a message may close their fds), then the session
- * step. */
-static int serve_turn(struct uvh_server *s, int busy)
+ * step. timeout: how long poll(2) may sleep, in ms (0: busy-polling). */
+static int serve_turn(struct uvh_server *s, int timeout)
 {
 	struct pollfd pfd[2 + VU_MAX_QUEUES + UVH_MAX_EXTRA_FDS];
 	uint32_t ring_of[2 + VU_MAX_QUEUES];
 	struct vu_backend *b = s->backend;
 	int n = 1, n_extra = 0, work = 0, chan_at = -1;
-	int timeout = busy ? 0 : (any_polled_ring(b) ? 1 : IDLE_WAIT_MS);
 
 	memset(pfd, 0, sizeof(pfd)); /* revents stay 0 if poll() is interrupted */
 	pfd[0].fd = s->conn_fd;
@@ -217,10 +216,30 @@ static int serve_turn(struct uvh_server *s, int busy)
 	return work;
 }
 
+/* How long the next turn's poll(2) may sleep (ms), after a turn that did
+ * `work`. Work left over by the step's budgets shows as work, so a turn
+ * that did some is followed by one that does not sleep. After that,
+ * busy-polling is for the front-end: its next request comes sooner than a
+ * wake-up. While a device waits for operations in flight it sleeps
+ * instead: their completion wakes the loop through the device's fd, and
+ * spinning meanwhile buys nothing, while where CPUs are shared (a virtual
+ * machine's disk) it slows the device down. Rings without kick fds are only
+ * seen by looking, once per millisecond or per completion. */
+static int next_timeout_ms(struct uvh_server *s, int work, bool busy)
+{
+	const struct uvh_fd_source *x = s->extra;
+
+	if (work > 0)
+		return 0;
+	if (busy && !(x && x->waiting && x->waiting(x->ctx)))
+		return 0;
+	return any_polled_ring(s->backend) ? 1 : IDLE_WAIT_MS;
+}
+
 int uvh_server_run(struct uvh_server *s)
 {
 	struct vu_busy_poll bp = {.window_ns = s->busy_poll_ns, .last_work_ns = 0};
-	int busy = 0;
+	int timeout = IDLE_WAIT_MS;
 
 	if (s->mode == UVH_FD && s->conn_fd >= 0)
 		attach(s, s->conn_fd);
@@ -228,15 +247,15 @@ int uvh_server_run(struct uvh_server *s)
 		int rc;
 		if (s->conn_fd < 0 && wait_frontend(s))
 			break;
-		rc = serve_turn(s, busy);
+		rc = serve_turn(s, timeout);
 		if (rc < 0) {
 			detach(s, rc);
-			busy = 0;
+			timeout = IDLE_WAIT_MS;
 			continue;
 		}
 		/* Adaptive busy-poll (vu/session.h): sleeping in poll(2) and
 		 * being woken costs more than spinning briefly. */
-		busy = vu_busy_poll_turn(&bp, rc, uvh_now_ns());
+		timeout = next_timeout_ms(s, rc, vu_busy_poll_turn(&bp, rc, uvh_now_ns()));
 	}
 	if (s->conn_fd >= 0)
 		detach(s, -ECONNRESET);

@@ -50,6 +50,10 @@ int dev_storage_uring_event_fd(const struct dev_storage *s, uint16_t queue);
 /* Read and discard the eventfd's count. */
 void dev_storage_uring_drain_event(const struct dev_storage *s, uint16_t queue);
 
+/* True while operations are in flight and no completion is waiting to be
+ * reaped: the next completion will make an eventfd readable. */
+bool dev_storage_uring_waiting(const struct dev_storage *s);
+
 /* Direct-I/O alignment in use (1 when not O_DIRECT): offsets and lengths,
  * and buffer addresses. Requests that miss either go buffered. */
 uint32_t dev_storage_uring_offset_align(const struct dev_storage *s);

@@ -69,6 +69,12 @@ struct pollfd;
 struct uvh_fd_source {
 	int (*fill)(void *ctx, struct pollfd *pfd, int max);
 	int (*ready)(void *ctx, const struct pollfd *pfd, int n);
+	/* Optional: true while operations of this source are in flight, none
+	 * has completed yet, and the next completion will make one of its fds
+	 * readable. The loop then sleeps in poll(2) instead of busy-polling:
+	 * the completion wakes it, and a spinning CPU only slows the device
+	 * down where CPUs are shared (a virtual machine's disk). */
+	bool (*waiting)(void *ctx);
 	void *ctx;
 };
 
