@@ -66,6 +66,8 @@ static bool aligned(const struct ur_ctx *c, uint64_t off, const struct vu_iov *i
 	return ((off | total) & (c->off_align - 1)) == 0;
 }
 
+static void submit_queued(struct ur_queue *q);
+
 static int ur_submit(void *ctx, const struct dev_storage_op *op)
 {
 	struct ur_ctx *c = ctx;
@@ -126,6 +128,13 @@ static int ur_submit(void *ctx, const struct dev_storage_op *op)
 	io_uring_sqe_set_data64(sqe, i);
 	q->inflight++;
 	q->queued++;
+	/* Never hold back more than the disk already has: an idle ring gets
+	 * a burst's first request at once, then batches of 1, 2, 4..., so the
+	 * disk works while the rest of the burst is still being popped, for
+	 * a few notifications per burst; a busy ring waits for the end of the
+	 * turn (dev_storage_uring_flush) and one submission. */
+	if (q->queued > q->inflight - q->queued)
+		submit_queued(q);
 	return 0;
 }
 

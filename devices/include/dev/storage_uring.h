@@ -6,7 +6,9 @@
  * per-request state until its completion is reaped.
  * Never: blocks the serving thread while serving: submissions are queued by
  * submit() and pushed to the kernel by dev_storage_uring_flush() once per
- * loop turn; completions are only peeked. The exceptions are rare and
+ * loop turn, or by submit() itself while the ring holds no more submitted
+ * operations than queued ones (so an idle disk starts at once, in batches
+ * that double); completions are only peeked. The exceptions are rare and
  * bounded: cancel() on reset waits for the operations in flight, and a
  * short transfer (end of file, a full disk) is finished synchronously.
  * Alignment: with O_DIRECT a request whose offset, length or buffers do not
