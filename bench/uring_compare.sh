@@ -21,7 +21,11 @@
 # --fe-poll: the front-end spins on the used rings instead of sleeping on the
 # call eventfds (uvhost-bench --poll, like a guest with poll queues or a DPDK
 # virtio-user front-end): what remains over fio is the back-end's own cost.
-# qemu-storage-daemon 7.2 does not serve NOFD rings: its column is ERR then.
+# qemu-storage-daemon 7.2 does not serve NOFD rings: its column is "-" then.
+# In that mode fio also runs a second time with a busy loop on the front-end's
+# CPU ("fio, CPU 0 busy"): on a virtual machine whose CPUs share the host with
+# its disk, a spinning vCPU slows the disk down, and that is the limit a
+# spinning front-end leaves any back-end.
 # Prints a markdown table (also bench/out/uring_compare.md). Not in ctest.
 #
 # usage: bench/uring_compare.sh [--time SEC] [--dir DIR] [--size MIB] [--build DIR] [--no-pin]
@@ -66,7 +70,9 @@ TMP=$(mktemp -d /tmp/uvuring.XXXXXX)
 DISK=$DIR/uvuring-$$.img
 DISK_BYTES=$((SIZE_MIB << 20))
 BE_PID=
+SPIN_PID=
 cleanup() {
+	[ -n "$SPIN_PID" ] && kill "$SPIN_PID" 2>/dev/null
 	[ -n "$BE_PID" ] && kill "$BE_PID" 2>/dev/null && wait "$BE_PID" 2>/dev/null
 	rm -rf "$TMP" "$DISK"
 }
@@ -173,7 +179,18 @@ declare -A RES
 for p in "${POINTS[@]}"; do
 	RES["fio $p"]=$(fio_point $p)
 	echo "  fio $p: ${RES["fio $p"]}" >&2
-	for be in uvhostd qsd null; do
+	BACKENDS=(uvhostd qsd null)
+	if [ ${#FE_POLL[@]} -gt 0 ]; then
+		BACKENDS=(uvhostd null)
+		"${FE_PIN[@]}" sh -c 'while :; do :; done' &
+		SPIN_PID=$!
+		RES["fiobusy $p"]=$(fio_point $p)
+		kill $SPIN_PID
+		wait $SPIN_PID 2>/dev/null || true
+		SPIN_PID=
+		echo "  fio, CPU 0 busy, $p: ${RES["fiobusy $p"]}" >&2
+	fi
+	for be in "${BACKENDS[@]}"; do
 		start_backend $be
 		RES["$be $p"]=$(vhost_point $p)
 		echo "  $be $p: ${RES["$be $p"]}" >&2
@@ -187,16 +204,27 @@ done
 	echo "IOPS and total latency p50 / p99 in µs. File: $SIZE_MIB MiB on $(df --output=fstype "$DIR" | tail -1) ($DIR), O_DIRECT for all three."
 	echo "null: uvhostd with no storage (the vhost-user round trip alone); floor: fio and that round trip back to back."
 	echo
-	echo "| rw | qd | queues | fio IOPS | fio p50/p99 | uvhostd IOPS | uvhostd p50/p99 | qsd IOPS | qsd p50/p99 | null IOPS | floor IOPS | uvhostd / fio | uvhostd / floor | uvhostd / qsd |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	if [ ${#FE_POLL[@]} -gt 0 ]; then
+		echo "| rw | qd | queues | fio IOPS | fio p50/p99 | fio, CPU 0 busy | uvhostd IOPS | uvhostd p50/p99 | null IOPS | uvhostd / fio | uvhostd / fio with CPU 0 busy |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	else
+		echo "| rw | qd | queues | fio IOPS | fio p50/p99 | uvhostd IOPS | uvhostd p50/p99 | qsd IOPS | qsd p50/p99 | null IOPS | floor IOPS | uvhostd / fio | uvhostd / floor | uvhostd / qsd |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	fi
 	for p in "${POINTS[@]}"; do
 		set -- $p
 		read -r fi fp50 fp99 _ <<<"${RES["fio $p"]} - - -"
 		read -r ui up50 up99 _ <<<"${RES["uvhostd $p"]} - - -"
-		read -r qi qp50 qp99 _ <<<"${RES["qsd $p"]} - - -"
 		read -r ni _ <<<"${RES["null $p"]} - - -"
-		fl=$(python3 -c "print('%d' % (1 / (1 / $fi + 1 / $ni)))" 2>/dev/null || echo -)
 		rf=$(python3 -c "print('%.2f' % ($ui / $fi))" 2>/dev/null || echo -)
+		if [ ${#FE_POLL[@]} -gt 0 ]; then
+			read -r bi _ <<<"${RES["fiobusy $p"]} - - -"
+			rb=$(python3 -c "print('%.2f' % ($ui / $bi))" 2>/dev/null || echo -)
+			echo "| $1 | $2 | $3 | $fi | $fp50 / $fp99 | $bi | $ui | $up50 / $up99 | $ni | $rf | $rb |"
+			continue
+		fi
+		read -r qi qp50 qp99 _ <<<"${RES["qsd $p"]} - - -"
+		fl=$(python3 -c "print('%d' % (1 / (1 / $fi + 1 / $ni)))" 2>/dev/null || echo -)
 		rl=$(python3 -c "print('%.2f' % ($ui / $fl))" 2>/dev/null || echo -)
 		rq=$(python3 -c "print('%.2f' % ($ui / $qi))" 2>/dev/null || echo -)
 		echo "| $1 | $2 | $3 | $fi | $fp50 / $fp99 | $ui | $up50 / $up99 | $qi | $qp50 / $qp99 | $ni | $fl | $rf | $rl | $rq |"
