@@ -10,7 +10,7 @@
 #include "kern/pci_irq.h"
 #include "kern/time.h"
 
-int uvm_vdisks_init(struct uvm_vdisks *d, struct uvm *vm)
+int uvm_vdisks_init(struct uvm_vdisks *d, struct uvm *vm, uint32_t timeout_ms)
 {
 	int up = 0;
 
@@ -29,6 +29,7 @@ int uvm_vdisks_init(struct uvm_vdisks *d, struct uvm *vm)
 		if (!b)
 			continue;
 		if (k_virtio_blk_init(b, p, i, k_now_ns) == 0) {
+			b->timeout_ns = (uint64_t)timeout_ms * 1000000u;
 			d->disk[i] = b;
 			up++;
 		}

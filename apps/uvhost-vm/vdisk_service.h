@@ -34,8 +34,9 @@ struct uvm_vdisks {
 	char keys[UVM_DISK_MAX][K_VBLK_NSTATS][K_VBLK_KEY];
 };
 
-/* At probe time: bring up every disk. Returns how many came up. */
-int uvm_vdisks_init(struct uvm_vdisks *d, struct uvm *vm);
+/* At probe time: bring up every disk, each failing (and resetting) itself
+ * when a request stays unanswered for timeout_ms. Returns how many came up. */
+int uvm_vdisks_init(struct uvm_vdisks *d, struct uvm *vm, uint32_t timeout_ms);
 
 /* Once the scheduler exists, before the vhost listeners: the pollers (a
  * disk nobody would poll is dropped here, so no listener gets it). */

@@ -14,6 +14,12 @@ static void notify(void *t, uint16_t q)
 	virtio_pci_notify(t, q);
 }
 
+static void stop(void *t)
+{
+	if (virtio_pci_reset(t))
+		k_err("virtio-blk: the device did not finish its reset");
+}
+
 static uint16_t pow2_floor(uint16_t n)
 {
 	uint16_t p = 1;
@@ -57,6 +63,7 @@ int k_virtio_blk_init(struct k_virtio_blk *b, struct virtio_pci_dev *d, unsigned
 
 	memset(cfg, 0, sizeof(cfg));
 	b->notify = notify;
+	b->stop = stop;
 	b->t = d;
 	b->broken = true; /* until it is up */
 	e = virtio_pci_reset(d);

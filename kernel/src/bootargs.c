@@ -139,6 +139,12 @@ static void parse_word(struct parser *p, const char *w, size_t wlen)
 			warn(p, "poll_us is 0..100000");
 		else
 			p->b->poll_us = u;
+	} else if (key_is(w, klen, "disk_timeout_ms")) {
+		if (k_bootargs_u32(v, vlen, K_BOOTARGS_DISK_TIMEOUT_MS_MIN,
+				   K_BOOTARGS_DISK_TIMEOUT_MS_MAX, &u))
+			warn(p, "disk_timeout_ms is 100..600000");
+		else
+			p->b->disk_timeout_ms = u;
 	} else if (key_is(w, klen, "crashtest")) {
 		if (k_bootargs_u32(v, vlen, 0, 1, &u))
 			warn(p, "crashtest is 0 or 1");
@@ -193,6 +199,7 @@ int k_bootargs_parse_app(struct k_bootargs *b, const char *line, size_t len, k_b
 	b->vsock_conns = K_BOOTARGS_DEFAULT_VSOCK_CONNS;
 	b->vsock_buf = K_BOOTARGS_DEFAULT_VSOCK_BUF;
 	b->ctl_clients = K_BOOTARGS_DEFAULT_CTL_CLIENTS;
+	b->disk_timeout_ms = K_BOOTARGS_DEFAULT_DISK_TIMEOUT_MS;
 	if (line) {
 		const char *nul = memchr(line, 0, len);
 		if (nul)

@@ -332,13 +332,27 @@ static void finish(struct k_virtio_blk *b, struct k_vblk_queue *q, struct k_vblk
 		r->done(r->owner, r->cookie, result);
 }
 
-/* A device that publishes garbage is never trusted again: every request
- * still owed an answer fails now (their descriptors are never reused). */
+/* A device that times out or publishes garbage is never trusted again: it
+ * is reset first, so it no longer touches any buffer, and then every
+ * request still owed an answer fails (their descriptors are never reused).
+ * The reset comes before any owner hears of a failure: once it has, it may
+ * reuse the buffer. */
+static void stop_disk(struct k_virtio_blk *b, const char *why)
+{
+	if (b->broken)
+		return;
+	k_err("%s: %s: disk stopped, every request fails from now on", b->name, why);
+	b->broken = true;
+	if (b->stop) {
+		b->stop(b->t);
+		b->stops++;
+		k_err("%s: device reset: it no longer touches the requests' buffers", b->name);
+	}
+}
+
 static void break_disk(struct k_virtio_blk *b, const char *why)
 {
-	if (!b->broken)
-		k_err("%s: %s: disk stopped, every request fails from now on", b->name, why);
-	b->broken = true;
+	stop_disk(b, why);
 	for (unsigned qi = 0; qi < b->nq; qi++)
 		for (unsigned i = 0; i < K_VBLK_REQS; i++) {
 			struct k_vblk_req *r = &b->q[qi].req[i];
@@ -407,6 +421,11 @@ int k_vblk_poll(void *ctx)
 	return work;
 }
 
+static bool timed_out(const struct k_virtio_blk *b, const struct k_vblk_req *r, uint64_t now)
+{
+	return r->busy && !r->orphan && now - r->t_submit >= b->timeout_ns;
+}
+
 int k_vblk_timeout_poll(void *ctx)
 {
 	struct k_virtio_blk *b = ctx;
@@ -417,22 +436,26 @@ int k_vblk_timeout_poll(void *ctx)
 		return 0;
 	now = b->now_ns();
 	for (unsigned qi = 0; qi < b->nq; qi++)
+		for (unsigned i = 0; i < K_VBLK_REQS; i++)
+			n += timed_out(b, &b->q[qi].req[i], now);
+	if (!n)
+		return 0;
+	stop_disk(b, "a request timed out");
+	for (unsigned qi = 0; qi < b->nq; qi++)
 		for (unsigned i = 0; i < K_VBLK_REQS; i++) {
 			struct k_vblk_req *r = &b->q[qi].req[i];
 
-			if (!r->busy || r->orphan || now - r->t_submit < b->timeout_ns)
+			if (!timed_out(b, r, now))
 				continue;
-			n++;
 			b->st.timeouts++;
 			b->st.errors++;
-			/* The device may still own the descriptors: the request
-			 * stays reserved, its owner hears -ETIMEDOUT now. */
+			/* The descriptors stay reserved: the disk is never used
+			 * again, and its reset dropped them. */
 			r->orphan = true;
 			if (r->done)
 				r->done(r->owner, r->cookie, -ETIMEDOUT);
 		}
-	if (n)
-		break_disk(b, "a request timed out");
+	break_disk(b, "a request timed out"); /* the others owed an answer */
 	return n;
 }
 

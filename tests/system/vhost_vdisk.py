@@ -17,7 +17,11 @@ vhost=5000:blk:vd0:q2, 5002:blk:vd1 and 5004:blk:vd2. uvhost-bench (the library 
   5. QEMU is SIGKILLed; the image file on the host already holds the
      pattern (read here, block by block); the VM boots again on the same
      images and uvhost-bench --check-only reads the same data back.
-A vd<N> the VM does not have is refused at boot with a line naming it.
+A vd<N> the VM does not have is refused at boot with a line naming it; on
+that boot a second disk, throttled on the host to one request a second,
+with disk_timeout_ms=300: the requests it sits on fail with IOERR, the disk
+is reset and stopped (vd1_timeouts, vd1_ok 0), later requests fail at once,
+and vd0 beside it is still served.
 
 Called from run_system.py (TESTS["vhost_vdisk"]) with that module as `rs`.
 """
@@ -197,15 +201,54 @@ def second_boot(rs, args, windows, rw, ro):
                  % (st["vd0_read_bytes"], st["vd0_write_bytes"]))
 
 
-def missing_disk(rs, args, windows, rw):
-    """vd3 with one disk: a boot error that names it; vd0 still served."""
-    append = "log=info ctl=1024 vhost=%d:blk:vd0,%d:blk:vd3" % (RW_PORT, RO_PORT)
-    with rs.vsock_vm(args, windows, append=append, disks=((rw, False, ""),),
-                     allow=(r"E: vhost %d: disk vd3 refused" % RO_PORT,)) as (vm, dev):
-        m = vm.find_all(r"E: vhost %d: disk vd3 refused: no such virtio-blk disk \(1 "
+def missing_disk_and_timeout(rs, args, windows, rw, workdir):
+    """vd3 with two disks: a boot error that names it. vd1 is throttled on
+    the host to one request a second and the VM times requests out after
+    300 ms: the late ones fail with IOERR, the disk is reset before anyone
+    hears of it and stays stopped, and vd0 next to it is still served."""
+    slow = os.path.join(workdir, "slow.img")
+    with open(slow, "wb") as f:
+        f.truncate(DISK_BYTES)
+    append = ("log=info ctl=1024 disk_timeout_ms=300 vhost=%d:blk:vd0,%d:blk:vd3,%d:blk:vd1"
+              % (RW_PORT, RO_PORT, FAIL_PORT))
+    allow = (r"E: vhost %d: disk vd3 refused" % RO_PORT,
+             r"E: vd1: a request timed out: disk stopped", r"E: vd1: device reset")
+    disks = ((rw, False, ""), (slow + ",throttling.iops-total=1", False, ""))
+    with rs.vsock_vm(args, windows, append=append, disks=disks, allow=allow) as (vm, dev):
+        m = vm.find_all(r"E: vhost %d: disk vd3 refused: no such virtio-blk disk \(2 "
                         r"virtio-blk disk\(s\) found\)" % RO_PORT)
         rs.check(m, "no boot error naming vd3")
-        bench(rs, args, dev, windows, RW_PORT, ["--check-only"], "vd0 next to a missing vd3")
+        t0 = time.monotonic()
+        res, err = bench(rs, args, dev, windows, FAIL_PORT,
+                         ["--rw", "read", "--time", "2", "--size", "256K", "--qd", "8"],
+                         "vd1 (one request a second on the host, 300 ms timeout)",
+                         expect_fail=True)
+        rs.check(res["errors"] > 0 and "status 1 (IOERR)" in err,
+                 "vd1: no IOERR for the requests the disk sat on: %d errors %r"
+                 % (res["errors"], err[-300:]))
+        rs.check(time.monotonic() - t0 < 30, "vd1: the front-end waited %.1f s"
+                 % (time.monotonic() - t0))
+        reset = r"E: vd1: device reset: it no longer touches the requests' buffers"
+        deadline = time.monotonic() + 10
+        while not vm.find_all(reset) and time.monotonic() < deadline:
+            vm.drain(0.2)
+        rs.check(vm.find_all(reset), "vd1: the VM never said it reset the disk")
+        st = rs.stats_now(dev)
+        rs.check(st["vd1_timeouts"] >= 1 and st["vd1_ok"] == 0 and st["vd1_inflight"] == 0,
+                 "vd1: timeouts %d ok %d inflight %d" % (st["vd1_timeouts"], st["vd1_ok"],
+                                                         st["vd1_inflight"]))
+        print("  vd1: %d request(s) timed out, %d errors in all, disk reset and stopped"
+              % (st["vd1_timeouts"], st["vd1_errors"]))
+        # Stopped for good: a new session's requests fail at once.
+        t0 = time.monotonic()
+        res, err = bench(rs, args, dev, windows, FAIL_PORT,
+                         ["--rw", "read", "--time", "1", "--size", "256K", "--qd", "1"],
+                         "vd1 after its reset", expect_fail=True)
+        rs.check(res["errors"] > 0 and res["ios"] > 100,
+                 "vd1 after its reset: %d errors in %d requests, expected quick failures"
+                 % (res["errors"], res["ios"]))
+        bench(rs, args, dev, windows, RW_PORT, ["--check-only"],
+              "vd0 next to a missing vd3 and a stopped vd1")
 
 
 def test(args, rs):
@@ -215,7 +258,7 @@ def test(args, rs):
         rw, ro = make_images(workdir)
         first_boot(rs, args, windows, rw, ro)
         second_boot(rs, args, windows, rw, ro)
-        missing_disk(rs, args, windows, rw)
+        missing_disk_and_timeout(rs, args, windows, rw, workdir)
     finally:
         for w in windows:
             w.remove()

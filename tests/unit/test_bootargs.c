@@ -48,6 +48,7 @@ static void defaults(void **state)
 	assert_int_equal(b.vsock_conns, K_BOOTARGS_DEFAULT_VSOCK_CONNS);
 	assert_int_equal(b.vsock_buf, K_BOOTARGS_DEFAULT_VSOCK_BUF);
 	assert_int_equal(b.ctl_clients, K_BOOTARGS_DEFAULT_CTL_CLIENTS);
+	assert_int_equal(b.disk_timeout_ms, 30000);
 	assert_int_equal(k_bootargs_parse(&b, NULL, 0, NULL, NULL), 0);
 	assert_int_equal(k_bootargs_parse(&b, NULL, 3, NULL, NULL), -EINVAL);
 	assert_int_equal(k_bootargs_parse(NULL, "", 0, NULL, NULL), -EINVAL);
@@ -61,7 +62,7 @@ static void every_key(void **state)
 
 	assert_int_equal(parse(&b, &w,
 			       "  log=debug\tctl=4000 idle_us=1000 poll_us=0 crashtest=1 "
-			       "vsock_conns=5 vsock_buf=8K ctl_clients=64\n"),
+			       "vsock_conns=5 vsock_buf=8K ctl_clients=64 disk_timeout_ms=100\n"),
 			 0);
 	assert_int_equal(b.log_level, K_LOG_DEBUG);
 	assert_int_equal(b.ctl_port, 4000);
@@ -71,6 +72,7 @@ static void every_key(void **state)
 	assert_int_equal(b.vsock_conns, 5);
 	assert_int_equal(b.vsock_buf, 8192);
 	assert_int_equal(b.ctl_clients, 64);
+	assert_int_equal(b.disk_timeout_ms, 100);
 	/* The last word wins; a NUL ends the line early. */
 	assert_int_equal(k_bootargs_parse(&b, "log=err log=warn\0log=debug", 26, NULL, NULL), 0);
 	assert_int_equal(b.log_level, K_LOG_WARN);
@@ -104,6 +106,9 @@ static void rejected_words_warn_and_keep_defaults(void **state)
 		{"vsock_buf=", "vsock_buf is a power of two, 4K..1M"},
 		{"ctl_clients=0", "ctl_clients is 1..64"},
 		{"ctl_clients=65", "ctl_clients is 1..64"},
+		{"disk_timeout_ms=99", "disk_timeout_ms is 100..600000"},
+		{"disk_timeout_ms=600001", "disk_timeout_ms is 100..600000"},
+		{"disk_timeout_ms=1s", "disk_timeout_ms is 100..600000"},
 		{"vhost=5000:blk", "unknown key"}, /* the application's: not without its hook */
 	};
 	(void)state;

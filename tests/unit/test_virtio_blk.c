@@ -148,8 +148,24 @@ static int submit_rw(struct k_virtio_blk *b, enum k_vblk_kind kind, uint64_t off
 	return k_vblk_submit(b, 0, &io, on_done, l, cookie);
 }
 
+/* The transport's reset: when it came, and how many answers had been
+ * given by then (there must be none: an owner told of a failure may reuse
+ * its buffer at once, so the device must be stopped first). */
+static unsigned stopped;
+static const struct done_log *stop_watch;
+static unsigned answers_before_stop;
+static void fake_stop(void *t)
+{
+	(void)t;
+	stopped++;
+	answers_before_stop = stop_watch ? stop_watch->n : 0;
+}
+
 static void reset_device(void)
 {
+	stopped = 0;
+	stop_watch = NULL;
+	answers_before_stop = 0;
 	dev_avail_seen = 0;
 	notified = 0;
 	fake_now = 1000;
@@ -403,17 +419,22 @@ static void hostile_used_ring(void **state)
 
 		reset_device();
 		up(&disk, ALL_F, 64, 16);
+		disk.stop = fake_stop;
+		stop_watch = &l;
 		assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 1), 0);
 		assert_int_equal(submit_rw(&disk, K_VBLK_READ, 512, buf + 512, 512, &l, 2), 0);
 		assert_true(dev_take(&disk, &t));
 		dev_used(&disk, cases[c].id_abs ? cases[c].id_delta : t.head, cases[c].len);
 		(void)k_vblk_poll(&disk);
 		assert_true(disk.broken);
+		assert_int_equal(stopped, 1); /* reset before the failures were told */
+		assert_int_equal(answers_before_stop, 0);
 		assert_int_equal(disk.st.ring_errors, 1);
 		assert_int_equal(l.n, 2);
 		assert_int_equal(l.result[0], -EIO);
 		assert_int_equal(l.result[1], -EIO);
 		assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 3), -EIO);
+		assert_int_equal(stopped, 1); /* once */
 		/* Never read again: the garbage is not counted twice. */
 		assert_int_equal(k_vblk_poll(&disk), 0);
 		assert_int_equal(disk.st.ring_errors, 1);
@@ -440,23 +461,37 @@ static void timeout_breaks_the_disk(void **state)
 
 	reset_device();
 	up(&disk, ALL_F, 64, 16);
+	disk.stop = fake_stop;
+	stop_watch = &l;
 	disk.timeout_ns = 1000000;
 	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 1), 0);
 	assert_true(dev_take(&disk, &t));
-	fake_now += 999999;
+	fake_now += 500000;
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 512, buf, 512, &l, 2), 0);
+	fake_now += 499999;
 	assert_int_equal(k_vblk_timeout_poll(&disk), 0);
 	assert_int_equal(l.n, 0);
+	assert_int_equal(stopped, 0);
 	fake_now += 1;
 	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
-	assert_int_equal(l.n, 1);
+	/* The device is reset before anyone hears: the late request
+	 * fails too (-EIO), as the reset dropped it. */
+	assert_int_equal(stopped, 1);
+	assert_int_equal(answers_before_stop, 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.cookie[0], 1);
 	assert_int_equal(l.result[0], -ETIMEDOUT);
+	assert_int_equal(l.cookie[1], 2);
+	assert_int_equal(l.result[1], -EIO);
 	assert_true(disk.broken);
 	assert_int_equal(disk.st.timeouts, 1);
 	/* The late answer is not given twice; new requests fail at once. */
 	dev_answer(&disk, &t, 0, 513);
 	(void)k_vblk_poll(&disk);
-	assert_int_equal(l.n, 1);
-	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 2), -EIO);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 3), -EIO);
+	assert_int_equal(k_vblk_timeout_poll(&disk), 0);
+	assert_int_equal(stopped, 1);
 }
 
 static void abandoned_owner_hears_nothing(void **state)

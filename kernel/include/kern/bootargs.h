@@ -14,6 +14,9 @@
  *                               configuration)
  *   ctl_clients=<n>             control service clients at once, 1..64
  *                               (default: build configuration)
+ *   disk_timeout_ms=<n>         a virtio-blk request unanswered this long
+ *                               fails, and its disk is reset and stopped,
+ *                               100..600000 ms (default 30000)
  * Keys the kernel does not know go to the application's hook
  * (k_bootargs_parse_app), which owns their syntax: the service VM's
  * vhost-user listeners, for instance (apps/uvhost-vm/uvm_args.h).
@@ -34,6 +37,9 @@
 #define K_BOOTARGS_DEFAULT_IDLE_US 500u
 #define K_BOOTARGS_DEFAULT_POLL_US 200u
 #define K_BOOTARGS_POLL_US_MAX 100000u
+#define K_BOOTARGS_DEFAULT_DISK_TIMEOUT_MS 30000u
+#define K_BOOTARGS_DISK_TIMEOUT_MS_MIN 100u
+#define K_BOOTARGS_DISK_TIMEOUT_MS_MAX 600000u
 /* Pool sizes: the build's defaults (CMake cache UV_VM_*, see
  * apps/uvhost-vm/CMakeLists.txt) unless the line says otherwise. */
 #ifndef K_BOOTARGS_DEFAULT_VSOCK_CONNS
@@ -60,6 +66,7 @@ struct k_bootargs {
 	uint32_t vsock_conns;
 	uint32_t vsock_buf;
 	uint32_t ctl_clients;
+	uint32_t disk_timeout_ms;
 	unsigned warnings;
 };
 

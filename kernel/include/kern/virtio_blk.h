@@ -134,6 +134,14 @@ struct k_vblk_geometry {
 struct k_virtio_blk {
 	/* The transport: notify queue q (virtio_pci_notify in the VM). */
 	void (*notify)(void *t, uint16_t q);
+	/* The transport: reset the device (virtio_pci_reset in the VM), after
+	 * which it touches no ring and no buffer (virtio 1.2, 2.4). Called once,
+	 * when the disk breaks, before any owner hears of a failure: a request
+	 * it timed out on, or garbage in its used ring, must not let it write
+	 * into a buffer whose owner was told the request failed and may use it
+	 * again. May be NULL (tests that do not look). */
+	void (*stop)(void *t);
+	uint32_t stops; /* stop() calls: at most 1 */
 	void *t;
 	uint64_t (*now_ns)(void);
 	uint64_t timeout_ns;
