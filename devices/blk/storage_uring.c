@@ -66,7 +66,14 @@ static bool aligned(const struct ur_ctx *c, uint64_t off, const struct vu_iov *i
 	return ((off | total) & (c->off_align - 1)) == 0;
 }
 
-static void submit_queued(struct ur_queue *q);
+static void submit_queued(struct ur_queue *q)
+{
+	if (q->queued) {
+		int rc = io_uring_submit(&q->ring);
+		if (rc > 0)
+			q->queued -= (unsigned)rc < q->queued ? (unsigned)rc : q->queued;
+	}
+}
 
 static int ur_submit(void *ctx, const struct dev_storage_op *op)
 {
@@ -230,8 +237,6 @@ static int ur_reap(void *ctx, uint16_t queue, unsigned max, dev_storage_done_fn 
 	return queue < c->nq ? reap_queue(c, &c->q[queue], max, done, arg, false) : 0;
 }
 
-static void submit_queued(struct ur_queue *q);
-
 static void ur_drain(void *ctx, dev_storage_done_fn done, void *arg)
 {
 	struct ur_ctx *c = ctx;
@@ -239,15 +244,6 @@ static void ur_drain(void *ctx, dev_storage_done_fn done, void *arg)
 	for (uint16_t k = 0; k < c->nq; k++) {
 		submit_queued(&c->q[k]);
 		(void)reap_queue(c, &c->q[k], DEV_URING_DEPTH, done, arg, true);
-	}
-}
-
-static void submit_queued(struct ur_queue *q)
-{
-	if (q->queued) {
-		int rc = io_uring_submit(&q->ring);
-		if (rc > 0)
-			q->queued -= (unsigned)rc < q->queued ? (unsigned)rc : q->queued;
 	}
 }
 

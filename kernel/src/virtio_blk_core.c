@@ -345,7 +345,6 @@ static void stop_disk(struct k_virtio_blk *b, const char *why)
 	b->broken = true;
 	if (b->stop) {
 		b->stop(b->t);
-		b->stops++;
 		k_err("%s: device reset: it no longer touches the requests' buffers", b->name);
 	}
 }
@@ -421,11 +420,6 @@ int k_vblk_poll(void *ctx)
 	return work;
 }
 
-static bool timed_out(const struct k_virtio_blk *b, const struct k_vblk_req *r, uint64_t now)
-{
-	return r->busy && !r->orphan && now - r->t_submit >= b->timeout_ns;
-}
-
 int k_vblk_timeout_poll(void *ctx)
 {
 	struct k_virtio_blk *b = ctx;
@@ -436,26 +430,24 @@ int k_vblk_timeout_poll(void *ctx)
 		return 0;
 	now = b->now_ns();
 	for (unsigned qi = 0; qi < b->nq; qi++)
-		for (unsigned i = 0; i < K_VBLK_REQS; i++)
-			n += timed_out(b, &b->q[qi].req[i], now);
-	if (!n)
-		return 0;
-	stop_disk(b, "a request timed out");
-	for (unsigned qi = 0; qi < b->nq; qi++)
 		for (unsigned i = 0; i < K_VBLK_REQS; i++) {
 			struct k_vblk_req *r = &b->q[qi].req[i];
 
-			if (!timed_out(b, r, now))
+			if (!r->busy || r->orphan || now - r->t_submit < b->timeout_ns)
 				continue;
+			/* The first one resets the device, before its owner
+			 * hears: the descriptors stay reserved, as the disk is
+			 * never used again and its reset dropped them. */
+			stop_disk(b, "a request timed out");
+			n++;
 			b->st.timeouts++;
 			b->st.errors++;
-			/* The descriptors stay reserved: the disk is never used
-			 * again, and its reset dropped them. */
 			r->orphan = true;
 			if (r->done)
 				r->done(r->owner, r->cookie, -ETIMEDOUT);
 		}
-	break_disk(b, "a request timed out"); /* the others owed an answer */
+	if (n)
+		break_disk(b, "a request timed out"); /* the others owed an answer */
 	return n;
 }
 

@@ -141,7 +141,6 @@ struct k_virtio_blk {
 	 * into a buffer whose owner was told the request failed and may use it
 	 * again. May be NULL (tests that do not look). */
 	void (*stop)(void *t);
-	uint32_t stops; /* stop() calls: at most 1 */
 	void *t;
 	uint64_t (*now_ns)(void);
 	uint64_t timeout_ns;
