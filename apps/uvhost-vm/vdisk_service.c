@@ -57,8 +57,9 @@ static int vdisks_timeout_poll(void *ctx)
 	struct uvm_vdisks *d = ctx;
 	int n = 0;
 
+	/* Broken disks too: this poller brings them back. */
 	for (unsigned i = 0; i < d->n; i++)
-		if (d->disk[i] && !d->disk[i]->broken)
+		if (d->disk[i])
 			n += k_vblk_timeout_poll(d->disk[i]);
 	return n;
 }

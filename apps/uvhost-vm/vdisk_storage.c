@@ -128,9 +128,13 @@ static int vd_reap(void *ctx, uint16_t queue, unsigned max, dev_storage_done_fn 
 	return n;
 }
 
-/* Poll the disk until this session owes nothing, at most UVM_VDISK_WAIT_NS;
- * what is left is abandoned (its answer goes nowhere). Returns the number
- * abandoned. */
+/* Poll the disk until this session owes nothing, at most UVM_VDISK_WAIT_NS.
+ * A disk still holding its requests then is reset (k_vblk_break): left on
+ * it, a read could land in guest memory, or a write on the disk, after
+ * the front-end has moved on (reused the buffer, resubmitted the request
+ * from its inflight record). Every request in flight on the disk, other
+ * sessions' too, fails with IOERR, and the disk is back up a second
+ * later. Returns how many of this session's were still there. */
 static unsigned wait_idle(struct uvm_vdisk_store *st)
 {
 	uint64_t t0 = st->now_ns ? st->now_ns() : 0;
@@ -140,10 +144,10 @@ static unsigned wait_idle(struct uvm_vdisk_store *st)
 	       st->now_ns() - t0 < UVM_VDISK_WAIT_NS)
 		k_vblk_poll(st->disk);
 	if (left) {
-		k_warn("%s: %u request(s) still on the disk after %llu ms: abandoned",
+		k_warn("%s: %u request(s) still on the disk after %llu ms: resetting it",
 		       st->disk->name, left, (unsigned long long)(UVM_VDISK_WAIT_NS / 1000000));
-		k_vblk_abandon(st->disk, st);
-		st->abandoned += left;
+		k_vblk_break(st->disk, "a front-end could not wait for it");
+		st->cut_off += left;
 	}
 	return left;
 }
@@ -165,8 +169,8 @@ static void vd_drain(void *ctx, dev_storage_done_fn done, void *arg)
 	for (uint16_t i = 0; i < st->a.num_queues; i++) {
 		struct uvm_vdisk_queue *q = &st->q[i];
 
-		/* Abandoned requests still hold their slots: answer them as
-		 * failed so dev_blk frees its own. */
+		/* None is left on the disk (wait_idle reset it, which failed
+		 * them all); a slot still marked so would leak dev_blk's. */
 		for (uint16_t s = 0; s < UVM_VDISK_SLOTS; s++)
 			if (q->state[s] == UVM_VDISK_ON_DISK)
 				on_disk_done(st, (uint64_t)i << 16 | s, -EIO);
@@ -182,7 +186,7 @@ void uvm_vdisk_store_init(struct uvm_vdisk_store *st, struct k_virtio_blk *disk,
 	memset(&st->s, 0, sizeof(st->s));
 	st->disk = disk;
 	st->now_ns = now_ns;
-	st->abandoned = 0;
+	st->cut_off = 0;
 	for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
 		queue_reset(&st->q[i]);
 	st->a = (struct dev_storage_async){.num_queues = num_queues,

@@ -15,10 +15,12 @@
  * at once: a driver takes a device without FLUSH as write-through (no
  * writeback cache), and every write we answered the disk answered first.
  * Never: allocates, blocks (except cancel() and drain(), bounded by
- * UVM_VDISK_WAIT_NS, which then leave what the disk still holds to the
- * driver, answered nowhere), or calls back from submit().
+ * UVM_VDISK_WAIT_NS, after which they reset the disk rather than leave it
+ * requests that could still move this session's data: k_vblk_break), or
+ * calls back from submit().
  * Used by: vhost_service.c (one per blk session on a vd<N> listener) and
- * tests/unit/test_vdisk.c, which compiles it with a scripted disk.
+ * tests/unit/test_virtio_blk.c, which compiles it with the driver's
+ * portable core and plays the device.
  */
 #ifndef UVM_VDISK_STORAGE_H
 #define UVM_VDISK_STORAGE_H
@@ -53,7 +55,7 @@ struct uvm_vdisk_store {
 	struct dev_storage_async a;
 	struct k_virtio_blk *disk;
 	uint64_t (*now_ns)(void);
-	uint64_t abandoned; /* requests left to the disk by cancel()/drain() */
+	uint64_t cut_off; /* requests cancel()/drain() reset the disk for */
 	struct k_vblk_seg seg[VU_CHAIN_MAX_IOV];
 	struct uvm_vdisk_queue q[VU_MAX_QUEUES];
 };

@@ -1,8 +1,10 @@
 /* The virtio-blk driver's PCI bring-up (see kern/virtio_blk.h): reset,
- * features, config space, queues, DRIVER_OK. The requests themselves are
+ * features, config space, queues, DRIVER_OK; and the same again when a
+ * broken disk is brought back. The requests themselves are
  * kernel/src/virtio_blk_core.c. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kern/log.h"
@@ -53,19 +55,14 @@ static int queues_up(struct k_virtio_blk *b, struct virtio_pci_dev *d)
 	return 0;
 }
 
-int k_virtio_blk_init(struct k_virtio_blk *b, struct virtio_pci_dev *d, unsigned index,
-		      uint64_t (*now_ns)(void))
+/* Reset, negotiate and read the config space into `g` (checked). */
+static int negotiate(struct virtio_pci_dev *d, struct k_vblk_geometry *g, const char *name)
 {
 	uint8_t cfg[60];
 	uint32_t len = d->device_cfg_len < sizeof(cfg) ? d->device_cfg_len : sizeof(cfg);
-	struct k_vblk_geometry g;
 	int e;
 
 	memset(cfg, 0, sizeof(cfg));
-	b->notify = notify;
-	b->stop = stop;
-	b->t = d;
-	b->broken = true; /* until it is up */
 	e = virtio_pci_reset(d);
 	if (e == 0)
 		e = virtio_pci_negotiate(d,
@@ -73,10 +70,50 @@ int k_virtio_blk_init(struct k_virtio_blk *b, struct virtio_pci_dev *d, unsigned
 	if (e == 0)
 		e = virtio_pci_config_read(d, 0, cfg, len);
 	if (e) {
-		k_err("vd%u: reset/negotiate/config failed (%d)", index, e);
+		k_err("%s: reset/negotiate/config failed (%d)", name, e);
 		return e;
 	}
-	e = k_vblk_geometry(&g, cfg, len, d->features, d->num_queues);
+	return k_vblk_geometry(g, cfg, len, d->features, d->num_queues);
+}
+
+/* After a break: the same disk or nothing. Its front-ends were offered
+ * this capacity, block size, queue count and feature set. */
+static int restart(struct k_virtio_blk *b)
+{
+	struct virtio_pci_dev *d = b->t;
+	struct k_vblk_geometry g;
+	int e = negotiate(d, &g, b->name);
+
+	if (e)
+		return e;
+	e = k_vblk_same_disk(b, d->features, &g);
+	if (e) {
+		(void)virtio_pci_reset(d);
+		return e;
+	}
+	e = queues_up(b, d);
+	if (e) {
+		(void)virtio_pci_reset(d);
+		return e;
+	}
+	virtio_pci_driver_ok(d);
+	return 0;
+}
+
+int k_virtio_blk_init(struct k_virtio_blk *b, struct virtio_pci_dev *d, unsigned index,
+		      uint64_t (*now_ns)(void))
+{
+	struct k_vblk_geometry g;
+	char name[8];
+	int e;
+
+	b->notify = notify;
+	b->stop = stop;
+	b->restart = NULL; /* until it is up once */
+	b->t = d;
+	b->broken = true; /* until it is up */
+	snprintf(name, sizeof(name), "vd%u", index);
+	e = negotiate(d, &g, name);
 	if (e)
 		return e;
 	k_vblk_init(b, index, d->features, &g, now_ns);
@@ -86,6 +123,7 @@ int k_virtio_blk_init(struct k_virtio_blk *b, struct virtio_pci_dev *d, unsigned
 		return e;
 	}
 	virtio_pci_driver_ok(d);
+	b->restart = restart;
 	k_info("%s: %" PRIu64 " sectors (%" PRIu64 " MiB), block %" PRIu32 ", %u queue%s x %u, "
 	       "seg_max %" PRIu32 "%s%s%s%s",
 	       b->name, g.capacity, g.capacity >> 11, g.blk_size, b->nq, b->nq == 1 ? "" : "s",

@@ -120,6 +120,20 @@ int k_vblk_geometry(struct k_vblk_geometry *g, const uint8_t *cfg, uint32_t len,
 	return 0;
 }
 
+int k_vblk_same_disk(const struct k_virtio_blk *b, uint64_t features,
+		     const struct k_vblk_geometry *g)
+{
+	if (features == b->features && g->capacity == b->g.capacity &&
+	    g->blk_size == b->g.blk_size && g->num_queues == b->g.num_queues)
+		return 0;
+	k_err("%s: the device came back different: features %#" PRIx64 " (was %#" PRIx64
+	      "), %" PRIu64 " sectors (was %" PRIu64 "), block %" PRIu32 " (was %" PRIu32
+	      "), %u queues (was %u)",
+	      b->name, features, b->features, g->capacity, b->g.capacity, g->blk_size,
+	      b->g.blk_size, g->num_queues, b->g.num_queues);
+	return -ENODEV;
+}
+
 void k_vblk_init(struct k_virtio_blk *b, unsigned index, uint64_t features,
 		 const struct k_vblk_geometry *g, uint64_t (*now_ns)(void))
 {
@@ -129,6 +143,9 @@ void k_vblk_init(struct k_virtio_blk *b, unsigned index, uint64_t features,
 	b->g = *g;
 	b->read_only = has(features, VIRTIO_BLK_F_RO);
 	b->broken = false;
+	b->retry_ns = K_VBLK_RETRY_NS;
+	b->retry_at_ns = 0;
+	b->up_at_ns = 0;
 	b->armed = false;
 	b->nq = 0;
 	memset(&b->st, 0, sizeof(b->st));
@@ -332,24 +349,46 @@ static void finish(struct k_virtio_blk *b, struct k_vblk_queue *q, struct k_vblk
 		r->done(r->owner, r->cookie, result);
 }
 
-/* A device that times out or publishes garbage is never trusted again: it
- * is reset first, so it no longer touches any buffer, and then every
- * request still owed an answer fails (their descriptors are never reused).
- * The reset comes before any owner hears of a failure: once it has, it may
- * reuse the buffer. */
+static uint64_t now_of(const struct k_virtio_blk *b)
+{
+	return b->now_ns ? b->now_ns() : 0;
+}
+
+static void longer_retry(struct k_virtio_blk *b)
+{
+	b->retry_ns =
+		b->retry_ns >= K_VBLK_RETRY_MAX_NS / 2 ? K_VBLK_RETRY_MAX_NS : b->retry_ns * 2;
+}
+
+/* A device that times out or publishes garbage is not trusted with another
+ * request until it has been reset and set up again: it is reset first, so
+ * it no longer touches any buffer, and then every request still owed an
+ * answer fails (their descriptors go with the old rings). The reset comes
+ * before any owner hears of a failure: once it has, it may reuse the
+ * buffer. */
 static void stop_disk(struct k_virtio_blk *b, const char *why)
 {
+	uint64_t now = now_of(b);
+
 	if (b->broken)
 		return;
-	k_err("%s: %s: disk stopped, every request fails from now on", b->name, why);
+	/* A disk that breaks again soon after coming back waits longer. */
+	if (b->up_at_ns && now - b->up_at_ns < K_VBLK_RETRY_MAX_NS)
+		longer_retry(b);
+	else
+		b->retry_ns = K_VBLK_RETRY_NS;
+	b->retry_at_ns = now + b->retry_ns;
+	k_err("%s: %s: disk stopped, every request fails until it is back up", b->name, why);
 	b->broken = true;
 	if (b->stop) {
 		b->stop(b->t);
 		k_err("%s: device reset: it no longer touches the requests' buffers", b->name);
 	}
+	if (b->restart)
+		k_info("%s: restart in %" PRIu64 " ms", b->name, b->retry_ns / 1000000);
 }
 
-static void break_disk(struct k_virtio_blk *b, const char *why)
+void k_vblk_break(struct k_virtio_blk *b, const char *why)
 {
 	stop_disk(b, why);
 	for (unsigned qi = 0; qi < b->nq; qi++)
@@ -393,11 +432,11 @@ int k_vblk_poll_queue(struct k_virtio_blk *b, uint16_t qi, unsigned budget)
 			break;
 		if (e < 0) {
 			b->st.ring_errors++;
-			break_disk(b, "the device published a bad used element");
+			k_vblk_break(b, "the device published a bad used element");
 			break;
 		}
 		got++;
-		if (b->broken && !r->orphan) /* cannot happen: break_disk orphans all */
+		if (b->broken && !r->orphan) /* cannot happen: k_vblk_break orphans all */
 			r->orphan = true;
 		finish(b, q, r, status_result(r, len));
 	}
@@ -420,6 +459,31 @@ int k_vblk_poll(void *ctx)
 	return work;
 }
 
+/* Bring a broken disk back once its retry is due. Every request was
+ * answered when it broke and the reset took them all off the device, so
+ * the restart lays the rings and pools out afresh. 1: back up. */
+static int try_restart(struct k_virtio_blk *b, uint64_t now)
+{
+	int e;
+
+	if (!b->restart || now < b->retry_at_ns)
+		return 0;
+	e = b->restart(b);
+	if (e) {
+		longer_retry(b);
+		b->retry_at_ns = now + b->retry_ns;
+		k_err("%s: restart failed (%d), next in %" PRIu64 " ms", b->name, e,
+		      b->retry_ns / 1000000);
+		return 0;
+	}
+	b->broken = false;
+	b->armed = false;
+	b->up_at_ns = now ? now : 1;
+	b->st.recoveries++;
+	k_info("%s: back up after its reset (recovery %" PRIu64 ")", b->name, b->st.recoveries);
+	return 1;
+}
+
 int k_vblk_timeout_poll(void *ctx)
 {
 	struct k_virtio_blk *b = ctx;
@@ -429,6 +493,8 @@ int k_vblk_timeout_poll(void *ctx)
 	if (!b->now_ns)
 		return 0;
 	now = b->now_ns();
+	if (b->broken)
+		return try_restart(b, now);
 	for (unsigned qi = 0; qi < b->nq; qi++)
 		for (unsigned i = 0; i < K_VBLK_REQS; i++) {
 			struct k_vblk_req *r = &b->q[qi].req[i];
@@ -447,7 +513,7 @@ int k_vblk_timeout_poll(void *ctx)
 				r->done(r->owner, r->cookie, -ETIMEDOUT);
 		}
 	if (n)
-		break_disk(b, "a request timed out"); /* the others owed an answer */
+		k_vblk_break(b, "a request timed out"); /* the others owed an answer */
 	return n;
 }
 
@@ -462,19 +528,6 @@ unsigned k_vblk_in_flight(const struct k_virtio_blk *b, const void *owner)
 			n += r->busy && !r->orphan && (!owner || r->owner == owner);
 		}
 	return n;
-}
-
-void k_vblk_abandon(struct k_virtio_blk *b, const void *owner)
-{
-	for (unsigned qi = 0; qi < b->nq; qi++)
-		for (unsigned i = 0; i < K_VBLK_REQS; i++) {
-			struct k_vblk_req *r = &b->q[qi].req[i];
-
-			if (r->busy && r->owner == owner) {
-				r->done = NULL;
-				r->owner = NULL;
-			}
-		}
 }
 
 int k_vblk_idle_prepare(struct k_virtio_blk *b)
@@ -503,8 +556,8 @@ int k_vblk_stat(const struct k_virtio_blk *b, unsigned i, char (*keys)[K_VBLK_KE
 		const char **key, uint64_t *val)
 {
 	static const char *const names[] = {
-		"requests", "read_bytes", "write_bytes", "inflight",	   "errors",
-		"timeouts", "lat_avg_us", "lat_max_us",	 "capacity_bytes", "ok",
+		"requests",   "read_bytes", "write_bytes",    "inflight", "errors",	"timeouts",
+		"lat_avg_us", "lat_max_us", "capacity_bytes", "ok",	  "recoveries",
 	};
 	uint64_t vals[K_VBLK_NSTATS];
 
@@ -521,6 +574,7 @@ int k_vblk_stat(const struct k_virtio_blk *b, unsigned i, char (*keys)[K_VBLK_KE
 	vals[7] = b->st.lat_max_ns / 1000;
 	vals[8] = b->g.capacity * K_VBLK_SECTOR;
 	vals[9] = !b->broken;
+	vals[10] = b->st.recoveries;
 	snprintf(keys[i], K_VBLK_KEY, "%s_%s", b->name, names[i]);
 	*key = keys[i];
 	*val = vals[i];

@@ -1,8 +1,9 @@
 /* fuzz_vblk.c - the virtio-blk driver's core (kernel/src/virtio_blk_core.c)
  * against a device made of fuzz input: the config space it publishes, then
  * its answers (used id, used length, status byte) to a few requests of
- * every kind. Whatever the device says, the driver must not crash, must
- * answer each request at most once, and once broken must refuse all. */
+ * every kind, with the clock jumping far enough for a broken disk to be
+ * restarted. Whatever the device says, the driver must not crash, must
+ * answer each request at most once, and while broken must refuse all. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,13 @@ static void done(void *owner, uint64_t cookie, int result)
 	(void)result;
 	if (++answers[cookie % 8] > 1)
 		__builtin_trap(); /* answered twice */
+}
+
+/* The transport's restart: fresh rings, as kernel/hw/virtio_blk.c lays
+ * them out after its reset. */
+static int restart(struct k_virtio_blk *b)
+{
+	return k_vblk_queue_init(b, 0, 16);
 }
 
 static uint8_t take(const uint8_t **p, size_t *n)
@@ -67,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len)
 		return 0;
 	k_vblk_init(&disk, 0, features, &g, now);
 	disk.notify = notify;
+	disk.restart = restart;
 	disk.timeout_ns = 50000;
 	if (k_vblk_queue_init(&disk, 0, 16))
 		__builtin_trap();
@@ -94,7 +103,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len)
 			q->used->idx++;
 		}
 		(void)k_vblk_poll(&disk);
-		if (take(&in, &len) & 1)
+		op = take(&in, &len);
+		if (op & 2)
+			clock_ns += K_VBLK_RETRY_MAX_NS; /* a restart is due */
+		if (op & 1)
 			(void)k_vblk_timeout_poll(&disk);
 	}
 	return 0;

@@ -336,7 +336,7 @@ VSOCK_CID = 3
 
 @contextlib.contextmanager
 def vsock_vm(args, windows=(), echo=True, append="log=info ctl=%d" % CTL_PORT, allow=(),
-             ram_file=None, rng=True, disks=()):
+             ram_file=None, rng=True, disks=(), qemu_extra=()):
     """uvhostd --device vsock, then the VM with the vsock device and the
     given ShmWindows; yields (vm, dev) once the VM printed "ready". Console
     warnings matching a regex in `allow` (the test provoked them) pass.
@@ -344,7 +344,8 @@ def vsock_vm(args, windows=(), echo=True, append="log=info ctl=%d" % CTL_PORT, a
     removes it), not a memfd. With `rng` the VM gets a virtio-rng device:
     its rng listeners need one (kernel/include/kern/virtio_rng.h). `disks`:
     (image path, read_only, ",device=options") each a virtio-blk-pci disk
-    (vd0 first)."""
+    (vd0 first), its QEMU drive id vd<N>. `qemu_extra`: more QEMU arguments
+    (a QMP socket, say)."""
     if not args.uvhostd or not os.access(args.uvhostd, os.X_OK):
         raise TestFailure("no uvhostd binary at %r (build the host tree, or --uvhostd)"
                           % args.uvhostd)
@@ -362,6 +363,7 @@ def vsock_vm(args, windows=(), echo=True, append="log=info ctl=%d" % CTL_PORT, a
             extra += ["-drive", "file=%s,if=none,format=raw,id=vd%d%s"
                       % (path, k, ",readonly=on" if ro else ""),
                       "-device", "virtio-blk-pci,drive=vd%d,disable-legacy=on%s" % (k, opts)]
+        extra += list(qemu_extra)
         vm = UvhostVM(args.image, append, extra, echo=echo)
         vm.start()
         vm.wait_for(r"uvhost service VM \S+", 30)

@@ -494,7 +494,22 @@ static void timeout_breaks_the_disk(void **state)
 	assert_int_equal(stopped, 1);
 }
 
-static void abandoned_owner_hears_nothing(void **state)
+/* The transport's restart: lays the queue out afresh, as
+ * kernel/hw/virtio_blk.c does after its reset, or fails when told to. */
+static unsigned restarts;
+static int restart_fails;
+static int fake_restart(struct k_virtio_blk *b)
+{
+	restarts++;
+	if (restart_fails)
+		return restart_fails;
+	dev_avail_seen = 0;
+	return k_vblk_queue_init(b, 0, b->q[0].q.size);
+}
+
+#define MS 1000000ull
+
+static void broken_disk_comes_back(void **state)
 {
 	static uint8_t buf[512];
 	struct done_log l = {0};
@@ -502,16 +517,108 @@ static void abandoned_owner_hears_nothing(void **state)
 	(void)state;
 
 	reset_device();
+	restarts = 0;
+	restart_fails = 0;
 	up(&disk, ALL_F, 64, 16);
+	disk.stop = fake_stop;
+	disk.restart = fake_restart;
+	disk.timeout_ns = 100 * MS;
+	/* A timeout breaks it; nothing is tried before a second has passed. */
 	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 1), 0);
-	k_vblk_abandon(&disk, &l);
-	assert_int_equal(k_vblk_in_flight(&disk, &l), 0);
-	assert_int_equal(k_vblk_in_flight(&disk, NULL), 1);
+	fake_now += 100 * MS;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
+	assert_true(disk.broken);
+	fake_now += K_VBLK_RETRY_NS - 1;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 0);
+	assert_int_equal(restarts, 0);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, buf, 512, &l, 2), -EIO);
+	/* Then it is back: fresh rings, a request served end to end. */
+	fake_now += 1;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
+	assert_int_equal(restarts, 1);
+	assert_false(disk.broken);
+	assert_int_equal(disk.st.recoveries, 1);
+	assert_int_equal(k_vblk_in_flight(&disk, NULL), 0);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 512, buf, 512, &l, 3), 0);
 	assert_true(dev_take(&disk, &t));
+	assert_int_equal(t.head, 0); /* the new ring's first chain */
+	memset((void *)(uintptr_t)t.d[1].addr, 0x5a, 512);
 	dev_answer(&disk, &t, 0, 513);
 	assert_int_equal(k_vblk_poll(&disk), 1);
-	assert_int_equal(l.n, 0);
-	assert_int_equal(k_vblk_in_flight(&disk, NULL), 0);
+	assert_int_equal(l.n, 2); /* 1 timed out, 2 was refused at once */
+	assert_int_equal(l.cookie[1], 3);
+	assert_int_equal(l.result[1], 0);
+	assert_int_equal(buf[511], 0x5a);
+	/* Broken again within a minute: two seconds; a failed restart
+	 * doubles that and leaves it down. */
+	fake_now += 30000 * MS;
+	k_vblk_break(&disk, "test");
+	assert_int_equal(stopped, 2);
+	fake_now += 2 * K_VBLK_RETRY_NS - 1;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 0);
+	restart_fails = -EIO;
+	fake_now += 1;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 0);
+	assert_int_equal(restarts, 2);
+	assert_true(disk.broken);
+	restart_fails = 0;
+	fake_now += 4 * K_VBLK_RETRY_NS - 1;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 0);
+	assert_int_equal(restarts, 2);
+	fake_now += 1;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
+	assert_int_equal(disk.st.recoveries, 2);
+	/* Up for longer than K_VBLK_RETRY_MAX_NS: the next break waits one
+	 * second again. */
+	fake_now += K_VBLK_RETRY_MAX_NS;
+	k_vblk_break(&disk, "test");
+	fake_now += K_VBLK_RETRY_NS;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
+	assert_int_equal(restarts, 4);
+}
+
+static void backoff_stops_at_a_minute(void **state)
+{
+	(void)state;
+
+	reset_device();
+	restarts = 0;
+	restart_fails = -EIO;
+	up(&disk, ALL_F, 64, 16);
+	disk.restart = fake_restart;
+	k_vblk_break(&disk, "test");
+	for (unsigned i = 0; i < 12; i++) {
+		fake_now += disk.retry_ns;
+		assert_int_equal(k_vblk_timeout_poll(&disk), 0);
+	}
+	assert_int_equal(restarts, 12);
+	assert_int_equal(disk.retry_ns, K_VBLK_RETRY_MAX_NS);
+	restart_fails = 0;
+}
+
+static void restart_must_find_the_same_disk(void **state)
+{
+	struct cfg c = make_cfg(64, 64, 512, 1);
+	struct k_vblk_geometry g;
+	(void)state;
+
+	reset_device();
+	up(&disk, ALL_F, 64, 16);
+	assert_int_equal(k_vblk_geometry(&g, c.b, sizeof(c.b), ALL_F, 1), 0);
+	assert_int_equal(k_vblk_same_disk(&disk, ALL_F, &g), 0);
+	/* Fewer features (a FLUSH the front-ends were offered), another
+	 * capacity, block size or queue count: refused. */
+	assert_int_equal(k_vblk_same_disk(&disk, ALL_F & ~F(VIRTIO_BLK_F_FLUSH), &g), -ENODEV);
+	assert_int_equal(k_vblk_same_disk(&disk, ALL_F | F(VIRTIO_BLK_F_RO), &g), -ENODEV);
+	g.capacity = 65;
+	assert_int_equal(k_vblk_same_disk(&disk, ALL_F, &g), -ENODEV);
+	g.capacity = 64;
+	g.blk_size = 4096;
+	assert_int_equal(k_vblk_same_disk(&disk, ALL_F, &g), -ENODEV);
+	g.blk_size = 512;
+	g.num_queues = 2;
+	assert_int_equal(k_vblk_same_disk(&disk, ALL_F, &g), -ENODEV);
 }
 
 static void stats_names(void **state)
@@ -520,7 +627,7 @@ static void stats_names(void **state)
 	static const char *const want[] = {
 		"vd0_requests",	      "vd0_read_bytes", "vd0_write_bytes", "vd0_inflight",
 		"vd0_errors",	      "vd0_timeouts",	"vd0_lat_avg_us",  "vd0_lat_max_us",
-		"vd0_capacity_bytes", "vd0_ok",
+		"vd0_capacity_bytes", "vd0_ok",		"vd0_recoveries",
 	};
 	const char *key;
 	uint64_t val;
@@ -633,36 +740,69 @@ static void storage_write_through_flush(void **state)
 	assert_int_equal(d.cookie[0], 5);
 }
 
-static void storage_cancel_leaves_a_silent_disk(void **state)
+/* A ring reset (cancel) or a memory-table change (drain) that the disk
+ * will not let finish resets the disk: nothing of the session's is left
+ * on it to land late. Every owner's request fails, and the disk comes
+ * back. */
+static void storage_cancel_resets_a_silent_disk(void **state)
 {
-	static uint8_t a[512];
+	static uint8_t a[512], other_buf[512];
 	struct vu_iov iov = {a, 512};
 	struct dev_storage_op op = {
 		.kind = DEV_STORAGE_READ, .cookie = 1, .off = 0, .iov = &iov, .n_iov = 1};
 	struct blk_done d = {0};
+	struct done_log other = {0};
 	struct taken t;
 	(void)state;
 
 	reset_device();
+	restarts = 0;
+	restart_fails = 0;
 	up(&disk, ALL_F, 64, 16);
+	disk.stop = fake_stop;
+	disk.restart = fake_restart;
 	uvm_vdisk_store_init(&store, &disk, 1, now);
 	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 512, other_buf, 512, &other, 9), 0);
 	/* The disk never answers: drain gives up after UVM_VDISK_WAIT_NS of
-	 * the clock (1 ms a read here) and fails it. */
+	 * the clock (1 ms a read here), resets it, and fails both. */
 	fake_step = 1000000;
 	store.a.drain(store.s.ctx, blk_done, &d);
+	fake_step = 0;
+	assert_int_equal(stopped, 1);
+	assert_true(disk.broken);
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.result[0], -EIO);
-	assert_int_equal(store.abandoned, 1);
-	assert_int_equal(k_vblk_in_flight(&disk, &store), 0);
-	/* Its late answer reaches nobody; the slot serves a new request. */
+	assert_int_equal(other.n, 1);
+	assert_int_equal(other.result[0], -EIO);
+	assert_int_equal(store.cut_off, 1);
+	assert_int_equal(k_vblk_in_flight(&disk, NULL), 0);
+	/* What the old ring says later is never read. */
+	assert_true(dev_take(&disk, &t));
+	dev_answer(&disk, &t, 0, 513);
+	assert_int_equal(k_vblk_poll(&disk), 0);
+	assert_int_equal(store.a.reap(store.s.ctx, 0, 8, blk_done, &d), 0);
+	/* Back up a second later, the session's next request is served. */
+	fake_now += K_VBLK_RETRY_NS;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
 	assert_true(dev_take(&disk, &t));
 	dev_answer(&disk, &t, 0, 513);
 	assert_int_equal(k_vblk_poll(&disk), 1);
-	assert_int_equal(store.a.reap(store.s.ctx, 0, 8, blk_done, &d), 0);
-	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	assert_int_equal(store.a.reap(store.s.ctx, 0, 8, blk_done, &d), 1);
+	assert_int_equal(d.result[1], 0);
+	/* cancel() with nothing on the disk leaves it alone. */
 	store.a.cancel(store.s.ctx);
-	assert_int_equal(store.abandoned, 2);
+	assert_int_equal(stopped, 1);
+	assert_int_equal(store.cut_off, 1);
+	/* cancel() with a request the disk sits on resets it too. */
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	fake_step = 1000000;
+	store.a.cancel(store.s.ctx);
+	fake_step = 0;
+	assert_int_equal(stopped, 2);
+	assert_int_equal(store.cut_off, 2);
+	assert_int_equal(k_vblk_in_flight(&disk, NULL), 0);
 }
 
 int main(void)
@@ -675,11 +815,13 @@ int main(void)
 		cmocka_unit_test(bad_answers),
 		cmocka_unit_test(hostile_used_ring),
 		cmocka_unit_test(timeout_breaks_the_disk),
-		cmocka_unit_test(abandoned_owner_hears_nothing),
+		cmocka_unit_test(broken_disk_comes_back),
+		cmocka_unit_test(backoff_stops_at_a_minute),
+		cmocka_unit_test(restart_must_find_the_same_disk),
 		cmocka_unit_test(stats_names),
 		cmocka_unit_test(storage_passes_through),
 		cmocka_unit_test(storage_write_through_flush),
-		cmocka_unit_test(storage_cancel_leaves_a_silent_disk),
+		cmocka_unit_test(storage_cancel_resets_a_silent_disk),
 	};
 
 	k_log_set_level(K_LOG_ERR); /* the refusals log; keep the output short */

@@ -14,11 +14,14 @@
  * k_vblk_poll() (never from inside k_vblk_submit()).
  * Never: allocates, blocks after set-up, or trusts the device: a used id or
  * length the split driver refuses, or a used length that does not cover the
- * status byte, breaks the disk (every request in flight and every later one
- * fails with -EIO). A request the disk does not answer within timeout_ns
- * fails with -ETIMEDOUT and breaks the disk too (its descriptors stay
- * reserved, the device may still own them); other disks and the vhost
- * rings never wait for it.
+ * status byte, breaks the disk. A request the disk does not answer within
+ * timeout_ns fails with -ETIMEDOUT and breaks the disk too; other disks and
+ * the vhost rings never wait for it. A broken disk is reset before anyone
+ * hears of a failure, then every request in flight fails with -EIO and
+ * every new one fails at once, until the deadline poller brings the device
+ * back up through the transport's restart() (1 s after the break, then
+ * doubling up to a minute while it keeps breaking): the same features and
+ * geometry, fresh rings and request pools.
  * Used by: the service VM's disk service (apps/uvhost-vm/vdisk_service.c)
  * through kern/virtio_blk.h; the PCI bring-up is kernel/hw/virtio_blk.c
  * (aarch64), the rest (kernel/src/virtio_blk_core.c) is portable so the
@@ -52,6 +55,11 @@
 #define K_VBLK_REQS 64u /* requests in flight per queue */
 #define K_VBLK_SECTOR 512u
 #define K_VBLK_TIMEOUT_NS (30ull * 1000 * 1000 * 1000)
+/* A broken disk's first restart comes this long after the break; a disk
+ * that breaks again within K_VBLK_RETRY_MAX_NS of coming back waits twice
+ * as long, up to K_VBLK_RETRY_MAX_NS. */
+#define K_VBLK_RETRY_NS (1000ull * 1000 * 1000)
+#define K_VBLK_RETRY_MAX_NS (60ull * 1000 * 1000 * 1000)
 /* Bytes virtq_drv_mem_bytes(n) needs, with slack for its alignment. */
 #define K_VBLK_RING_BYTES(n) (16u * (n) + 6u + 2u * (n) + 4u + 6u + 8u * (n) + 16u)
 
@@ -119,6 +127,7 @@ struct k_vblk_stats {
 	uint64_t requests, read_bytes, write_bytes, errors, timeouts;
 	uint64_t done, lat_total_ns, lat_max_ns;
 	uint64_t ring_errors; /* the device published garbage */
+	uint64_t recoveries;  /* restarts after a break that brought it back */
 };
 
 /* What the device offers, from its config space (checked). */
@@ -141,6 +150,11 @@ struct k_virtio_blk {
 	 * into a buffer whose owner was told the request failed and may use it
 	 * again. May be NULL (tests that do not look). */
 	void (*stop)(void *t);
+	/* The transport: bring a stopped device back (kernel/hw/virtio_blk.c):
+	 * reset, the same features and geometry or a refusal, every queue laid
+	 * out afresh (k_vblk_queue_init), DRIVER_OK. 0 or a negative errno.
+	 * NULL: a broken disk stays broken. */
+	int (*restart)(struct k_virtio_blk *b);
 	void *t;
 	uint64_t (*now_ns)(void);
 	uint64_t timeout_ns;
@@ -148,7 +162,10 @@ struct k_virtio_blk {
 	struct k_vblk_geometry g;
 	bool read_only;
 	bool broken;
-	bool armed; /* used-buffer notifications requested for an idle sleep */
+	uint64_t retry_ns;    /* wait before the next restart */
+	uint64_t retry_at_ns; /* when it comes (broken only) */
+	uint64_t up_at_ns;    /* the last restart that brought it back, 0: none */
+	bool armed;	      /* used-buffer notifications requested for an idle sleep */
 	uint16_t nq;
 	char name[8]; /* "vd0" */
 	struct k_vblk_stats st;
@@ -174,6 +191,12 @@ int k_vblk_geometry(struct k_vblk_geometry *g, const uint8_t *cfg, uint32_t len,
 void k_vblk_init(struct k_virtio_blk *b, unsigned index, uint64_t features,
 		 const struct k_vblk_geometry *g, uint64_t (*now_ns)(void));
 
+/* A restarted device must be the disk its front-ends were offered: the
+ * negotiated `features` and the geometry `g` it now reports against the
+ * instance's. 0, or -ENODEV after logging the difference. */
+int k_vblk_same_disk(const struct k_virtio_blk *b, uint64_t features,
+		     const struct k_vblk_geometry *g);
+
 /* Lay queue `qi` out with `size` entries (a power of two <= K_VBLK_QSIZE,
  * at least 4). Returns 0 or -EINVAL. */
 int k_vblk_queue_init(struct k_virtio_blk *b, uint16_t qi, uint16_t size);
@@ -195,14 +218,19 @@ int k_vblk_poll_queue(struct k_virtio_blk *b, uint16_t qi, unsigned budget);
 int k_vblk_poll(void *ctx);
 
 /* The deadline poller (ctx: struct k_virtio_blk): fails requests older
- * than timeout_ns with -ETIMEDOUT and breaks the disk. */
+ * than timeout_ns with -ETIMEDOUT and breaks the disk; restarts a broken
+ * disk when its retry is due. Returns requests timed out, or 1 for a disk
+ * brought back. */
 int k_vblk_timeout_poll(void *ctx);
 
 /* Requests of `owner` in flight (the answer still due to it). */
 unsigned k_vblk_in_flight(const struct k_virtio_blk *b, const void *owner);
 
-/* Forget `owner`: its requests in flight complete without calling back. */
-void k_vblk_abandon(struct k_virtio_blk *b, const void *owner);
+/* Reset the device and fail every request in flight with -EIO (each owner
+ * told after the reset), as for a device that misbehaved (`why` is
+ * logged). For an owner that cannot wait for the disk any longer: nothing
+ * it handed the disk can be written or read late once this returns. */
+void k_vblk_break(struct k_virtio_blk *b, const char *why);
 
 /* Before the CPU sleeps: ask for used-buffer notifications on the queues
  * with requests in flight and look once more. 1: answers are there (poll),
@@ -214,9 +242,10 @@ void k_vblk_awake(struct k_virtio_blk *b);
 
 /* Statistics (k_control_extra_fn style) under the disk's name:
  * <name>_requests, _read_bytes, _write_bytes, _inflight, _errors,
- * _timeouts, _lat_avg_us, _lat_max_us, _capacity_bytes, _ok. -ENOENT past
- * the last. Keys live in `keys` (K_VBLK_NSTATS x K_VBLK_KEY bytes). */
-#define K_VBLK_NSTATS 10u
+ * _timeouts, _lat_avg_us, _lat_max_us, _capacity_bytes, _ok, _recoveries.
+ * -ENOENT past the last. Keys live in `keys` (K_VBLK_NSTATS x K_VBLK_KEY
+ * bytes). */
+#define K_VBLK_NSTATS 11u
 #define K_VBLK_KEY 32u
 int k_vblk_stat(const struct k_virtio_blk *b, unsigned i, char (*keys)[K_VBLK_KEY],
 		const char **key, uint64_t *val);
