@@ -22,7 +22,9 @@ that boot a second disk, throttled on the host to one request a second,
 with disk_timeout_ms=300: the requests it sits on fail with IOERR and the
 disk is reset (vd1_timeouts). The host then lifts the throttle over QMP, the
 VM restarts the disk (vd1_ok 1, vd1_recoveries), verified data written
-through it reaches the image, and vd0 beside it is served throughout.
+through it reaches the image, and vd0 beside it is served throughout. A
+last boot kills a front-end while the throttled disk sits on its requests:
+the VM resets the disk rather than leave them there, and brings it back.
 
 Called from run_system.py (TESTS["vhost_vdisk"]) with that module as `rs`.
 """
@@ -272,19 +274,8 @@ def missing_disk_and_timeout(rs, args, windows, rw, workdir):
               % (st["vd1_timeouts"], st["vd1_errors"], len(vm.find_all(reset))))
         # The host's disk is healthy again: the VM's next restart brings vd1
         # back (1 s after a break, doubling while it keeps breaking).
-        qmp(qmp_path, "block_set_io_throttle",
-            {"device": "vd1", "bps": 0, "bps_rd": 0, "bps_wr": 0,
-             "iops": 0, "iops_rd": 0, "iops_wr": 0})
-        print("$ QMP block_set_io_throttle vd1: no limits")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            st = rs.stats_now(dev)
-            if st["vd1_ok"] == 1 and st["vd1_recoveries"] >= 1:
-                break
-            time.sleep(0.5)
-        rs.check(st["vd1_ok"] == 1 and st["vd1_recoveries"] >= 1,
-                 "vd1 never came back: ok %d recoveries %d" % (st["vd1_ok"],
-                                                              st["vd1_recoveries"]))
+        lift_throttle(qmp_path, "vd1")
+        st = wait_back_up(rs, dev, "vd1")
         rs.check(vm.find_all(r"I: vd1: back up after its reset \(recovery \d+\)"),
                  "vd1: no 'back up' line on the console")
         print("  vd1: back up after %d restart(s)" % st["vd1_recoveries"])
@@ -296,6 +287,67 @@ def missing_disk_and_timeout(rs, args, windows, rw, workdir):
               "vd0 next to a missing vd3 and a restarted vd1")
 
 
+def lift_throttle(qmp_path, drive):
+    qmp(qmp_path, "block_set_io_throttle",
+        {"device": drive, "bps": 0, "bps_rd": 0, "bps_wr": 0,
+         "iops": 0, "iops_rd": 0, "iops_wr": 0})
+    print("$ QMP block_set_io_throttle %s: no limits" % drive)
+
+
+def wait_back_up(rs, dev, disk, at_least=1, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        st = rs.stats_now(dev)
+        ok = st[disk + "_ok"] == 1 and st[disk + "_recoveries"] >= at_least
+        if ok or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    rs.check(ok, "%s never came back: ok %d recoveries %d"
+             % (disk, st[disk + "_ok"], st[disk + "_recoveries"]))
+    return st
+
+
+def cut_off_on_disconnect(rs, args, windows, rw, workdir):
+    """A front-end that goes away (SIGKILL) while the disk sits on its
+    requests: the VM waits 100 ms for them, then resets the disk rather
+    than leave them to land later, and brings the disk back. The disk's
+    own timeout (5 s here) never fires."""
+    slow = os.path.join(workdir, "slow2.img")
+    with open(slow, "wb") as f:
+        f.truncate(DISK_BYTES)
+    qmp_path = os.path.join(workdir, "qmp2.sock")
+    append = "log=info ctl=1024 disk_timeout_ms=5000 vhost=%d:blk:vd1" % FAIL_PORT
+    allow = (r"W: vhost %d#\d+: ring 0: \d+ pending requests dropped by reset" % FAIL_PORT,
+             r"W: vd1: \d+ request\(s\) still on the disk after 100 ms: resetting it",
+             r"E: vd1: a front-end could not wait for it: disk stopped", r"E: vd1: device reset")
+    disks = ((rw, False, ""), (slow + ",throttling.iops-total=1", False, ""))
+    with rs.vsock_vm(args, windows, append=append, disks=disks, allow=allow,
+                     qemu_extra=["-qmp", "unix:%s,server=on,wait=off" % qmp_path]) as (vm, dev):
+        cmd = [args.bench, "--vsock", "%s:%d" % (dev.uds_path, FAIL_PORT), "--json", "--quiet",
+               "--rw", "read", "--qd", "8", "--time", "30", "--size", "256K"]
+        for w in windows:
+            cmd += ["--window-file", w.path]
+        print("$ uvhost-bench --vsock ...:%d --rw read --qd 8 (SIGKILLed after 1.5 s)"
+              % FAIL_PORT)
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        p.kill()
+        p.wait()
+        cut = vm.wait_for(r"W: vd1: (\d+) request\(s\) still on the disk after 100 ms: "
+                          r"resetting it", 10)
+        vm.wait_for(r"E: vd1: device reset: it no longer touches the requests' buffers", 5)
+        lift_throttle(qmp_path, "vd1")
+        st = wait_back_up(rs, dev, "vd1")
+        rs.check(st["vd1_timeouts"] == 0 and st["vd1_inflight"] == 0,
+                 "vd1: timeouts %d inflight %d" % (st["vd1_timeouts"], st["vd1_inflight"]))
+        print("  vd1: %s request(s) cut off by the reset, back up after %d restart(s)"
+              % (cut.group(1), st["vd1_recoveries"]))
+        bench(rs, args, dev, windows, FAIL_PORT,
+              ["--verify", "--flush", "--qd", "8", "--time", "1", "--size", "256K"],
+              "vd1 after the cut-off (verified writes and reads)")
+        check_image(rs, slow, "vd1 after the cut-off", 256 * 1024)
+
+
 def test(args, rs):
     workdir = tempfile.mkdtemp(prefix="uvhost-sys-vdisk-")
     windows = [rs.ShmWindow("w0", MiB, 1), rs.ShmWindow("w1", MiB, 2)]
@@ -304,6 +356,7 @@ def test(args, rs):
         first_boot(rs, args, windows, rw, ro)
         second_boot(rs, args, windows, rw, ro)
         missing_disk_and_timeout(rs, args, windows, rw, workdir)
+        cut_off_on_disconnect(rs, args, windows, rw, workdir)
     finally:
         for w in windows:
             w.remove()
