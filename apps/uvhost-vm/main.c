@@ -298,7 +298,7 @@ int main(void)
 	pci_from_dtb(&fdt);
 	virtio_probe_all(&vm, vdevs);
 	rng = rng_init(&vm);
-	uvm_vdisks_init(&disks, &vm, args.k.disk_timeout_ms);
+	uvm_vdisks_init(&disks, &vm, args.k.disk_timeout_ms, args.k.disk_bounce_kib);
 	windows_log();
 	k_info("mmu: %u of %u page tables", k_mmu_tables_used(), k_mmu_tables_total());
 

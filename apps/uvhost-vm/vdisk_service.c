@@ -10,7 +10,23 @@
 #include "kern/pci_irq.h"
 #include "kern/time.h"
 
-int uvm_vdisks_init(struct uvm_vdisks *d, struct uvm *vm, uint32_t timeout_ms)
+/* The pool for disk i, from the boot arena: 0, or -ENOMEM (said). */
+static int bounce_pool(struct uvm_vdisks *d, struct uvm *vm, unsigned i, uint32_t kib)
+{
+	uint16_t nslots = (uint16_t)(kib * 1024u / UVM_BOUNCE_SLOT_BYTES);
+	void *ram = uvm_alloc(vm, "virtio-blk bounce", uvm_bounce_bytes(nslots), 4096);
+
+	if (!ram || uvm_bounce_init(&d->bounce[i], ram, nslots)) {
+		k_err("vd%u: no room for a %" PRIu32 " KiB bounce pool: not served", i, kib);
+		return -ENOMEM;
+	}
+	d->bounced[i] = true;
+	k_info("vd%u: data copied through a bounce pool of %u x %u KiB in the VM's RAM", i,
+	       (unsigned)nslots, UVM_BOUNCE_SLOT_BYTES / 1024u);
+	return 0;
+}
+
+int uvm_vdisks_init(struct uvm_vdisks *d, struct uvm *vm, uint32_t timeout_ms, uint32_t bounce_kib)
 {
 	int up = 0;
 
@@ -21,6 +37,7 @@ int uvm_vdisks_init(struct uvm_vdisks *d, struct uvm *vm, uint32_t timeout_ms)
 
 		d->disk[i] = NULL;
 		d->wired[i] = false;
+		d->bounced[i] = false;
 		if (!p)
 			break;
 		d->pci[i] = p;
@@ -28,7 +45,8 @@ int uvm_vdisks_init(struct uvm_vdisks *d, struct uvm *vm, uint32_t timeout_ms)
 		b = uvm_alloc(vm, "virtio-blk", sizeof(*b), 4096);
 		if (!b)
 			continue;
-		if (k_virtio_blk_init(b, p, i, k_now_ns) == 0) {
+		if (k_virtio_blk_init(b, p, i, k_now_ns) == 0 &&
+		    (!bounce_kib || bounce_pool(d, vm, i, bounce_kib) == 0)) {
 			b->timeout_ns = (uint64_t)timeout_ms * 1000000u;
 			d->disk[i] = b;
 			up++;
@@ -131,6 +149,11 @@ struct k_virtio_blk *uvm_vdisk_get(const struct uvm_vdisks *d, int n, const char
 	return d->disk[n];
 }
 
+struct uvm_bounce *uvm_vdisk_bounce(struct uvm_vdisks *d, int n)
+{
+	return n >= 0 && (unsigned)n < d->n && d->bounced[n] ? &d->bounce[n] : NULL;
+}
+
 int uvm_vdisks_idle_prepare(struct uvm_vdisks *d)
 {
 	int more = 0;
@@ -155,6 +178,14 @@ int uvm_vdisks_stat(struct uvm_vdisks *d, unsigned i, const char **key, uint64_t
 		if (i < K_VBLK_NSTATS)
 			return k_vblk_stat(d->disk[k], i, d->keys[k], key, val);
 		i -= K_VBLK_NSTATS;
+	}
+	if (i == 0 && d->n) {
+		*key = "vdisk_bounced_bytes";
+		*val = 0;
+		for (unsigned k = 0; k < d->n; k++)
+			if (d->bounced[k])
+				*val += d->bounce[k].bytes;
+		return 0;
 	}
 	return -ENOENT;
 }

@@ -7,7 +7,9 @@
  * requests past their deadline, each disk's INTx as an idle wake-up while
  * it has requests in flight, and the disks' `stats` entries
  * (vd<N>_requests, _read_bytes, _write_bytes, _inflight, _errors,
- * _timeouts, _lat_avg_us, _lat_max_us, _capacity_bytes, _ok).
+ * _timeouts, _lat_avg_us, _lat_max_us, _capacity_bytes, _ok, _recoveries,
+ * then vdisk_bounced_bytes); with disk_bounce_kib=, each disk's bounce
+ * pool (vdisk_bounce.h) from the boot arena.
  * Never: serves a front-end (vhost_service.c does, through
  * vdisk_storage.h), allocates after boot, or waits for a disk: a disk with
  * no route for its interrupt is polled while it has work.
@@ -23,6 +25,7 @@
 #include "kern/fdt.h"
 #include "kern/virtio_blk.h"
 #include "uvm.h"
+#include "vdisk_bounce.h"
 
 #define UVM_VDISK_TIMER_US (100u * 1000)
 
@@ -31,12 +34,16 @@ struct uvm_vdisks {
 	struct k_virtio_blk *disk[UVM_DISK_MAX]; /* NULL: did not come up */
 	struct virtio_pci_dev *pci[UVM_DISK_MAX];
 	bool wired[UVM_DISK_MAX]; /* INTx wakes the idle loop */
+	struct uvm_bounce bounce[UVM_DISK_MAX];
+	bool bounced[UVM_DISK_MAX]; /* its data goes through bounce[] */
 	char keys[UVM_DISK_MAX][K_VBLK_NSTATS][K_VBLK_KEY];
 };
 
 /* At probe time: bring up every disk, each failing (and resetting) itself
- * when a request stays unanswered for timeout_ms. Returns how many came up. */
-int uvm_vdisks_init(struct uvm_vdisks *d, struct uvm *vm, uint32_t timeout_ms);
+ * when a request stays unanswered for timeout_ms, each with a bounce pool
+ * of bounce_kib KiB (0: none; a disk whose pool does not fit in RAM is not
+ * served). Returns how many came up. */
+int uvm_vdisks_init(struct uvm_vdisks *d, struct uvm *vm, uint32_t timeout_ms, uint32_t bounce_kib);
 
 /* Once the scheduler exists, before the vhost listeners: the pollers (a
  * disk nobody would poll is dropped here, so no listener gets it). */
@@ -47,6 +54,8 @@ void uvm_vdisks_wire(struct uvm_vdisks *d, const struct k_fdt *f);
 
 /* Disk N (vd<N>), or NULL with *why saying what is wrong with it. */
 struct k_virtio_blk *uvm_vdisk_get(const struct uvm_vdisks *d, int n, const char **why);
+/* Disk N's bounce pool, NULL when its data is not bounced. */
+struct uvm_bounce *uvm_vdisk_bounce(struct uvm_vdisks *d, int n);
 
 /* Before the CPU sleeps: nonzero means poll instead (answers waiting, or a
  * disk with work and no interrupt). */

@@ -12,6 +12,7 @@ static void queue_reset(struct uvm_vdisk_queue *q)
 	for (uint16_t i = 0; i < UVM_VDISK_SLOTS; i++) {
 		q->free[i] = (uint16_t)(UVM_VDISK_SLOTS - 1 - i);
 		q->state[i] = UVM_VDISK_FREE;
+		q->bounce[i] = -1;
 	}
 	q->head = q->count = 0;
 }
@@ -28,6 +29,11 @@ static void on_disk_done(void *owner, uint64_t cookie, int result)
 	q = &st->q[qi];
 	if (q->state[slot] != UVM_VDISK_ON_DISK)
 		return; /* not owed: a driver bug, ignored rather than trusted */
+	if (q->bounce[slot] >= 0) {
+		/* A read's data reaches the front-end before its answer. */
+		uvm_bounce_put(st->bounce, q->bounce[slot], result);
+		q->bounce[slot] = -1;
+	}
 	q->state[slot] = UVM_VDISK_ANSWERED;
 	q->result[slot] = result;
 	q->fifo[(q->head + q->count) % UVM_VDISK_SLOTS] = slot;
@@ -73,8 +79,9 @@ static int vd_submit(void *ctx, const struct dev_storage_op *op)
 	struct uvm_vdisk_store *st = ctx;
 	struct uvm_vdisk_queue *q;
 	struct k_vblk_io io = {.off = op->off, .len = op->len};
+	struct k_vblk_seg through; /* the bounce slot, as one segment */
 	uint16_t slot;
-	int n = 0, e;
+	int n = 0, e, bs = -1;
 
 	if (op->queue >= st->a.num_queues || (unsigned)op->kind >= sizeof(kinds) / sizeof(kinds[0]))
 		return -EINVAL;
@@ -91,13 +98,26 @@ static int vd_submit(void *ctx, const struct dev_storage_op *op)
 		io.len = 0;
 		for (int i = 0; i < n; i++)
 			io.len += st->seg[i].len;
+		if (st->bounce) {
+			bs = uvm_bounce_get(st->bounce, st->seg, (uint32_t)n, io.len,
+					    op->kind == DEV_STORAGE_READ, &through.addr);
+			if (bs < 0)
+				return bs;
+			through.len = (uint32_t)io.len;
+			io.seg = &through;
+			io.nseg = 1;
+		}
 	}
 	slot = q->free[q->nfree - 1];
 	e = k_vblk_submit(st->disk, op->queue, &io, on_disk_done, st,
 			  (uint64_t)op->queue << 16 | slot);
-	if (e && !(e == -EOPNOTSUPP && op->kind == DEV_STORAGE_FLUSH))
+	if (e && !(e == -EOPNOTSUPP && op->kind == DEV_STORAGE_FLUSH)) {
+		if (bs >= 0)
+			uvm_bounce_put(st->bounce, bs, e);
 		return e;
+	}
 	q->nfree--;
+	q->bounce[slot] = (int16_t)bs;
 	q->cookie[slot] = op->cookie;
 	q->state[slot] = UVM_VDISK_ON_DISK;
 	/* Write-through disk: nothing to flush, answered by the next reap(). */
@@ -179,12 +199,13 @@ static void vd_drain(void *ctx, dev_storage_done_fn done, void *arg)
 }
 
 void uvm_vdisk_store_init(struct uvm_vdisk_store *st, struct k_virtio_blk *disk,
-			  uint16_t num_queues, uint64_t (*now_ns)(void))
+			  uint16_t num_queues, uint64_t (*now_ns)(void), struct uvm_bounce *bounce)
 {
 	const struct k_vblk_geometry *g = &disk->g;
 
 	memset(&st->s, 0, sizeof(st->s));
 	st->disk = disk;
+	st->bounce = bounce;
 	st->now_ns = now_ns;
 	st->cut_off = 0;
 	for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
@@ -199,6 +220,12 @@ void uvm_vdisk_store_init(struct uvm_vdisk_store *st, struct k_virtio_blk *disk,
 	st->s.ctx = st;
 	st->s.blk_size = g->blk_size;
 	st->s.seg_max = g->seg_max;
+	if (bounce) {
+		/* The largest request a front-end is offered fits one slot. */
+		st->s.size_max = UVM_BOUNCE_SEG;
+		if (st->s.seg_max > UVM_BOUNCE_SEG_MAX)
+			st->s.seg_max = UVM_BOUNCE_SEG_MAX;
+	}
 	st->s.no_flush = !((disk->features >> VIRTIO_BLK_F_FLUSH) & 1);
 	st->s.no_discard = !((disk->features >> VIRTIO_BLK_F_DISCARD) & 1);
 	st->s.no_write_zeroes = !((disk->features >> VIRTIO_BLK_F_WRITE_ZEROES) & 1);

@@ -6,8 +6,10 @@
  * cookies, and one completion FIFO per blk queue. submit() turns an
  * operation into one disk request whose data descriptors are the
  * front-end's buffers themselves (their device address is their pointer:
- * RAM and ivshmem windows are identity-mapped), so nothing is copied; the
- * disk driver's poller answers into the FIFO, reap() hands the answers to
+ * RAM and ivshmem windows are identity-mapped), so nothing is copied -
+ * unless the disk has a bounce pool (vdisk_bounce.h, disk_bounce_kib=),
+ * when reads and writes are copied through one of its slots; the disk
+ * driver's poller answers into the FIFO, reap() hands the answers to
  * dev_blk. Blk queue q goes to disk queue q modulo the disk's queues.
  * The medium's facts reach the front-end through the storage: size
  * (capacity), read-only, block size, and FLUSH, DISCARD and WRITE_ZEROES
@@ -29,6 +31,7 @@
 
 #include "dev/storage.h"
 #include "kern/virtio_blk.h"
+#include "vdisk_bounce.h"
 #include "vu/backend.h"
 #include "vu/vq.h"
 
@@ -43,7 +46,8 @@ enum uvm_vdisk_slot { UVM_VDISK_FREE, UVM_VDISK_ON_DISK, UVM_VDISK_ANSWERED };
 struct uvm_vdisk_queue {
 	uint64_t cookie[UVM_VDISK_SLOTS]; /* dev_blk's */
 	int result[UVM_VDISK_SLOTS];
-	uint8_t state[UVM_VDISK_SLOTS]; /* enum uvm_vdisk_slot */
+	uint8_t state[UVM_VDISK_SLOTS];	 /* enum uvm_vdisk_slot */
+	int16_t bounce[UVM_VDISK_SLOTS]; /* its bounce slot, -1: none */
 	uint16_t free[UVM_VDISK_SLOTS];
 	uint16_t nfree;
 	uint16_t fifo[UVM_VDISK_SLOTS]; /* answered slots, oldest first */
@@ -54,6 +58,7 @@ struct uvm_vdisk_store {
 	struct dev_storage s;
 	struct dev_storage_async a;
 	struct k_virtio_blk *disk;
+	struct uvm_bounce *bounce; /* NULL: the disk moves front-end memory itself */
 	uint64_t (*now_ns)(void);
 	uint64_t cut_off; /* requests cancel()/drain() reset the disk for */
 	struct k_vblk_seg seg[VU_CHAIN_MAX_IOV];
@@ -61,8 +66,11 @@ struct uvm_vdisk_store {
 };
 
 /* Set `st` up on `disk` for a session with `num_queues` blk queues; st->s
- * is the storage to give dev_blk_init_async(). */
+ * is the storage to give dev_blk_init_async(). With `bounce` (the disk's
+ * pool, or NULL) reads and writes go through it, and the front-end is
+ * offered requests that fit a slot (size_max UVM_BOUNCE_SEG, seg_max at
+ * most UVM_BOUNCE_SEG_MAX). */
 void uvm_vdisk_store_init(struct uvm_vdisk_store *st, struct k_virtio_blk *disk,
-			  uint16_t num_queues, uint64_t (*now_ns)(void));
+			  uint16_t num_queues, uint64_t (*now_ns)(void), struct uvm_bounce *bounce);
 
 #endif

@@ -119,7 +119,8 @@ static int session_start(struct uvm_session *s, struct uvm_listener *l, int fd, 
 		 * listener's disk, made here. */
 		struct dev_params p = l->params;
 
-		uvm_vdisk_store_init(s->vstore, l->vdisk, l->cfg->queues, k_now_ns);
+		uvm_vdisk_store_init(s->vstore, l->vdisk, l->cfg->queues, k_now_ns,
+				     uvm_vdisk_bounce(s->h->vm->disks, l->cfg->disk));
 		p.store = &s->vstore->s;
 		p.async = s->async;
 		r = l->cfg->kind->make(&s->dev, &p, &uvm_dev_env, &desc);
@@ -336,7 +337,7 @@ static int rng_stat(const struct uvm_vhost *h, unsigned i, const char **key, uin
 	/* After the 8 fixed entries and 2 per listener, then the disks': all
 	 * must fit. */
 	_Static_assert(8 + 2 * UVM_LISTENERS_MAX + 1 + K_VRNG_NSTATS +
-				       UVM_DISK_MAX * K_VBLK_NSTATS <=
+				       UVM_DISK_MAX * K_VBLK_NSTATS + 1 <=
 			       K_CONTROL_MAX_EXTRA,
 		       "every stats entry fits the control service's extra block");
 	if (!k_virtio_rng_ready(h->vm->rng))

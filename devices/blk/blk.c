@@ -8,6 +8,7 @@
 #include "vu/iov.h"
 
 #define VIRTIO_ID_BLOCK 2
+#define VIRTIO_BLK_F_SIZE_MAX 1
 #define VIRTIO_BLK_F_SEG_MAX 2
 #define VIRTIO_BLK_F_RO 5
 #define VIRTIO_BLK_F_BLK_SIZE 6
@@ -94,6 +95,7 @@ static int blk_get_config(void *dev, uint8_t *buf, uint32_t offset, uint32_t len
 
 	memset(&c, 0, sizeof(c));
 	c.capacity = blk->store->size / SECTOR;
+	c.size_max = blk->store->size_max;
 	c.seg_max = blk->store->seg_max && blk->store->seg_max < DEV_BLK_SEG_MAX
 			    ? blk->store->seg_max
 			    : DEV_BLK_SEG_MAX;
@@ -441,6 +443,8 @@ static void blk_setup(struct dev_blk *blk, struct dev_storage *store, uint16_t n
 			    VU_BIT(VIRTIO_BLK_F_DISCARD) | VU_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 	if (store->read_only)
 		blk->dev.features |= VU_BIT(VIRTIO_BLK_F_RO);
+	if (store->size_max)
+		blk->dev.features |= VU_BIT(VIRTIO_BLK_F_SIZE_MAX);
 	if (store->no_flush)
 		blk->dev.features &= ~VU_BIT(VIRTIO_BLK_F_FLUSH);
 	if (store->no_discard)

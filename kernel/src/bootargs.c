@@ -145,6 +145,12 @@ static void parse_word(struct parser *p, const char *w, size_t wlen)
 			warn(p, "disk_timeout_ms is 100..600000");
 		else
 			p->b->disk_timeout_ms = u;
+	} else if (key_is(w, klen, "disk_bounce_kib")) {
+		if (k_bootargs_u32(v, vlen, 0, K_BOOTARGS_DISK_BOUNCE_KIB_MAX, &u) ||
+		    u % K_BOOTARGS_DISK_BOUNCE_KIB_STEP)
+			warn(p, "disk_bounce_kib is 0 or 128..8192 in steps of 128");
+		else
+			p->b->disk_bounce_kib = u;
 	} else if (key_is(w, klen, "crashtest")) {
 		if (k_bootargs_u32(v, vlen, 0, 1, &u))
 			warn(p, "crashtest is 0 or 1");

@@ -127,7 +127,8 @@ class GatewayRig(ri.Rig):
             extra += ["-drive", "file=%s,if=none,format=raw,id=vd0" % self.disk,
                       "-device", "virtio-blk-pci,drive=vd0,disable-legacy=on,num-queues=%d"
                       % self.sc["num_queues"]]
-        append = "log=info ctl=%d vhost=%s %s" % (rs.CTL_PORT, entry, os.environ.get("UVTEST_SVM_ARGS", ""))
+        append = "log=info ctl=%d vhost=%s %s %s" % (rs.CTL_PORT, entry, self.sc.get("svm_args", ""),
+                                                     os.environ.get("UVTEST_SVM_ARGS", ""))
         self.vm = rs.UvhostVM(self.args.vm_image, append, extra, memory=VM_MEMORY,
                               echo=self.args.console)
         self.vm.start()
@@ -327,6 +328,13 @@ class GatewayRig(ri.Rig):
         elif st["vhost_doorbell_rings"] != 0:
             self.host_failures.append("no doorbell device, but vhost_doorbell_rings = %d"
                                       % st["vhost_doorbell_rings"])
+        if "disk_bounce_kib" in self.sc.get("svm_args", ""):
+            # The guest wrote and read 32 MiB: all of it went through the pool.
+            bounced = st.get("vdisk_bounced_bytes", 0)
+            ri.story("svm", "vdisk_bounced_bytes %d" % bounced)
+            if bounced < 64 << 20:
+                self.host_failures.append("disk_bounce_kib set, but vdisk_bounced_bytes = %d"
+                                          % bounced)
 
     def cleanup(self, success):
         if not success and self.vm is not None:

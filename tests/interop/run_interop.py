@@ -58,6 +58,12 @@ SCENARIOS = {
                       desc="as blk (gateway only): the service VM serves its own virtio-blk "
                       "disk; the guest reads data the host put on it, and the host "
                       "re-checks the guest's writes in the image"),
+    "blk_vdisk_bounce": dict(guest="blk", device="blk", num_queues=2, smp=2, vm_disk=True,
+                             host_data=True, svm_args="disk_bounce_kib=512",
+                             desc="as blk_vdisk, with the disk's data copied through a "
+                             "bounce pool in the service VM's RAM (disk_bounce_kib=512): "
+                             "the guest's requests must fit the size_max and seg_max it "
+                             "is offered"),
     "blk_nomemslots": dict(guest="blk", device="blk", num_queues=4, smp=4,
                            no_mem_slots=True,
                            desc="as blk, back-end without CONFIGURE_MEM_SLOTS"),

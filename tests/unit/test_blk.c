@@ -166,6 +166,7 @@ static int fx_setup(void **state, bool read_only, bool limited)
 		 * VM's vd<N>, apps/uvhost-vm/vdisk_storage.c). */
 		f->store.blk_size = 4096;
 		f->store.seg_max = 30;
+		f->store.size_max = 4096;
 		f->store.no_flush = f->store.no_discard = f->store.no_write_zeroes = true;
 	}
 	if (dev_blk_init(&f->blk, &f->store, NQ, SERIAL) != 0)
@@ -689,6 +690,7 @@ static void test_features_offered(void **state)
 	assert_true(v & VU_BIT(F_DISCARD));
 	assert_true(v & VU_BIT(F_WRITE_ZEROES));
 	assert_false(v & VU_BIT(F_RO));
+	assert_false(v & VU_BIT(1)); /* SIZE_MAX: segments of any size */
 	assert_true(v & VU_BIT(VU_F_VERSION_1));
 }
 
@@ -723,6 +725,7 @@ static void test_config_space_fields(void **state)
 	const uint8_t *c = get_config(f, 0, 60)->p.config.data;
 
 	assert_int_equal(le(c + 0, 8), DISK_SECTORS); /* capacity */
+	assert_int_equal(le(c + 8, 4), 0);	      /* size_max: any */
 	assert_int_equal(le(c + 12, 4), 254);	      /* seg_max */
 	assert_int_equal(le(c + 20, 4), SECTOR);      /* blk_size */
 	assert_int_equal(le(c + 34, 2), NQ);	      /* num_queues */
@@ -781,7 +784,7 @@ static void test_dev_blk_init_rejects_bad_arguments(void **state)
 }
 
 /* A medium without flush, discard and write-zeroes, with 4 KiB blocks and
- * 30 segments: the front-end is offered only what it has, FLUSH answers OK
+ * 30 segments of at most 4 KiB: the front-end is offered only what it has, FLUSH answers OK
  * (write-through: nothing to flush), DISCARD and WRITE_ZEROES UNSUPP with
  * the disk untouched. */
 static void test_medium_limits(void **state)
@@ -797,6 +800,7 @@ static void test_medium_limits(void **state)
 	assert_false(v & VU_BIT(F_DISCARD));
 	assert_false(v & VU_BIT(F_WRITE_ZEROES));
 	assert_true(v & VU_BIT(F_SEG_MAX));
+	assert_true(v & VU_BIT(1)); /* SIZE_MAX */
 	assert_int_equal(run(f, seg, 2, st, &used_len), S_OK);
 	assert_int_equal(used_len, 1);
 	assert_int_equal(dwz(f, T_DISCARD, &s, 1), S_UNSUPP);
@@ -805,6 +809,7 @@ static void test_medium_limits(void **state)
 	expect_disk_untouched(f);
 	f->fp.nsent = 0;
 	c = get_config(f, 0, 60)->p.config.data;
+	assert_int_equal(le(c + 8, 4), 4096);  /* size_max */
 	assert_int_equal(le(c + 12, 4), 30);   /* seg_max */
 	assert_int_equal(le(c + 20, 4), 4096); /* blk_size */
 }

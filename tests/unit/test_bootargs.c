@@ -49,6 +49,7 @@ static void defaults(void **state)
 	assert_int_equal(b.vsock_buf, K_BOOTARGS_DEFAULT_VSOCK_BUF);
 	assert_int_equal(b.ctl_clients, K_BOOTARGS_DEFAULT_CTL_CLIENTS);
 	assert_int_equal(b.disk_timeout_ms, 30000);
+	assert_int_equal(b.disk_bounce_kib, 0);
 	assert_int_equal(k_bootargs_parse(&b, NULL, 0, NULL, NULL), 0);
 	assert_int_equal(k_bootargs_parse(&b, NULL, 3, NULL, NULL), -EINVAL);
 	assert_int_equal(k_bootargs_parse(NULL, "", 0, NULL, NULL), -EINVAL);
@@ -62,7 +63,8 @@ static void every_key(void **state)
 
 	assert_int_equal(parse(&b, &w,
 			       "  log=debug\tctl=4000 idle_us=1000 poll_us=0 crashtest=1 "
-			       "vsock_conns=5 vsock_buf=8K ctl_clients=64 disk_timeout_ms=100\n"),
+			       "vsock_conns=5 vsock_buf=8K ctl_clients=64 disk_timeout_ms=100 "
+			       "disk_bounce_kib=256\n"),
 			 0);
 	assert_int_equal(b.log_level, K_LOG_DEBUG);
 	assert_int_equal(b.ctl_port, 4000);
@@ -73,6 +75,7 @@ static void every_key(void **state)
 	assert_int_equal(b.vsock_buf, 8192);
 	assert_int_equal(b.ctl_clients, 64);
 	assert_int_equal(b.disk_timeout_ms, 100);
+	assert_int_equal(b.disk_bounce_kib, 256);
 	/* The last word wins; a NUL ends the line early. */
 	assert_int_equal(k_bootargs_parse(&b, "log=err log=warn\0log=debug", 26, NULL, NULL), 0);
 	assert_int_equal(b.log_level, K_LOG_WARN);
@@ -109,6 +112,9 @@ static void rejected_words_warn_and_keep_defaults(void **state)
 		{"disk_timeout_ms=99", "disk_timeout_ms is 100..600000"},
 		{"disk_timeout_ms=600001", "disk_timeout_ms is 100..600000"},
 		{"disk_timeout_ms=1s", "disk_timeout_ms is 100..600000"},
+		{"disk_bounce_kib=100", "disk_bounce_kib is 0 or 128..8192 in steps of 128"},
+		{"disk_bounce_kib=8320", "disk_bounce_kib is 0 or 128..8192 in steps of 128"},
+		{"disk_bounce_kib=1M", "disk_bounce_kib is 0 or 128..8192 in steps of 128"},
 		{"vhost=5000:blk", "unknown key"}, /* the application's: not without its hook */
 	};
 	(void)state;

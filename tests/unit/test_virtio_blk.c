@@ -20,6 +20,7 @@
 #include "kern/virtio_blk.h"
 #include "virtio/ring_layout.h"
 
+#include "../../apps/uvhost-vm/vdisk_bounce.c"
 #include "../../apps/uvhost-vm/vdisk_storage.c"
 
 static uint64_t fake_now, fake_step; /* the clock moves fake_step a read */
@@ -681,7 +682,7 @@ static void storage_passes_through(void **state)
 
 	reset_device();
 	up(&disk, ALL_F, 64, 16);
-	uvm_vdisk_store_init(&store, &disk, 2, now);
+	uvm_vdisk_store_init(&store, &disk, 2, now, NULL);
 	assert_int_equal(store.s.size, 64 * 512);
 	assert_false(store.s.read_only);
 	assert_false(store.s.no_flush);
@@ -719,7 +720,7 @@ static void storage_write_through_flush(void **state)
 
 	reset_device();
 	up(&disk, F(VIRTIO_BLK_F_RO), 64, 16);
-	uvm_vdisk_store_init(&store, &disk, 1, now);
+	uvm_vdisk_store_init(&store, &disk, 1, now, NULL);
 	assert_true(store.s.no_flush && store.s.no_discard && store.s.no_write_zeroes);
 	assert_true(store.s.read_only);
 	/* The front-end is offered neither FLUSH, DISCARD nor WRITE_ZEROES,
@@ -761,7 +762,7 @@ static void storage_cancel_resets_a_silent_disk(void **state)
 	up(&disk, ALL_F, 64, 16);
 	disk.stop = fake_stop;
 	disk.restart = fake_restart;
-	uvm_vdisk_store_init(&store, &disk, 1, now);
+	uvm_vdisk_store_init(&store, &disk, 1, now, NULL);
 	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
 	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 512, other_buf, 512, &other, 9), 0);
 	/* The disk never answers: drain gives up after UVM_VDISK_WAIT_NS of
@@ -805,6 +806,144 @@ static void storage_cancel_resets_a_silent_disk(void **state)
 	assert_int_equal(k_vblk_in_flight(&disk, NULL), 0);
 }
 
+/* --- a disk whose DMA cannot reach the windows: the bounce pool --- */
+
+static struct uvm_bounce pool;
+static uint8_t pool_ram[2 * (UVM_BOUNCE_SLOT_BYTES + sizeof(struct uvm_bounce_slot))]
+	__attribute__((aligned(4096)));
+
+static void bounced_store(void)
+{
+	reset_device();
+	restarts = 0;
+	restart_fails = 0;
+	up(&disk, ALL_F, 1024, 16);
+	disk.stop = fake_stop;
+	disk.restart = fake_restart;
+	assert_int_equal(uvm_bounce_bytes(2), sizeof(pool_ram));
+	assert_int_equal(uvm_bounce_init(&pool, pool_ram, 2), 0);
+	uvm_vdisk_store_init(&store, &disk, 1, now, &pool);
+}
+
+/* The device only ever sees the pool: a write's data is there before it
+ * is submitted, a read's reaches the front-end's buffers (scattered) only
+ * when the disk answered OK, before dev_blk hears. */
+static void bounce_copies_both_ways(void **state)
+{
+	static uint8_t a[1024], b2[3072];
+	struct vu_iov iov[2] = {{a, sizeof(a)}, {b2, sizeof(b2)}};
+	struct dev_storage_op op = {.kind = DEV_STORAGE_WRITE,
+				    .cookie = 7,
+				    .off = 4096,
+				    .len = 4096,
+				    .iov = iov,
+				    .n_iov = 2};
+	struct blk_done d = {0};
+	struct taken t;
+	uint8_t *dev_buf;
+	(void)state;
+
+	bounced_store();
+	/* The front-end is offered requests that fit a slot. */
+	assert_int_equal(store.s.size_max, UVM_BOUNCE_SEG);
+	assert_true(store.s.seg_max <= UVM_BOUNCE_SEG_MAX);
+	memset(a, 0x11, sizeof(a));
+	memset(b2, 0x22, sizeof(b2));
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	assert_true(dev_take(&disk, &t));
+	assert_int_equal(t.n, 3); /* header, one data segment, status */
+	dev_buf = (uint8_t *)(uintptr_t)t.d[1].addr;
+	assert_true(dev_buf >= pool_ram && dev_buf < pool_ram + sizeof(pool_ram));
+	assert_int_equal(t.d[1].len, 4096);
+	assert_int_equal(dev_buf[0], 0x11);
+	assert_int_equal(dev_buf[1023], 0x11);
+	assert_int_equal(dev_buf[1024], 0x22);
+	assert_int_equal(dev_buf[4095], 0x22);
+	assert_int_equal(pool.bytes, 4096);
+	dev_answer(&disk, &t, 0, 1);
+	assert_int_equal(k_vblk_poll(&disk), 1);
+	assert_int_equal(store.a.reap(store.s.ctx, 0, 8, blk_done, &d), 1);
+	assert_int_equal(d.result[0], 0);
+	assert_int_equal(pool.nfree, 2);
+	/* A read: the device fills the slot; the front-end's buffers change
+	 * only once the answer is in. */
+	op.kind = DEV_STORAGE_READ;
+	op.cookie = 8;
+	memset(a, 0, sizeof(a));
+	memset(b2, 0, sizeof(b2));
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	assert_true(dev_take(&disk, &t));
+	dev_buf = (uint8_t *)(uintptr_t)t.d[1].addr;
+	assert_true(dev_buf >= pool_ram && dev_buf < pool_ram + sizeof(pool_ram));
+	for (unsigned i = 0; i < 4096; i++)
+		dev_buf[i] = (uint8_t)(i / 1024 + 1);
+	assert_int_equal(a[0], 0);
+	dev_answer(&disk, &t, 0, 4097);
+	assert_int_equal(k_vblk_poll(&disk), 1);
+	assert_int_equal(a[0], 1);
+	assert_int_equal(a[1023], 1);
+	assert_int_equal(b2[0], 2);
+	assert_int_equal(b2[3071], 4);
+	assert_int_equal(store.a.reap(store.s.ctx, 0, 8, blk_done, &d), 1);
+	assert_int_equal(d.cookie[1], 8);
+	assert_int_equal(d.result[1], 0);
+	assert_int_equal(pool.bytes, 8192);
+	assert_int_equal(pool.nfree, 2);
+}
+
+/* Refusals and waits: a request larger than a slot, a full pool, a read
+ * the disk failed (nothing copied back), a disk reset (slots return). */
+static void bounce_refuses_and_waits(void **state)
+{
+	static uint8_t big[UVM_BOUNCE_SLOT_BYTES + 4096], small[512];
+	struct vu_iov iov = {big, sizeof(big)};
+	struct dev_storage_op op = {
+		.kind = DEV_STORAGE_READ, .cookie = 1, .off = 0, .iov = &iov, .n_iov = 1};
+	struct blk_done d = {0};
+	struct taken t;
+	uint64_t dev;
+	(void)state;
+
+	bounced_store();
+	assert_int_equal(store.a.submit(store.s.ctx, &op), -EINVAL);
+	assert_false(dev_take(&disk, &t));
+	assert_int_equal(pool.nfree, 2);
+	/* Two slots: the third request waits, and nothing reached the disk. */
+	iov = (struct vu_iov){small, sizeof(small)};
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	op.cookie = 2;
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	op.cookie = 3;
+	assert_int_equal(store.a.submit(store.s.ctx, &op), -EAGAIN);
+	assert_int_equal(pool.nfree, 0);
+	/* The disk fails the first read: its buffer is left alone. */
+	memset(small, 0x77, sizeof(small));
+	assert_true(dev_take(&disk, &t));
+	memset((void *)(uintptr_t)t.d[1].addr, 0x33, 512);
+	dev_answer(&disk, &t, 1 /* IOERR */, 513);
+	assert_int_equal(k_vblk_poll(&disk), 1);
+	assert_int_equal(small[0], 0x77);
+	assert_int_equal(pool.nfree, 1);
+	assert_int_equal(store.a.reap(store.s.ctx, 0, 8, blk_done, &d), 1);
+	assert_int_equal(d.result[0], -EIO);
+	/* The disk breaks under the second: its slot comes back too. */
+	k_vblk_break(&disk, "test");
+	assert_int_equal(pool.nfree, 2);
+	assert_int_equal(small[0], 0x77);
+	/* A segment list that does not add up, and an empty one. */
+	{
+		struct k_vblk_seg s = {(uint64_t)(uintptr_t)small, 512};
+
+		assert_int_equal(uvm_bounce_get(&pool, &s, 1, 1024, true, &dev), -EINVAL);
+		assert_int_equal(uvm_bounce_get(&pool, &s, 0, 0, true, &dev), -EINVAL);
+		uvm_bounce_put(&pool, 0, 0); /* not in use: ignored */
+		uvm_bounce_put(&pool, 5, 0);
+		assert_int_equal(pool.nfree, 2);
+	}
+	assert_int_equal(uvm_bounce_init(&pool, pool_ram, 0), -EINVAL);
+	assert_int_equal(uvm_bounce_init(&pool, pool_ram, UVM_BOUNCE_SLOTS_MAX + 1), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -822,6 +961,8 @@ int main(void)
 		cmocka_unit_test(storage_passes_through),
 		cmocka_unit_test(storage_write_through_flush),
 		cmocka_unit_test(storage_cancel_resets_a_silent_disk),
+		cmocka_unit_test(bounce_copies_both_ways),
+		cmocka_unit_test(bounce_refuses_and_waits),
 	};
 
 	k_log_set_level(K_LOG_ERR); /* the refusals log; keep the output short */

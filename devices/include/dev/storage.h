@@ -71,10 +71,12 @@ struct dev_storage {
 	int (*discard)(void *ctx, uint64_t off, uint64_t len);
 	int (*write_zeroes)(void *ctx, uint64_t off, uint64_t len);
 	/* What the medium offers; all zero (every storage but a real disk):
-	 * 512-byte blocks, DEV_BLK_SEG_MAX segments, flush, discard and
-	 * write-zeroes. dev_blk offers the front-end only what is there. */
+	 * 512-byte blocks, DEV_BLK_SEG_MAX segments of any size, flush,
+	 * discard and write-zeroes. dev_blk offers the front-end only what is
+	 * there. */
 	uint32_t blk_size; /* logical block size, a power of two >= 512 */
 	uint32_t seg_max;  /* data segments per request */
+	uint32_t size_max; /* bytes per segment (VIRTIO_BLK_F_SIZE_MAX), 0: any */
 	bool no_flush;	   /* write-through: FLUSH has nothing to do */
 	bool no_discard, no_write_zeroes;
 	/* NULL: synchronous only. Set: dev_blk uses it for reads, writes,

@@ -15,8 +15,12 @@
  *   ctl_clients=<n>             control service clients at once, 1..64
  *                               (default: build configuration)
  *   disk_timeout_ms=<n>         a virtio-blk request unanswered this long
- *                               fails, and its disk is reset and stopped,
+ *                               fails, and its disk is reset and restarted,
  *                               100..600000 ms (default 30000)
+ *   disk_bounce_kib=<n>         0 (default): virtio-blk disks move the
+ *                               front-ends' buffers themselves; else a pool
+ *                               of n KiB per disk, 128..8192 in steps of
+ *                               128, that their data is copied through
  * Keys the kernel does not know go to the application's hook
  * (k_bootargs_parse_app), which owns their syntax: the service VM's
  * vhost-user listeners, for instance (apps/uvhost-vm/uvm_args.h).
@@ -40,6 +44,8 @@
 #define K_BOOTARGS_DEFAULT_DISK_TIMEOUT_MS 30000u
 #define K_BOOTARGS_DISK_TIMEOUT_MS_MIN 100u
 #define K_BOOTARGS_DISK_TIMEOUT_MS_MAX 600000u
+#define K_BOOTARGS_DISK_BOUNCE_KIB_STEP 128u
+#define K_BOOTARGS_DISK_BOUNCE_KIB_MAX 8192u
 /* Pool sizes: the build's defaults (CMake cache UV_VM_*, see
  * apps/uvhost-vm/CMakeLists.txt) unless the line says otherwise. */
 #ifndef K_BOOTARGS_DEFAULT_VSOCK_CONNS
@@ -67,6 +73,7 @@ struct k_bootargs {
 	uint32_t vsock_buf;
 	uint32_t ctl_clients;
 	uint32_t disk_timeout_ms;
+	uint32_t disk_bounce_kib; /* 0: none */
 	unsigned warnings;
 };
 
