@@ -368,6 +368,13 @@ int dev_blk_poll(struct dev_blk *blk, struct vu_backend *b, unsigned budget)
 		int n = a->reap(blk->store->ctx, q, budget, on_done, &p);
 		if (n > 0)
 			done += n;
+		/* Refused for room someone else holds (a disk, or its bounce
+		 * pool, shared with other sessions): no completion of ours will
+		 * come to retry it, so retry on the next turn. */
+		if (blk->q[q].blocked && blk->q[q].nfree == DEV_BLK_ASYNC_SLOTS) {
+			blk->q[q].blocked = false;
+			vu_backend_kick(b, q);
+		}
 	}
 	return done;
 }

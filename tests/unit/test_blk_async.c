@@ -560,6 +560,32 @@ static void test_queue_full_retries_later(void **state)
 	assert_memory_equal(gp(f, b.data), f->fa.disk + SECTOR, SECTOR);
 }
 
+/* Refused with nothing of its own in flight (the room is held by another
+ * session on a shared disk): no completion will come to retry the ring, so
+ * dev_blk_poll() kicks it for the next turn. */
+static void test_starved_queue_is_retried(void **state)
+{
+	struct fx *f = *state;
+	struct req a;
+
+	f->fa.cap = 0;
+	a = post(f, T_IN, 2, SECTOR);
+	f->b.vq[0].kicked = false;
+	assert_int_equal(vu_backend_poll(&f->b, 8), 0);
+	assert_true(f->blk.q[0].blocked);
+	assert_false(f->b.vq[0].kicked);
+	assert_int_equal(dev_blk_poll(&f->blk, &f->b, 8), 0);
+	assert_false(f->blk.q[0].blocked);
+	assert_true(f->b.vq[0].kicked);
+	f->fa.cap = 4; /* the other session let go */
+	assert_int_equal(vu_backend_poll(&f->b, 8), 1);
+	assert_int_equal(f->fa.n_ops, 1);
+	finish(f, 0, 0);
+	assert_int_equal(dev_blk_poll(&f->blk, &f->b, 8), 1);
+	expect_used(f, &a, SECTOR + 1);
+	assert_memory_equal(gp(f, a.data), f->fa.disk + 2 * SECTOR, SECTOR);
+}
+
 /* More chains than request slots: the rest wait in the ring. */
 static void test_slots_exhausted_is_not_now(void **state)
 {
@@ -631,6 +657,7 @@ int main(void)
 						teardown),
 		T(test_memory_change_drains_first),
 		T(test_queue_full_retries_later),
+		T(test_starved_queue_is_retried),
 		T(test_slots_exhausted_is_not_now),
 		T(test_reap_budget_is_respected),
 		T(test_init_rejects_bad_async_storage),
