@@ -11,7 +11,11 @@ Both under TCG (QEMU aarch64 virt), driven by uvhost-bench over hybrid
 vsock. After each vd0 point the VM's own counters give the disk's latency
 (vd0_lat_avg_us: submit to used-ring answer, as the VM sees it).
 
-    bench/vdisk_compare.py [--time 3] [--queues 2] [--build build]
+    bench/vdisk_compare.py [--time 3] [--queues 2] [--bounce KIB] [--build build]
+
+--bounce KIB boots with disk_bounce_kib=KIB: vd0's data is then copied
+through a bounce pool in the VM's RAM (docs/service-vm-disk.md), as on a
+hypervisor whose disk DMA cannot reach the windows.
 
 Prints a Markdown table for bench/RESULTS.md. Run it by hand on a quiet
 machine; nothing here is asserted. Python standard library only.
@@ -47,6 +51,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--time", type=float, default=3.0)
     ap.add_argument("--queues", type=int, default=2)
+    ap.add_argument("--bounce", type=int, default=0, metavar="KIB")
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     o = ap.parse_args()
     bench = os.path.join(o.build, "host", "uvhost-bench")
@@ -59,6 +64,8 @@ def main():
     windows = [rs.ShmWindow("w0", 4 << 20, 71), rs.ShmWindow("w1", 4 << 20, 72)]
     append = "log=info ctl=%d vhost=5000:blk:64M:q%d,5001:blk:vd0:q%d" % (
         rs.CTL_PORT, o.queues, o.queues)
+    if o.bounce:
+        append += " disk_bounce_kib=%d" % o.bounce
     rows = []
     try:
         with rs.vsock_vm(args, windows, echo=False, append=append,
@@ -84,8 +91,9 @@ def main():
     load = os.getloadavg()
     print("\nuvhost-bench over vsock, %.0f s per point, %d queue(s), load average %.2f %.2f "
           "%.2f, %d CPUs\n" % (o.time, o.queues, load[0], load[1], load[2], os.cpu_count()))
-    print("| workload | RAM disk: IOPS | MiB/s | p50 us | vd0 (virtio-blk): IOPS | MiB/s | "
-          "p50 us | disk requests | disk latency avg us (since boot) |")
+    print("| workload | RAM disk: IOPS | MiB/s | p50 us | vd0 (virtio-blk%s): IOPS | MiB/s | "
+          "p50 us | disk requests | disk latency avg us (since boot) |"
+          % (", bounce pool %d KiB" % o.bounce if o.bounce else ""))
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r, v, n, lat in rows:
         print("| %s | %.0f | %.1f | %.0f | %.0f (%.2fx) | %.1f | %.0f | %d | %d |"
