@@ -20,7 +20,6 @@ static int bounce_pool(struct uvm_vdisks *d, struct uvm *vm, unsigned i, uint32_
 		k_err("vd%u: no room for a %" PRIu32 " KiB bounce pool: not served", i, kib);
 		return -ENOMEM;
 	}
-	d->bounced[i] = true;
 	k_info("vd%u: data copied through a bounce pool of %u x %u KiB in the VM's RAM", i,
 	       (unsigned)nslots, UVM_BOUNCE_SLOT_BYTES / 1024u);
 	return 0;
@@ -37,7 +36,7 @@ int uvm_vdisks_init(struct uvm_vdisks *d, struct uvm *vm, uint32_t timeout_ms, u
 
 		d->disk[i] = NULL;
 		d->wired[i] = false;
-		d->bounced[i] = false;
+		d->bounce[i].nslots = 0;
 		if (!p)
 			break;
 		d->pci[i] = p;
@@ -151,7 +150,7 @@ struct k_virtio_blk *uvm_vdisk_get(const struct uvm_vdisks *d, int n, const char
 
 struct uvm_bounce *uvm_vdisk_bounce(struct uvm_vdisks *d, int n)
 {
-	return n >= 0 && (unsigned)n < d->n && d->bounced[n] ? &d->bounce[n] : NULL;
+	return n >= 0 && (unsigned)n < d->n && d->bounce[n].nslots ? &d->bounce[n] : NULL;
 }
 
 int uvm_vdisks_idle_prepare(struct uvm_vdisks *d)
@@ -183,7 +182,7 @@ int uvm_vdisks_stat(struct uvm_vdisks *d, unsigned i, const char **key, uint64_t
 		*key = "vdisk_bounced_bytes";
 		*val = 0;
 		for (unsigned k = 0; k < d->n; k++)
-			if (d->bounced[k])
+			if (d->bounce[k].nslots)
 				*val += d->bounce[k].bytes;
 		return 0;
 	}

@@ -33,9 +33,8 @@ struct uvm_vdisks {
 	unsigned n; /* virtio-blk functions found (also those that failed) */
 	struct k_virtio_blk *disk[UVM_DISK_MAX]; /* NULL: did not come up */
 	struct virtio_pci_dev *pci[UVM_DISK_MAX];
-	bool wired[UVM_DISK_MAX]; /* INTx wakes the idle loop */
-	struct uvm_bounce bounce[UVM_DISK_MAX];
-	bool bounced[UVM_DISK_MAX]; /* its data goes through bounce[] */
+	bool wired[UVM_DISK_MAX];		/* INTx wakes the idle loop */
+	struct uvm_bounce bounce[UVM_DISK_MAX]; /* nslots 0: not bounced */
 	char keys[UVM_DISK_MAX][K_VBLK_NSTATS][K_VBLK_KEY];
 };
 

@@ -87,11 +87,8 @@ static int restart(struct k_virtio_blk *b)
 	if (e)
 		return e;
 	e = k_vblk_same_disk(b, d->features, &g);
-	if (e) {
-		(void)virtio_pci_reset(d);
-		return e;
-	}
-	e = queues_up(b, d);
+	if (e == 0)
+		e = queues_up(b, d);
 	if (e) {
 		(void)virtio_pci_reset(d);
 		return e;
