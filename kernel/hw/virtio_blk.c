@@ -116,6 +116,8 @@ int k_virtio_blk_init(struct k_virtio_blk *b, struct virtio_pci_dev *d, unsigned
 	k_vblk_init(b, index, d->features, &g, now_ns);
 	e = queues_up(b, d);
 	if (e) {
+		/* Leave no half-set-up queue pointing into our pools. */
+		(void)virtio_pci_reset(d);
 		b->broken = true;
 		return e;
 	}

@@ -336,7 +336,10 @@ def cut_off_on_disconnect(rs, args, windows, rw, workdir):
         f.truncate(DISK_BYTES)
     qmp_path = os.path.join(workdir, "qmp2.sock")
     append = "log=info ctl=1024 disk_timeout_ms=5000 vhost=%d:blk:vd1" % FAIL_PORT
+    # The killed front-end's two connections close in either order: when its
+    # back-end channel goes first, the session says so before it ends.
     allow = (r"W: vhost %d#\d+: ring 0: \d+ pending requests dropped by reset" % FAIL_PORT,
+             r"W: vhost %d#\d+: backend channel lost \(-104\)" % FAIL_PORT,
              r"W: vd1: \d+ request\(s\) still on the disk after 100 ms: resetting it",
              r"E: vd1: a front-end could not wait for it: disk stopped", r"E: vd1: device reset")
     disks = ((rw, False, ""), (slow + ",throttling.iops-total=1", False, ""))
