@@ -8,7 +8,7 @@
  * it has requests in flight, and the disks' `stats` entries
  * (vd<N>_requests, _read_bytes, _write_bytes, _inflight, _errors,
  * _timeouts, _lat_avg_us, _lat_max_us, _capacity_bytes, _ok, _recoveries,
- * then vdisk_bounced_bytes); with disk_bounce_kib=, each disk's bounce
+ * _resubmitted, then vdisk_bounced_bytes); with disk_bounce_kib=, each disk's bounce
  * pool (vdisk_bounce.h) from the boot arena.
  * Never: serves a front-end (vhost_service.c does, through
  * vdisk_storage.h), allocates after boot, or waits for a disk: a disk with

@@ -149,24 +149,27 @@ static int vd_reap(void *ctx, uint16_t queue, unsigned max, dev_storage_done_fn 
 }
 
 /* Poll the disk until this session owes nothing, at most UVM_VDISK_WAIT_NS.
- * A disk still holding its requests then is reset (k_vblk_break): left on
- * it, a read could land in guest memory, or a write on the disk, after
+ * A disk still holding its requests then is reset (k_vblk_cut_off): left
+ * on it, a read could land in guest memory, or a write on the disk, after
  * the front-end has moved on (reused the buffer, resubmitted the request
- * from its inflight record). Every request in flight on the disk, other
- * sessions' too, fails with IOERR, and the disk is back up a second
- * later. Returns how many of this session's were still there. */
+ * from its inflight record). This session's requests fail; other
+ * sessions' wait for the restart, on the next deadline poll, and are
+ * submitted again. A disk already stopped holds nothing: no wait. Returns
+ * how many of this session's were still owed. */
 static unsigned wait_idle(struct uvm_vdisk_store *st)
 {
 	uint64_t t0 = st->now_ns ? st->now_ns() : 0;
 	unsigned left;
 
-	while ((left = k_vblk_in_flight(st->disk, st)) != 0 && st->now_ns &&
+	while ((left = k_vblk_in_flight(st->disk, st)) != 0 && !st->disk->broken && st->now_ns &&
 	       st->now_ns() - t0 < UVM_VDISK_WAIT_NS)
 		k_vblk_poll(st->disk);
 	if (left) {
-		k_warn("%s: %u request(s) still on the disk after %llu ms: resetting it",
-		       st->disk->name, left, (unsigned long long)(UVM_VDISK_WAIT_NS / 1000000));
-		k_vblk_break(st->disk, "a front-end could not wait for it");
+		if (!st->disk->broken)
+			k_warn("%s: %u request(s) still on the disk after %llu ms: resetting it",
+			       st->disk->name, left,
+			       (unsigned long long)(UVM_VDISK_WAIT_NS / 1000000));
+		k_vblk_cut_off(st->disk, st, "a front-end could not wait for it");
 		st->cut_off += left;
 	}
 	return left;
@@ -189,8 +192,8 @@ static void vd_drain(void *ctx, dev_storage_done_fn done, void *arg)
 	for (uint16_t i = 0; i < st->a.num_queues; i++) {
 		struct uvm_vdisk_queue *q = &st->q[i];
 
-		/* None is left on the disk (wait_idle reset it, which failed
-		 * them all); a slot still marked so would leak dev_blk's. */
+		/* None is left on the disk (wait_idle cut it off, which failed
+		 * them); a slot still marked so would leak dev_blk's. */
 		for (uint16_t s = 0; s < UVM_VDISK_SLOTS; s++)
 			if (q->state[s] == UVM_VDISK_ON_DISK)
 				on_disk_done(st, (uint64_t)i << 16 | s, -EIO);

@@ -18,8 +18,9 @@
  * writeback cache), and every write we answered the disk answered first.
  * Never: allocates, blocks (except cancel() and drain(), bounded by
  * UVM_VDISK_WAIT_NS, after which they reset the disk rather than leave it
- * requests that could still move this session's data: k_vblk_break), or
- * calls back from submit().
+ * requests that could still move this session's data: k_vblk_cut_off,
+ * which fails this session's and has other sessions' submitted again
+ * after the restart), or calls back from submit().
  * Used by: vhost_service.c (one per blk session on a vd<N> listener) and
  * tests/unit/test_virtio_blk.c, which compiles it with the driver's
  * portable core and plays the device.

@@ -152,6 +152,81 @@ void k_vblk_init(struct k_virtio_blk *b, unsigned index, uint64_t features,
 	snprintf(b->name, sizeof(b->name), "vd%u", index);
 }
 
+static bool waits_for_restart(const struct k_vblk_req *r)
+{
+	return r->busy && r->parked && !r->orphan;
+}
+
+/* Before the ring is laid out again: copy the chains of the queue's parked
+ * requests into b->bufs (they were all on this ring, so they fit), walking
+ * the driver's private links, never the device-shared `next`. */
+static void save_parked_chains(struct k_virtio_blk *b, struct k_vblk_queue *q)
+{
+	uint16_t at = 0;
+
+	if (!q->q.size)
+		return; /* never laid out: nothing can be parked */
+	for (uint16_t h = 0; h < q->q.size; h++) {
+		struct k_vblk_req *r = q->q.cookie[h];
+		uint16_t i = h, n = q->q.chain_len[h];
+
+		if (!r || !waits_for_restart(r))
+			continue;
+		r->saved_at = at;
+		r->saved_n = 0;
+		if (n > K_VBLK_QSIZE - at)
+			continue; /* cannot happen; saved_n 0 fails it below */
+		for (uint16_t k = 0; k < n; k++) {
+			const struct vring_desc *d = &q->q.desc[i];
+
+			b->bufs[at++] = (struct virtq_buf){d->addr, d->len,
+							   (d->flags & VRING_DESC_F_WRITE) != 0};
+			i = (uint16_t)(q->q.links[i] & (q->q.size - 1u));
+		}
+		r->saved_n = n;
+	}
+}
+
+/* A saved chain is the request's own: its header first, its status byte
+ * last, and data that adds up to what was asked. */
+static bool saved_chain_ok(const struct k_virtio_blk *b, const struct k_vblk_req *r)
+{
+	const struct virtq_buf *c = &b->bufs[r->saved_at];
+	unsigned first = 1u + (r->kind == K_VBLK_DISCARD || r->kind == K_VBLK_WRITE_ZEROES);
+	uint64_t data = 0;
+
+	if (r->saved_n < first + 1u || c[0].addr != (uint64_t)(uintptr_t)&r->hdr ||
+	    c[r->saved_n - 1].addr != (uint64_t)(uintptr_t)&r->status || c[r->saved_n - 1].len != 1)
+		return false;
+	for (unsigned k = first; k + 1u < r->saved_n; k++)
+		data += c[k].len;
+	return data == r->bytes;
+}
+
+static void finish(struct k_virtio_blk *b, struct k_vblk_queue *q, struct k_vblk_req *r,
+		   int result);
+
+/* After the ring was laid out again: the parked requests go back on it. */
+static void repost_parked(struct k_virtio_blk *b, struct k_vblk_queue *q)
+{
+	for (uint16_t i = 0; i < K_VBLK_REQS; i++) {
+		struct k_vblk_req *r = &q->req[i];
+
+		if (!waits_for_restart(r))
+			continue;
+		r->parked = false;
+		r->status = 0xff;
+		r->t_submit = b->now_ns ? b->now_ns() : 0;
+		if (!saved_chain_ok(b, r) ||
+		    virtq_drv_add(&q->q, &b->bufs[r->saved_at], r->saved_n, r) < 0) {
+			k_err("%s: a parked request no longer fits its queue: failed", b->name);
+			finish(b, q, r, -EIO);
+			continue;
+		}
+		b->st.resubmitted++;
+	}
+}
+
 int k_vblk_queue_init(struct k_virtio_blk *b, uint16_t qi, uint16_t size)
 {
 	struct k_vblk_queue *q;
@@ -160,6 +235,8 @@ int k_vblk_queue_init(struct k_virtio_blk *b, uint16_t qi, uint16_t size)
 	if (qi >= K_VBLK_MAX_QUEUES || size < 4 || size > K_VBLK_QSIZE || (size & (size - 1)))
 		return -EINVAL;
 	q = &b->q[qi];
+	if (qi < b->nq)
+		save_parked_chains(b, q);
 	r = virtq_drv_init(&q->q, size, q->ring, (uint64_t)(uintptr_t)q->ring, q->cookie,
 			   q->chain_len, q->max_write, false);
 	if (r == 0)
@@ -174,12 +251,18 @@ int k_vblk_queue_init(struct k_virtio_blk *b, uint16_t qi, uint16_t size)
 	 * segments than the ring holds (the front-end is offered this). */
 	if (b->g.seg_max > (uint32_t)size - 2)
 		b->g.seg_max = (uint32_t)size - 2;
-	memset(q->req, 0, sizeof(q->req));
-	q->nfree = K_VBLK_REQS;
-	for (uint16_t i = 0; i < K_VBLK_REQS; i++)
-		q->free[i] = (uint16_t)(K_VBLK_REQS - 1 - i);
+	/* Popped from the end: request 0 first. Parked ones stay taken. */
+	q->nfree = 0;
+	for (uint16_t i = K_VBLK_REQS; i-- > 0;) {
+		if (qi < b->nq && waits_for_restart(&q->req[i]))
+			continue;
+		memset(&q->req[i], 0, sizeof(q->req[i]));
+		q->free[q->nfree++] = i;
+	}
 	if (qi >= b->nq)
 		b->nq = (uint16_t)(qi + 1);
+	else
+		repost_parked(b, q);
 	return 0;
 }
 
@@ -224,7 +307,7 @@ static int cut_segments(struct k_virtio_blk *b, const struct k_vblk_io *io)
 static int check_io(const struct k_virtio_blk *b, const struct k_vblk_io *io)
 {
 	if (b->broken)
-		return -EIO;
+		return b->cut_off ? -EAGAIN : -EIO;
 	switch (io->kind) {
 	case K_VBLK_READ: break;
 	case K_VBLK_WRITE:
@@ -388,22 +471,65 @@ static void stop_disk(struct k_virtio_blk *b, const char *why)
 		k_info("%s: restart in %" PRIu64 " ms", b->name, b->retry_ns / 1000000);
 }
 
-void k_vblk_break(struct k_virtio_blk *b, const char *why)
+/* Every request still owed an answer, and matching `owner` (NULL: all),
+ * fails with `result` (the device must be off them already). */
+static void fail_owed(struct k_virtio_blk *b, const void *owner, int result)
 {
-	stop_disk(b, why);
 	for (unsigned qi = 0; qi < b->nq; qi++)
 		for (unsigned i = 0; i < K_VBLK_REQS; i++) {
 			struct k_vblk_req *r = &b->q[qi].req[i];
 
-			if (r->busy && !r->orphan) {
+			if (r->busy && !r->orphan && (!owner || r->owner == owner)) {
 				k_vblk_done_fn done = r->done;
 
 				r->orphan = true;
+				r->parked = false;
 				b->st.errors++;
 				if (done)
-					done(r->owner, r->cookie, -EIO);
+					done(r->owner, r->cookie, result);
 			}
 		}
+}
+
+void k_vblk_break(struct k_virtio_blk *b, const char *why)
+{
+	stop_disk(b, why);
+	b->cut_off = false; /* a parked request waits no longer either */
+	fail_owed(b, NULL, -EIO);
+}
+
+void k_vblk_cut_off(struct k_virtio_blk *b, const void *owner, const char *why)
+{
+	unsigned parked = 0;
+
+	if (!b->broken) {
+		k_warn("%s: %s: resetting the disk; other front-ends' requests are submitted "
+		       "again when it is back",
+		       b->name, why);
+		b->broken = true;
+		b->cut_off = true;
+		b->retry_at_ns = now_of(b); /* the next deadline poll */
+		if (b->stop) {
+			b->stop(b->t);
+			k_info("%s: device reset: it no longer touches the requests' buffers",
+			       b->name);
+		}
+	}
+	fail_owed(b, owner, -EIO);
+	if (!b->cut_off)
+		return; /* broken for a fault: fail_owed took them all before */
+	for (unsigned qi = 0; qi < b->nq; qi++)
+		for (unsigned i = 0; i < K_VBLK_REQS; i++) {
+			struct k_vblk_req *r = &b->q[qi].req[i];
+
+			if (r->busy && !r->orphan && !r->parked) {
+				r->parked = true;
+				parked++;
+			}
+		}
+	if (parked)
+		k_info("%s: %u request(s) of other front-ends parked until the restart", b->name,
+		       parked);
 }
 
 static int status_result(const struct k_vblk_req *r, uint32_t len)
@@ -466,21 +592,38 @@ static int try_restart(struct k_virtio_blk *b, uint64_t now)
 {
 	int e;
 
+	uint64_t again = b->st.resubmitted;
+	bool cut_off = b->cut_off;
+
 	if (!b->restart || now < b->retry_at_ns)
 		return 0;
 	e = b->restart(b);
 	if (e) {
-		longer_retry(b);
+		if (cut_off) {
+			/* Nothing waits longer: the parked requests are off the
+			 * device (the failed restart reset it) and fail. */
+			b->cut_off = false;
+			fail_owed(b, NULL, -EIO);
+		} else {
+			longer_retry(b);
+		}
 		b->retry_at_ns = now + b->retry_ns;
 		k_err("%s: restart failed (%d), next in %" PRIu64 " ms", b->name, e,
 		      b->retry_ns / 1000000);
 		return 0;
 	}
 	b->broken = false;
+	b->cut_off = false;
 	b->armed = false;
-	b->up_at_ns = now ? now : 1;
+	if (!cut_off)
+		b->up_at_ns = now ? now : 1; /* a cut-off was no fault of the disk's */
 	b->st.recoveries++;
-	k_info("%s: back up after its reset (recovery %" PRIu64 ")", b->name, b->st.recoveries);
+	for (uint16_t qi = 0; qi < b->nq; qi++)
+		if (virtq_drv_in_flight(&b->q[qi].q))
+			b->notify(b->t, qi);
+	k_info("%s: back up after its reset (recovery %" PRIu64 "), %" PRIu64
+	       " request(s) submitted again",
+	       b->name, b->st.recoveries, b->st.resubmitted - again);
 	return 1;
 }
 
@@ -556,8 +699,9 @@ int k_vblk_stat(const struct k_virtio_blk *b, unsigned i, char (*keys)[K_VBLK_KE
 		const char **key, uint64_t *val)
 {
 	static const char *const names[] = {
-		"requests",   "read_bytes", "write_bytes",    "inflight", "errors",	"timeouts",
-		"lat_avg_us", "lat_max_us", "capacity_bytes", "ok",	  "recoveries",
+		"requests",	  "read_bytes", "write_bytes", "inflight",
+		"errors",	  "timeouts",	"lat_avg_us",  "lat_max_us",
+		"capacity_bytes", "ok",		"recoveries",  "resubmitted",
 	};
 	uint64_t vals[K_VBLK_NSTATS];
 
@@ -575,6 +719,7 @@ int k_vblk_stat(const struct k_virtio_blk *b, unsigned i, char (*keys)[K_VBLK_KE
 	vals[8] = b->g.capacity * K_VBLK_SECTOR;
 	vals[9] = !b->broken;
 	vals[10] = b->st.recoveries;
+	vals[11] = b->st.resubmitted;
 	snprintf(keys[i], K_VBLK_KEY, "%s_%s", b->name, names[i]);
 	*key = keys[i];
 	*val = vals[i];

@@ -2,8 +2,11 @@
  * against a device made of fuzz input: the config space it publishes, then
  * its answers (used id, used length, status byte) to a few requests of
  * every kind, with the clock jumping far enough for a broken disk to be
- * restarted. Whatever the device says, the driver must not crash, must
- * answer each request at most once, and while broken must refuse all. */
+ * restarted, cut-offs for one of two owners (the others' requests parked
+ * and put on the new ring), descriptors rewritten and rings that come back
+ * smaller. Whatever the device says, the driver must not crash, must
+ * answer each request at most once, and while broken must refuse all
+ * (-EAGAIN while a cut-off waits for its restart, -EIO otherwise). */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +19,7 @@ static struct k_virtio_blk disk;
 static uint8_t data[8][4096];
 static unsigned answers[8];
 static uint64_t clock_ns;
+static uint16_t restart_size = 16;
 
 static uint64_t now(void)
 {
@@ -40,7 +44,7 @@ static void done(void *owner, uint64_t cookie, int result)
  * them out after its reset. */
 static int restart(struct k_virtio_blk *b)
 {
-	return k_vblk_queue_init(b, 0, 16);
+	return k_vblk_queue_init(b, 0, restart_size);
 }
 
 static uint8_t take(const uint8_t **p, size_t *n)
@@ -71,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len)
 	len -= sizeof(cfg) + 8;
 	memset(&disk, 0, sizeof(disk));
 	memset(answers, 0, sizeof(answers));
+	restart_size = 16;
 	if (k_vblk_geometry(&g, cfg, sizeof(cfg), features, 8))
 		return 0;
 	k_vblk_init(&disk, 0, features, &g, now);
@@ -88,9 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len)
 				       .len = s.len,
 				       .seg = &s,
 				       .nseg = 1};
-		int r = k_vblk_submit(&disk, 0, &io, done, NULL, round);
+		int r = k_vblk_submit(&disk, 0, &io, done, (void *)(uintptr_t)(1 + (round & 1)),
+				      round);
 
-		if (disk.broken && r != -EIO)
+		if (disk.broken && r != (disk.cut_off ? -EAGAIN : -EIO))
 			__builtin_trap();
 		/* The device publishes one used element of its choosing. */
 		if (take(&in, &len) & 1) {
@@ -106,6 +112,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len)
 		op = take(&in, &len);
 		if (op & 2)
 			clock_ns += K_VBLK_RETRY_MAX_NS; /* a restart is due */
+		if (op & 4)
+			k_vblk_cut_off(&disk, (void *)(uintptr_t)(1 + ((op >> 3) & 1)), "fuzz");
+		if (op & 16) /* the device rewrites a descriptor */
+			q->desc[take(&in, &len) % q->size].addr ^= (uint64_t)take(&in, &len) << 3;
+		if (op & 32)
+			restart_size = (uint16_t)(4u << (take(&in, &len) % 3));
 		if (op & 1)
 			(void)k_vblk_timeout_poll(&disk);
 	}

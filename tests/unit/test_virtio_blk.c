@@ -499,13 +499,14 @@ static void timeout_breaks_the_disk(void **state)
  * kernel/hw/virtio_blk.c does after its reset, or fails when told to. */
 static unsigned restarts;
 static int restart_fails;
+static uint16_t restart_qsize; /* 0: the size it had */
 static int fake_restart(struct k_virtio_blk *b)
 {
 	restarts++;
 	if (restart_fails)
 		return restart_fails;
 	dev_avail_seen = 0;
-	return k_vblk_queue_init(b, 0, b->q[0].q.size);
+	return k_vblk_queue_init(b, 0, restart_qsize ? restart_qsize : b->q[0].q.size);
 }
 
 #define MS 1000000ull
@@ -625,10 +626,10 @@ static void restart_must_find_the_same_disk(void **state)
 static void stats_names(void **state)
 {
 	static char keys[K_VBLK_NSTATS][K_VBLK_KEY];
-	static const char *const want[] = {
+	static const char *const want[K_VBLK_NSTATS] = {
 		"vd0_requests",	      "vd0_read_bytes", "vd0_write_bytes", "vd0_inflight",
 		"vd0_errors",	      "vd0_timeouts",	"vd0_lat_avg_us",  "vd0_lat_max_us",
-		"vd0_capacity_bytes", "vd0_ok",		"vd0_recoveries",
+		"vd0_capacity_bytes", "vd0_ok",		"vd0_recoveries",  "vd0_resubmitted",
 	};
 	const char *key;
 	uint64_t val;
@@ -743,11 +744,12 @@ static void storage_write_through_flush(void **state)
 
 /* A ring reset (cancel) or a memory-table change (drain) that the disk
  * will not let finish resets the disk: nothing of the session's is left
- * on it to land late. Every owner's request fails, and the disk comes
- * back. */
+ * on it to land late. The session's requests fail; another owner's are
+ * parked and submitted again, unchanged, when the disk is back at the next
+ * deadline poll; new requests wait (-EAGAIN) meanwhile. */
 static void storage_cancel_resets_a_silent_disk(void **state)
 {
-	static uint8_t a[512], other_buf[512];
+	static uint8_t a[512], other_buf[512], other_out[1024];
 	struct vu_iov iov = {a, 512};
 	struct dev_storage_op op = {
 		.kind = DEV_STORAGE_READ, .cookie = 1, .off = 0, .iov = &iov, .n_iov = 1};
@@ -759,14 +761,18 @@ static void storage_cancel_resets_a_silent_disk(void **state)
 	reset_device();
 	restarts = 0;
 	restart_fails = 0;
+	restart_qsize = 0;
 	up(&disk, ALL_F, 64, 16);
 	disk.stop = fake_stop;
 	disk.restart = fake_restart;
 	uvm_vdisk_store_init(&store, &disk, 1, now, NULL);
 	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
 	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 512, other_buf, 512, &other, 9), 0);
+	assert_int_equal(submit_rw(&disk, K_VBLK_WRITE, 1024, other_out, 1024, &other, 10), 0);
 	/* The disk never answers: drain gives up after UVM_VDISK_WAIT_NS of
-	 * the clock (1 ms a read here), resets it, and fails both. */
+	 * the clock (1 ms a read here), resets it and fails the session's;
+	 * the other owner hears nothing yet. */
+	stop_watch = &other;
 	fake_step = 1000000;
 	store.a.drain(store.s.ctx, blk_done, &d);
 	fake_step = 0;
@@ -774,18 +780,51 @@ static void storage_cancel_resets_a_silent_disk(void **state)
 	assert_true(disk.broken);
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.result[0], -EIO);
-	assert_int_equal(other.n, 1);
-	assert_int_equal(other.result[0], -EIO);
+	assert_int_equal(other.n, 0);
 	assert_int_equal(store.cut_off, 1);
-	assert_int_equal(k_vblk_in_flight(&disk, NULL), 0);
-	/* What the old ring says later is never read. */
-	assert_true(dev_take(&disk, &t));
-	dev_answer(&disk, &t, 0, 513);
+	assert_int_equal(k_vblk_in_flight(&disk, NULL), 2);
+	assert_int_equal(k_vblk_in_flight(&disk, &other), 2);
+	/* Until the restart, new requests wait instead of failing. */
+	assert_int_equal(store.a.submit(store.s.ctx, &op), -EAGAIN);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, other_buf, 512, &other, 11), -EAGAIN);
+	/* What the old ring says later is never read: not the session's
+	 * answer, not the other owner's. */
+	while (dev_take(&disk, &t))
+		dev_answer(&disk, &t, 0, 1);
 	assert_int_equal(k_vblk_poll(&disk), 0);
+	assert_int_equal(other.n, 0);
 	assert_int_equal(store.a.reap(store.s.ctx, 0, 8, blk_done, &d), 0);
-	/* Back up a second later, the session's next request is served. */
-	fake_now += K_VBLK_RETRY_NS;
+	/* The next deadline poll brings it back, the two parked requests go
+	 * on the new ring as they were (direction, buffer, sector), and the
+	 * queue is kicked. */
+	notified = 0;
 	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
+	assert_int_equal(restarts, 1);
+	assert_false(disk.broken);
+	assert_int_equal(disk.st.resubmitted, 2);
+	assert_int_equal(notified, 1);
+	assert_int_equal(answers_before_stop, 0);
+	assert_true(dev_take(&disk, &t));
+	assert_int_equal(t.n, 3);
+	assert_int_equal(((struct k_vblk_req *)(uintptr_t)t.d[0].addr)->hdr.sector, 1);
+	assert_int_equal(t.d[1].addr, (uint64_t)(uintptr_t)other_buf);
+	assert_true(t.d[1].flags & VRING_DESC_F_WRITE);
+	memset(other_buf, 0x77, sizeof(other_buf));
+	dev_answer(&disk, &t, 0, 513);
+	assert_true(dev_take(&disk, &t));
+	assert_int_equal(((struct k_vblk_req *)(uintptr_t)t.d[0].addr)->hdr.type, 1);
+	assert_int_equal(((struct k_vblk_req *)(uintptr_t)t.d[0].addr)->hdr.sector, 2);
+	assert_int_equal(t.d[1].addr, (uint64_t)(uintptr_t)other_out);
+	assert_int_equal(t.d[1].len, 1024);
+	assert_false(t.d[1].flags & VRING_DESC_F_WRITE);
+	dev_answer(&disk, &t, 0, 1);
+	assert_false(dev_take(&disk, &t));
+	assert_int_equal(k_vblk_poll(&disk), 2);
+	assert_int_equal(other.n, 2);
+	assert_int_equal(other.result[0] | other.result[1], 0);
+	assert_int_equal(other.cookie[0] + other.cookie[1], 19);
+	assert_int_equal(disk.st.errors, 1); /* the session's one */
+	/* The session's next request is served. */
 	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
 	assert_true(dev_take(&disk, &t));
 	dev_answer(&disk, &t, 0, 513);
@@ -804,6 +843,124 @@ static void storage_cancel_resets_a_silent_disk(void **state)
 	assert_int_equal(stopped, 2);
 	assert_int_equal(store.cut_off, 2);
 	assert_int_equal(k_vblk_in_flight(&disk, NULL), 0);
+	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
+	assert_int_equal(disk.st.resubmitted, 2);
+}
+
+/* A parked request is not kept waiting past a restart that fails, nor
+ * replayed when it no longer fits or its chain was rewritten; a second
+ * session cut off while its requests are parked does not wait for them. */
+static void parked_requests_fail_cleanly(void **state)
+{
+	static uint8_t a[512], big[8 * 512], small[512];
+	static struct uvm_vdisk_store store2;
+	struct vu_iov iov = {a, 512};
+	struct dev_storage_op op = {
+		.kind = DEV_STORAGE_READ, .cookie = 1, .off = 0, .iov = &iov, .n_iov = 1};
+	struct k_vblk_seg segs[8];
+	struct k_vblk_io io = {
+		.kind = K_VBLK_WRITE, .off = 0, .len = sizeof(big), .seg = segs, .nseg = 8};
+	struct blk_done d = {0}, d2 = {0};
+	struct done_log other = {0};
+	struct taken t;
+	uint64_t t0;
+	(void)state;
+
+	reset_device();
+	restarts = 0;
+	restart_fails = 0;
+	restart_qsize = 0;
+	up(&disk, ALL_F, 64, 16);
+	disk.stop = fake_stop;
+	disk.restart = fake_restart;
+	uvm_vdisk_store_init(&store, &disk, 1, now, NULL);
+	uvm_vdisk_store_init(&store2, &disk, 1, now, NULL);
+
+	/* A restart that fails: the parked request fails, the disk is broken
+	 * as for a fault (new requests fail at once, backoff from then on). */
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 512, small, 512, &other, 7), 0);
+	fake_step = 1000000;
+	store.a.cancel(store.s.ctx);
+	fake_step = 0;
+	assert_int_equal(other.n, 0);
+	restart_fails = -EIO;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 0);
+	assert_int_equal(other.n, 1);
+	assert_int_equal(other.result[0], -EIO);
+	assert_true(disk.broken);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 0, small, 512, &other, 8), -EIO);
+	restart_fails = 0;
+	fake_now += K_VBLK_RETRY_NS;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
+	assert_int_equal(disk.st.resubmitted, 0);
+
+	/* A chain that no longer fits the queue the device comes back with
+	 * (8 entries for a 10-descriptor write) fails; one that fits is
+	 * submitted again. */
+	for (unsigned i = 0; i < 8; i++)
+		segs[i] = (struct k_vblk_seg){(uint64_t)(uintptr_t)(big + 512 * i), 512};
+	other.n = 0;
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	assert_int_equal(k_vblk_submit(&disk, 0, &io, on_done, &other, 20), 0);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 512, small, 512, &other, 21), 0);
+	fake_step = 1000000;
+	store.a.cancel(store.s.ctx);
+	fake_step = 0;
+	restart_qsize = 8;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
+	assert_int_equal(other.n, 1);
+	assert_int_equal(other.cookie[0], 20);
+	assert_int_equal(other.result[0], -EIO);
+	assert_int_equal(disk.st.resubmitted, 1);
+	assert_true(dev_take(&disk, &t));
+	assert_int_equal(t.d[1].addr, (uint64_t)(uintptr_t)small);
+	dev_answer(&disk, &t, 0, 513);
+	assert_int_equal(k_vblk_poll(&disk), 1);
+	assert_int_equal(other.n, 2);
+	assert_int_equal(other.result[1], 0);
+	restart_qsize = 0;
+
+	/* A parked chain whose header descriptor was rewritten (the table is
+	 * memory the device could reach) is failed, not replayed. */
+	other.n = 0;
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 512, small, 512, &other, 30), 0);
+	fake_step = 1000000;
+	store.a.cancel(store.s.ctx);
+	fake_step = 0;
+	for (uint16_t i = 0; i < disk.q[0].q.size; i++)
+		if (disk.q[0].q.cookie[i] &&
+		    ((struct k_vblk_req *)disk.q[0].q.cookie[i])->owner == (void *)&other)
+			disk.q[0].q.desc[i].addr = (uint64_t)(uintptr_t)small;
+	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
+	assert_int_equal(other.n, 1);
+	assert_int_equal(other.result[0], -EIO);
+	assert_false(dev_take(&disk, &t));
+	assert_int_equal(k_vblk_in_flight(&disk, NULL), 0);
+
+	/* Two sessions: the first cut off parks the second's request; the
+	 * second's own cancel then fails it at once, without the 100 ms wait
+	 * (nothing of it is on the device), and nothing is submitted again. */
+	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
+	op.cookie = 2;
+	assert_int_equal(store2.a.submit(store2.s.ctx, &op), 0);
+	fake_step = 1000000;
+	store.a.drain(store.s.ctx, blk_done, &d);
+	assert_int_equal(d.n, 1);
+	t0 = fake_now;
+	store2.a.drain(store2.s.ctx, blk_done, &d2);
+	assert_true(fake_now - t0 < 5 * 1000000);
+	fake_step = 0;
+	assert_int_equal(d2.n, 1);
+	assert_int_equal(d2.cookie[0], 2);
+	assert_int_equal(d2.result[0], -EIO);
+	assert_int_equal(store2.cut_off, 1);
+	assert_int_equal(stopped, 4);
+	assert_int_equal(k_vblk_timeout_poll(&disk), 1);
+	assert_int_equal(k_vblk_in_flight(&disk, NULL), 0);
+	assert_false(dev_take(&disk, &t));
+	assert_int_equal(disk.st.resubmitted, 1);
 }
 
 /* --- a disk whose DMA cannot reach the windows: the bounce pool --- */
@@ -961,6 +1118,7 @@ int main(void)
 		cmocka_unit_test(storage_passes_through),
 		cmocka_unit_test(storage_write_through_flush),
 		cmocka_unit_test(storage_cancel_resets_a_silent_disk),
+		cmocka_unit_test(parked_requests_fail_cleanly),
 		cmocka_unit_test(bounce_copies_both_ways),
 		cmocka_unit_test(bounce_refuses_and_waits),
 	};

@@ -34,8 +34,8 @@
 #define K_CONTROL_MAX_WINDOWS 16u
 /* Extra `stats` entries a provider may add, and the longest key: bounded so
  * the stats block still fits K_CONTROL_MAX_REPLY. */
-/* 32 + 8 (notification counters) + 40 (up to 4 virtio-blk disks). */
-#define K_CONTROL_MAX_EXTRA 80u
+/* 32 + 8 (notification counters) + 48 (up to 4 virtio-blk disks, 12 each). */
+#define K_CONTROL_MAX_EXTRA 88u
 #define K_CONTROL_EXTRA_KEY_MAX 40u
 /* One `pollers` line: a name cut at K_CONTROL_POLLER_NAME_MAX bytes and
  * five numbers of at most 20 digits, each after a space, and a newline. */

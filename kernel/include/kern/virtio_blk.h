@@ -21,7 +21,9 @@
  * every new one fails at once, until the deadline poller brings the device
  * back up through the transport's restart() (1 s after the break, then
  * doubling up to a minute while it keeps breaking): the same features and
- * geometry, fresh rings and request pools.
+ * geometry, fresh rings and request pools. A reset one owner needs from a
+ * healthy disk (k_vblk_cut_off) costs the others nothing but the wait:
+ * their requests are submitted again once it is back.
  * Used by: the service VM's disk service (apps/uvhost-vm/vdisk_service.c)
  * through kern/virtio_blk.h; the PCI bring-up is kernel/hw/virtio_blk.c
  * (aarch64), the rest (kernel/src/virtio_blk_core.c) is portable so the
@@ -102,6 +104,10 @@ struct k_vblk_req {
 	uint8_t status;
 	bool busy;
 	bool orphan; /* answered already (timeout) or its owner left: drop */
+	/* Taken off the disk by a reset another owner needed (k_vblk_cut_off):
+	 * owed no answer yet, submitted again when the disk is back. */
+	bool parked;
+	uint16_t saved_at, saved_n; /* its chain, kept in bufs across the restart */
 	uint8_t kind;
 	uint32_t data_in; /* bytes the device writes before the status byte */
 	uint64_t bytes;
@@ -128,6 +134,7 @@ struct k_vblk_stats {
 	uint64_t done, lat_total_ns, lat_max_ns;
 	uint64_t ring_errors; /* the device published garbage */
 	uint64_t recoveries;  /* restarts after a break that brought it back */
+	uint64_t resubmitted; /* parked requests submitted again after a restart */
 };
 
 /* What the device offers, from its config space (checked). */
@@ -162,6 +169,7 @@ struct k_virtio_blk {
 	struct k_vblk_geometry g;
 	bool read_only;
 	bool broken;
+	bool cut_off;	      /* broken by k_vblk_cut_off: the device did nothing wrong */
 	uint64_t retry_ns;    /* wait before the next restart */
 	uint64_t retry_at_ns; /* when it comes (broken only) */
 	uint64_t up_at_ns;    /* the last restart that brought it back, 0: none */
@@ -170,7 +178,8 @@ struct k_virtio_blk {
 	char name[8]; /* "vd0" */
 	struct k_vblk_stats st;
 	struct k_vblk_seg split[K_VBLK_QSIZE]; /* scratch: segments cut at size_max */
-	struct virtq_buf bufs[K_VBLK_QSIZE];   /* scratch: one chain */
+	/* Scratch: one chain; across a restart, a queue's parked chains. */
+	struct virtq_buf bufs[K_VBLK_QSIZE];
 	struct k_vblk_queue q[K_VBLK_MAX_QUEUES];
 };
 
@@ -198,12 +207,15 @@ int k_vblk_same_disk(const struct k_virtio_blk *b, uint64_t features,
 		     const struct k_vblk_geometry *g);
 
 /* Lay queue `qi` out with `size` entries (a power of two <= K_VBLK_QSIZE,
- * at least 4). Returns 0 or -EINVAL. */
+ * at least 4). Returns 0 or -EINVAL. Requests parked by k_vblk_cut_off()
+ * are put on the new ring unchanged (the transport kicks it once the
+ * device is live); one that no longer fits fails with -EIO. */
 int k_vblk_queue_init(struct k_virtio_blk *b, uint16_t qi, uint16_t size);
 
 /* Submit `io` on queue `qi` (taken modulo the queue count). Returns 0 (the
  * answer comes through done(owner, cookie, result) from k_vblk_poll()),
- * -EAGAIN (no request or descriptors free now: retry after a completion),
+ * -EAGAIN (no request or descriptors free now: retry after a completion;
+ * or the disk is being restarted after k_vblk_cut_off()),
  * -EIO (the disk is broken), -EROFS (a write to a read-only disk),
  * -EOPNOTSUPP (FLUSH, DISCARD or WRITE_ZEROES the disk did not offer) or
  * -EINVAL (a range past capacity, unaligned, too many segments, a zero
@@ -232,6 +244,17 @@ unsigned k_vblk_in_flight(const struct k_virtio_blk *b, const void *owner);
  * it handed the disk can be written or read late once this returns. */
 void k_vblk_break(struct k_virtio_blk *b, const char *why);
 
+/* For `owner`, which cannot wait for the disk any longer (a ring reset, a
+ * memory-table change) while the disk, which did nothing wrong, still
+ * holds some of its requests: reset the device, fail `owner`'s requests
+ * with -EIO (after the reset), and park every other owner's. Those are
+ * owed nothing yet: the next deadline poll restarts the disk and submits
+ * them again, unchanged (a reset device has finished or dropped each one,
+ * and doing a read or a write twice gives the same result). Until then new
+ * requests get -EAGAIN; a restart that fails fails the parked ones with
+ * -EIO and leaves the disk broken as after k_vblk_break(). */
+void k_vblk_cut_off(struct k_virtio_blk *b, const void *owner, const char *why);
+
 /* Before the CPU sleeps: ask for used-buffer notifications on the queues
  * with requests in flight and look once more. 1: answers are there (poll),
  * 0: none in flight or the device will interrupt. The transport reads the
@@ -242,10 +265,11 @@ void k_vblk_awake(struct k_virtio_blk *b);
 
 /* Statistics (k_control_extra_fn style) under the disk's name:
  * <name>_requests, _read_bytes, _write_bytes, _inflight, _errors,
- * _timeouts, _lat_avg_us, _lat_max_us, _capacity_bytes, _ok, _recoveries.
+ * _timeouts, _lat_avg_us, _lat_max_us, _capacity_bytes, _ok, _recoveries,
+ * _resubmitted.
  * -ENOENT past the last. Keys live in `keys` (K_VBLK_NSTATS x K_VBLK_KEY
  * bytes). */
-#define K_VBLK_NSTATS 11u
+#define K_VBLK_NSTATS 12u
 #define K_VBLK_KEY 32u
 int k_vblk_stat(const struct k_virtio_blk *b, unsigned i, char (*keys)[K_VBLK_KEY],
 		const char **key, uint64_t *val);
