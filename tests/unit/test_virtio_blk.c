@@ -509,6 +509,18 @@ static int fake_restart(struct k_virtio_blk *b)
 	return k_vblk_queue_init(b, 0, restart_qsize ? restart_qsize : b->q[0].q.size);
 }
 
+/* A fresh disk of `capacity` sectors with the fake reset and restart. */
+static void restartable_disk(uint64_t capacity)
+{
+	reset_device();
+	restarts = 0;
+	restart_fails = 0;
+	restart_qsize = 0;
+	up(&disk, ALL_F, capacity, 16);
+	disk.stop = fake_stop;
+	disk.restart = fake_restart;
+}
+
 #define MS 1000000ull
 
 static void broken_disk_comes_back(void **state)
@@ -758,13 +770,7 @@ static void storage_cancel_resets_a_silent_disk(void **state)
 	struct taken t;
 	(void)state;
 
-	reset_device();
-	restarts = 0;
-	restart_fails = 0;
-	restart_qsize = 0;
-	up(&disk, ALL_F, 64, 16);
-	disk.stop = fake_stop;
-	disk.restart = fake_restart;
+	restartable_disk(64);
 	uvm_vdisk_store_init(&store, &disk, 1, now, NULL);
 	assert_int_equal(store.a.submit(store.s.ctx, &op), 0);
 	assert_int_equal(submit_rw(&disk, K_VBLK_READ, 512, other_buf, 512, &other, 9), 0);
@@ -866,13 +872,7 @@ static void parked_requests_fail_cleanly(void **state)
 	uint64_t t0;
 	(void)state;
 
-	reset_device();
-	restarts = 0;
-	restart_fails = 0;
-	restart_qsize = 0;
-	up(&disk, ALL_F, 64, 16);
-	disk.stop = fake_stop;
-	disk.restart = fake_restart;
+	restartable_disk(64);
 	uvm_vdisk_store_init(&store, &disk, 1, now, NULL);
 	uvm_vdisk_store_init(&store2, &disk, 1, now, NULL);
 
@@ -971,12 +971,7 @@ static uint8_t pool_ram[2 * (UVM_BOUNCE_SLOT_BYTES + sizeof(struct uvm_bounce_sl
 
 static void bounced_store(void)
 {
-	reset_device();
-	restarts = 0;
-	restart_fails = 0;
-	up(&disk, ALL_F, 1024, 16);
-	disk.stop = fake_stop;
-	disk.restart = fake_restart;
+	restartable_disk(1024);
 	assert_int_equal(uvm_bounce_bytes(2), sizeof(pool_ram));
 	assert_int_equal(uvm_bounce_init(&pool, pool_ram, 2), 0);
 	uvm_vdisk_store_init(&store, &disk, 1, now, &pool);
