@@ -152,9 +152,16 @@ void k_vblk_init(struct k_virtio_blk *b, unsigned index, uint64_t features,
 	snprintf(b->name, sizeof(b->name), "vd%u", index);
 }
 
-static bool waits_for_restart(const struct k_vblk_req *r)
+static uint64_t now_of(const struct k_virtio_blk *b)
 {
-	return r->busy && r->parked && !r->orphan;
+	return b->now_ns ? b->now_ns() : 0;
+}
+
+/* Parked: owed an answer while the disk is down for a cut-off (the cut-off
+ * failed its owner's), so submitted again when it is back. */
+static bool waits_for_restart(const struct k_virtio_blk *b, const struct k_vblk_req *r)
+{
+	return b->cut_off && r->busy && !r->orphan;
 }
 
 /* Before the ring is laid out again: copy the chains of the queue's parked
@@ -170,7 +177,7 @@ static void save_parked_chains(struct k_virtio_blk *b, struct k_vblk_queue *q)
 		struct k_vblk_req *r = q->q.cookie[h];
 		uint16_t i = h, n = q->q.chain_len[h];
 
-		if (!r || !waits_for_restart(r))
+		if (!r || !waits_for_restart(b, r))
 			continue;
 		r->saved_at = at;
 		r->saved_n = 0;
@@ -212,14 +219,14 @@ static void repost_parked(struct k_virtio_blk *b, struct k_vblk_queue *q)
 	for (uint16_t i = 0; i < K_VBLK_REQS; i++) {
 		struct k_vblk_req *r = &q->req[i];
 
-		if (!waits_for_restart(r))
+		if (!waits_for_restart(b, r))
 			continue;
-		r->parked = false;
 		r->status = 0xff;
-		r->t_submit = b->now_ns ? b->now_ns() : 0;
+		r->t_submit = now_of(b);
 		if (!saved_chain_ok(b, r) ||
 		    virtq_drv_add(&q->q, &b->bufs[r->saved_at], r->saved_n, r) < 0) {
-			k_err("%s: a parked request no longer fits its queue: failed", b->name);
+			k_err("%s: a parked request could not go back on its queue: failed",
+			      b->name);
 			finish(b, q, r, -EIO);
 			continue;
 		}
@@ -254,7 +261,7 @@ int k_vblk_queue_init(struct k_virtio_blk *b, uint16_t qi, uint16_t size)
 	/* Popped from the end: request 0 first. Parked ones stay taken. */
 	q->nfree = 0;
 	for (uint16_t i = K_VBLK_REQS; i-- > 0;) {
-		if (qi < b->nq && waits_for_restart(&q->req[i]))
+		if (qi < b->nq && waits_for_restart(b, &q->req[i]))
 			continue;
 		memset(&q->req[i], 0, sizeof(q->req[i]));
 		q->free[q->nfree++] = i;
@@ -396,7 +403,7 @@ int k_vblk_submit(struct k_virtio_blk *b, uint16_t qi, const struct k_vblk_io *i
 	r->kind = (uint8_t)io->kind;
 	r->data_in = io->kind == K_VBLK_READ ? (uint32_t)io->len : 0;
 	r->bytes = rw ? io->len : 0;
-	r->t_submit = b->now_ns ? b->now_ns() : 0;
+	r->t_submit = now_of(b);
 	r->done = done;
 	r->owner = owner;
 	r->cookie = cookie;
@@ -413,7 +420,7 @@ static void finish(struct k_virtio_blk *b, struct k_vblk_queue *q, struct k_vblk
 	bool answer = !r->orphan && r->done;
 
 	if (!r->orphan) {
-		uint64_t lat = b->now_ns ? b->now_ns() - r->t_submit : 0;
+		uint64_t lat = b->now_ns ? now_of(b) - r->t_submit : 0;
 
 		b->st.done++;
 		b->st.lat_total_ns += lat;
@@ -432,42 +439,50 @@ static void finish(struct k_virtio_blk *b, struct k_vblk_queue *q, struct k_vblk
 		r->done(r->owner, r->cookie, result);
 }
 
-static uint64_t now_of(const struct k_virtio_blk *b)
-{
-	return b->now_ns ? b->now_ns() : 0;
-}
-
 static void longer_retry(struct k_virtio_blk *b)
 {
 	b->retry_ns =
 		b->retry_ns >= K_VBLK_RETRY_MAX_NS / 2 ? K_VBLK_RETRY_MAX_NS : b->retry_ns * 2;
 }
 
-/* A device that times out or publishes garbage is not trusted with another
- * request until it has been reset and set up again: it is reset first, so
- * it no longer touches any buffer, and then every request still owed an
- * answer fails (their descriptors go with the old rings). The reset comes
- * before any owner hears of a failure: once it has, it may reuse the
- * buffer. */
-static void stop_disk(struct k_virtio_blk *b, const char *why)
+/* Reset the device and mark the disk broken; nobody has heard of a failure
+ * yet, and once the reset is done the device touches no buffer, so an
+ * owner told afterwards may reuse its buffer at once.
+ * A fault (a timeout, garbage in the used ring): the device is not trusted
+ * with another request until it has been set up again, 1 s later or
+ * longer if it broke again soon after coming back.
+ * Not a fault (a cut-off, k_vblk_cut_off): it is set up again at the next
+ * deadline poll, and the requests still owed then are parked. */
+static void stop_disk(struct k_virtio_blk *b, const char *why, bool fault)
 {
 	uint64_t now = now_of(b);
+	int level = fault ? K_LOG_ERR : K_LOG_INFO;
 
 	if (b->broken)
 		return;
-	/* A disk that breaks again soon after coming back waits longer. */
-	if (b->up_at_ns && now - b->up_at_ns < K_VBLK_RETRY_MAX_NS)
-		longer_retry(b);
-	else
-		b->retry_ns = K_VBLK_RETRY_NS;
-	b->retry_at_ns = now + b->retry_ns;
-	k_err("%s: %s: disk stopped, every request fails until it is back up", b->name, why);
 	b->broken = true;
+	b->cut_off = !fault;
+	if (fault) {
+		/* A disk that breaks again soon after coming back waits longer. */
+		if (b->up_at_ns && now - b->up_at_ns < K_VBLK_RETRY_MAX_NS)
+			longer_retry(b);
+		else
+			b->retry_ns = K_VBLK_RETRY_NS;
+		b->retry_at_ns = now + b->retry_ns;
+		k_err("%s: %s: disk stopped, every request fails until it is back up", b->name,
+		      why);
+	} else {
+		b->retry_at_ns = now;
+		k_warn("%s: %s: resetting the disk; other front-ends' requests are submitted "
+		       "again when it is back",
+		       b->name, why);
+	}
 	if (b->stop) {
 		b->stop(b->t);
-		k_err("%s: device reset: it no longer touches the requests' buffers", b->name);
+		k_log(level, "%s: device reset: it no longer touches the requests' buffers",
+		      b->name);
 	}
-	if (b->restart)
+	if (fault && b->restart)
 		k_info("%s: restart in %" PRIu64 " ms", b->name, b->retry_ns / 1000000);
 }
 
@@ -483,7 +498,6 @@ static void fail_owed(struct k_virtio_blk *b, const void *owner, int result)
 				k_vblk_done_fn done = r->done;
 
 				r->orphan = true;
-				r->parked = false;
 				b->st.errors++;
 				if (done)
 					done(r->owner, r->cookie, result);
@@ -493,41 +507,22 @@ static void fail_owed(struct k_virtio_blk *b, const void *owner, int result)
 
 void k_vblk_break(struct k_virtio_blk *b, const char *why)
 {
-	stop_disk(b, why);
+	stop_disk(b, why, true);
 	b->cut_off = false; /* a parked request waits no longer either */
 	fail_owed(b, NULL, -EIO);
 }
 
 void k_vblk_cut_off(struct k_virtio_blk *b, const void *owner, const char *why)
 {
-	unsigned parked = 0;
+	bool now_reset = !b->broken;
+	unsigned parked;
 
-	if (!b->broken) {
-		k_warn("%s: %s: resetting the disk; other front-ends' requests are submitted "
-		       "again when it is back",
-		       b->name, why);
-		b->broken = true;
-		b->cut_off = true;
-		b->retry_at_ns = now_of(b); /* the next deadline poll */
-		if (b->stop) {
-			b->stop(b->t);
-			k_info("%s: device reset: it no longer touches the requests' buffers",
-			       b->name);
-		}
-	}
+	stop_disk(b, why, false);
 	fail_owed(b, owner, -EIO);
-	if (!b->cut_off)
-		return; /* broken for a fault: fail_owed took them all before */
-	for (unsigned qi = 0; qi < b->nq; qi++)
-		for (unsigned i = 0; i < K_VBLK_REQS; i++) {
-			struct k_vblk_req *r = &b->q[qi].req[i];
-
-			if (r->busy && !r->orphan && !r->parked) {
-				r->parked = true;
-				parked++;
-			}
-		}
-	if (parked)
+	/* What is still owed is parked (waits_for_restart); none is after a
+	 * fault, which failed them all. */
+	parked = k_vblk_in_flight(b, NULL);
+	if (now_reset && parked)
 		k_info("%s: %u request(s) of other front-ends parked until the restart", b->name,
 		       parked);
 }
@@ -585,15 +580,15 @@ int k_vblk_poll(void *ctx)
 	return work;
 }
 
-/* Bring a broken disk back once its retry is due. Every request was
- * answered when it broke and the reset took them all off the device, so
- * the restart lays the rings and pools out afresh. 1: back up. */
+/* Bring a broken disk back once its retry is due: the transport lays the
+ * rings and pools out afresh, and k_vblk_queue_init puts the parked
+ * requests of a cut-off back on them (after a fault none is owed). 1: back
+ * up. */
 static int try_restart(struct k_virtio_blk *b, uint64_t now)
 {
-	int e;
-
 	uint64_t again = b->st.resubmitted;
 	bool cut_off = b->cut_off;
+	int e;
 
 	if (!b->restart || now < b->retry_at_ns)
 		return 0;
@@ -647,7 +642,7 @@ int k_vblk_timeout_poll(void *ctx)
 			/* The first one resets the device, before its owner
 			 * hears: the descriptors stay reserved, as the disk is
 			 * never used again and its reset dropped them. */
-			stop_disk(b, "a request timed out");
+			stop_disk(b, "a request timed out", true);
 			n++;
 			b->st.timeouts++;
 			b->st.errors++;

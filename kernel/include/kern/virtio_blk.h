@@ -104,10 +104,9 @@ struct k_vblk_req {
 	uint8_t status;
 	bool busy;
 	bool orphan; /* answered already (timeout) or its owner left: drop */
-	/* Taken off the disk by a reset another owner needed (k_vblk_cut_off):
-	 * owed no answer yet, submitted again when the disk is back. */
-	bool parked;
-	uint16_t saved_at, saved_n; /* its chain, kept in bufs across the restart */
+	/* Parked by k_vblk_cut_off (owed while the disk is down for it): its
+	 * chain, kept in bufs across the restart. */
+	uint16_t saved_at, saved_n;
 	uint8_t kind;
 	uint32_t data_in; /* bytes the device writes before the status byte */
 	uint64_t bytes;
